@@ -1,0 +1,36 @@
+# The two commands: `make serve` and `make test`. Both work on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CONFIG ?= config/feedserver.yaml
+
+.PHONY: serve test lint bench install clean
+
+$(BIN)/feedserver: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-deps: $(BIN)/feedserver pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/feedserver
+
+serve: $(BIN)/feedserver
+	$(BIN)/feedserver serve --config $(CONFIG)
+
+test: $(VENV)/.test-deps
+	$(BIN)/ruff check feedserver tests bench
+	$(BIN)/pytest
+
+lint: $(VENV)/.test-deps
+	$(BIN)/ruff check feedserver tests bench
+	$(BIN)/ruff format --check feedserver tests bench
+
+bench: $(VENV)/.test-deps
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) data .pytest_cache
