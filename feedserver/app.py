@@ -21,6 +21,7 @@ from feedserver.errors import error_middleware
 from feedserver.events import EventBus
 from feedserver.feeds.document import FeedCache
 from feedserver.feeds.receipts import ReceiptBook
+from feedserver.interop.views import interop_ctx
 from feedserver.photos import MAX_BYTES
 from feedserver.routes import ROUTES
 from feedserver.store.sqlite import SQLiteStore
@@ -84,6 +85,7 @@ def create_app(config: Config) -> web.Application:
         _domain_ctx,
         _background("expiry-clock", lambda a: run_expiry_clock(a[ALERTS], a[EVENTS])),
         _background("receipts", lambda a: a[RECEIPTS].run()),
+        interop_ctx,
     ])
     app.router.add_routes(ROUTES)
     return app
