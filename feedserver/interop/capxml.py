@@ -84,5 +84,21 @@ def validate(alert: etree._Element) -> None:
     document = etree.ElementTree(etree.fromstring(etree.tostring(alert), _parser()))
     if schema.validate(document):
         return
-    details = [(entry.path or f"line {entry.line}", entry.message) for entry in schema.error_log]
+    details = [(_place(document, entry.path) or f"line {entry.line}", entry.message)
+               for entry in schema.error_log]
     raise CapError(422, f"not a valid CAP 1.2 message: {details[0][1]}", details[0][0], details)
+
+
+def _place(document: etree._ElementTree, xpath: str | None) -> str | None:
+    """libxml2's `/*/*[7]/*[4]` as `alert/info[0]/urgency`."""
+    found = document.xpath(xpath) if xpath else None
+    if not found or not isinstance(found[0], etree._Element):
+        return None
+    steps = []
+    for element in (found[0], *found[0].iterancestors()):
+        name = etree.QName(element).localname
+        parent = element.getparent()
+        same = parent.findall(element.tag) if parent is not None else [element]
+        steps.append(f"{name}[{same.index(element)}]" if len(same) > 1 or name == "info"
+                     else name)
+    return "/".join(reversed(steps))
