@@ -1,0 +1,119 @@
+"""Atom and Media RSS per profile, read by feedparser as players and readers would."""
+
+from __future__ import annotations
+
+import feedparser
+from conftest import KEY_A, KEY_B, PUBLISHER, amber_alert, auth, missing_child_alert, publish
+from interop_support import CAP, assert_valid_cap
+from lxml import etree
+
+from feedserver.appkeys import CONFIG, FEEDS
+from feedserver.config import Network, Profile
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def render_urls(alert: dict, network: Network, profile: Profile) -> dict[str, str]:
+    """The render service's URL scheme, plugged into the feed cache where the service plugs in."""
+    return {fmt: f"http://feeds.test/v1/renders/{alert['id']}-v{alert['version']}-"
+                 f"{profile.size_text}.{fmt}" for fmt in profile.formats}
+
+
+async def get_feed(client, path: str, key: str = KEY_A, status: int = 200, **headers: str):
+    response = await client.get(f"/v1/feeds/net-a/{path}", params={"key": key},
+                                headers=headers)
+    assert response.status == status, await response.text()
+    return response
+
+
+async def test_media_rss_items_carry_each_image_format(client):
+    client.app[FEEDS].render_urls = render_urls
+    missing = await publish(client, missing_child_alert(regions=["NL"]))
+    amber = await publish(client, amber_alert())
+    response = await get_feed(client, "landscape/rss")
+    assert response.content_type == "application/rss+xml"
+    feed = feedparser.parse(await response.read())
+    assert not feed.bozo, feed.bozo_exception
+    assert feed.feed.language == "nl"
+    assert [e.id for e in feed.entries] == [f"{amber['id']}:v2", f"{missing['id']}:v2"]
+    first = feed.entries[0]
+    assert first.title == "AMBER Alert: Fleur Testkind (9)"
+    assert first.summary == "Bel 112 als u haar ziet."
+    assert first.link == render_urls(amber, None, _profile(client, "landscape"))["html"]
+    media = [(m["type"], m["width"], m["height"], m["url"]) for m in first.media_content]
+    assert media == [
+        (f"image/{kind}", "1920", "1080",
+         f"http://feeds.test/v1/renders/{amber['id']}-v2-1920x1080.{fmt}")
+        for fmt, kind in (("jpg", "jpeg"), ("png", "png"), ("webp", "webp"))
+    ]
+
+    only_amber = feedparser.parse(await (await get_feed(client, "amber-only/rss")).read())
+    assert [e.id for e in only_amber.entries] == [f"{amber['id']}:v2"]
+    assert [m["width"] for m in only_amber.entries[0].media_content] == ["1400"] * 3
+
+
+def _profile(client, profile_id: str) -> Profile:
+    return client.app[CONFIG].network("net-a").profile(profile_id)
+
+
+async def test_atom_entries_embed_and_link_their_cap_message(client):
+    client.app[FEEDS].render_urls = render_urls
+    amber = await publish(client, amber_alert())
+    response = await get_feed(client, "landscape/atom")
+    assert response.content_type == "application/atom+xml"
+    body = await response.read()
+    feed = feedparser.parse(body)
+    assert not feed.bozo, feed.bozo_exception
+    (entry,) = feed.entries
+    assert entry.id == f"urn:feedserver:alert:{amber['id']}"
+    assert entry.title == "AMBER Alert: Fleur Testkind (9)"
+    cap_links = [link.href for link in entry.links if link.type == "application/cap+xml"]
+    assert cap_links == [f"http://feeds.test/v1/cap/{amber['id']}.xml"]
+    assert [(e.type, e.href) for e in entry.enclosures] == [
+        (f"image/{kind}", f"http://feeds.test/v1/renders/{amber['id']}-v2-1920x1080.{fmt}")
+        for fmt, kind in (("jpg", "jpeg"), ("png", "png"), ("webp", "webp"))]
+
+    embedded = etree.fromstring(body).find(f"{ATOM}entry/{ATOM}content/{CAP}alert")
+    cap = assert_valid_cap(etree.tostring(embedded))
+    assert cap.findtext(CAP + "identifier") == f"feedserver-{amber['id']}-v2"
+    fetched = await client.get(f"/v1/cap/{amber['id']}.xml", params={"key": KEY_A})
+    assert etree.tostring(etree.fromstring(await fetched.read())) == \
+        etree.tostring(embedded, with_tail=False)
+
+
+async def test_conditional_get_and_changes(client):
+    amber = await publish(client, amber_alert())
+    for kind in ("rss", "atom"):
+        first = await get_feed(client, f"landscape/{kind}")
+        etag = first.headers["ETag"]
+        assert etag.startswith('"') and first.headers["Cache-Control"] == "private, no-cache"
+        same = await get_feed(client, f"landscape/{kind}")
+        assert same.headers["ETag"] == etag and await same.read() == await first.read()
+        await get_feed(client, f"landscape/{kind}", status=304, **{"If-None-Match": etag})
+    etags = {kind: (await get_feed(client, f"landscape/{kind}")).headers["ETag"]
+             for kind in ("rss", "atom")}
+
+    response = await client.patch(f"/v1/alerts/{amber['id']}", json={"message": {
+        "nl": "Nieuw bericht."}}, headers=auth(PUBLISHER))
+    assert response.status == 200
+    for kind in ("rss", "atom"):
+        changed = await get_feed(client, f"landscape/{kind}", **{"If-None-Match": etags[kind]})
+        feed = feedparser.parse(await changed.read())
+        assert feed.entries[0].summary == "Nieuw bericht."
+
+    response = await client.post(f"/v1/alerts/{amber['id']}/cancel", json={"reason": "test"},
+                                 headers=auth(PUBLISHER))
+    assert response.status == 200
+    for kind in ("rss", "atom"):
+        feed = feedparser.parse(await (await get_feed(client, f"landscape/{kind}")).read())
+        assert not feed.bozo and feed.entries == []
+
+
+async def test_idle_feeds_and_access(client):
+    for kind in ("rss", "atom"):
+        feed = feedparser.parse(await (await get_feed(client, f"landscape/{kind}")).read())
+        assert not feed.bozo and feed.entries == []
+        await get_feed(client, f"landscape/{kind}", key=KEY_B, status=403)
+        await get_feed(client, f"nope/{kind}", status=404)
+        response = await client.get(f"/v1/feeds/net-a/landscape/{kind}")
+        assert response.status == 401
