@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import io
+
+from aiohttp import web
 from conftest import EDITOR, PUBLISHER, VIEWER, amber_alert, auth, create, publish
-from interop_support import fixture
+from interop_support import drawn_photo, fixture
+from PIL import Image
 from test_cap_out import upload_photo
 
 from feedserver.alerts.fields import INPUT_FIELDS
@@ -200,3 +205,43 @@ async def test_bad_messages_get_clear_errors(client):
     assert response.status == 403
     response = await client.post("/v1/ingest/cap", data=message(), headers=CAP_XML)
     assert response.status == 401
+
+
+def with_child_and_photo(resource: str) -> bytes:
+    child = ("<parameter><valueName>children[0].name</valueName><value>Lotte Bedacht</value>"
+             "</parameter><parameter><valueName>children[0].age</valueName><value>6</value>"
+             "</parameter>")
+    photo = (f"<resource><resourceDesc>children[0].photo</resourceDesc>"
+             f"<mimeType>image/jpeg</mimeType>{resource}</resource>")
+    return message().replace(b"<area>", (child + photo).encode() + b"<area>")
+
+
+async def test_photos_from_deref_uri_and_from_a_url(client, aiohttp_server):
+    photo = drawn_photo()
+    draft = await ingest(client, with_child_and_photo(
+        f"<derefUri>{base64.b64encode(photo).decode()}</derefUri>"), 201)
+    assert draft["children"][0]["name"] == "Lotte Bedacht"
+    photo_id = draft["children"][0]["photo"]
+    response = await client.get(f"/v1/photos/{photo_id}", headers=auth(VIEWER))
+    stored = Image.open(io.BytesIO(await response.read()))
+    assert stored.format == "JPEG" and stored.size == (120, 160)
+
+    async def lotte(request: web.Request) -> web.Response:
+        return web.Response(body=drawn_photo("green"), content_type="image/jpeg")
+
+    async def broken(request: web.Request) -> web.Response:
+        return web.Response(body=b"\xff\xd8\xff not really", content_type="image/jpeg")
+
+    app = web.Application()
+    app.router.add_get("/lotte.jpg", lotte)
+    app.router.add_get("/broken.jpg", broken)
+    server = await aiohttp_server(app)
+    fetched = await ingest(client, with_child_and_photo(
+        f"<uri>{server.make_url('/lotte.jpg')}</uri>").replace(b"NL-POL-1", b"NL-POL-9"), 201)
+    assert fetched["children"][0]["photo"].startswith("p_")
+    assert fetched["children"][0]["photo"] != photo_id
+
+    broken = await ingest(client, with_child_and_photo(
+        f"<uri>{server.make_url('/broken.jpg')}</uri>").replace(b"NL-POL-1", b"NL-POL-8"), 201)
+    assert broken["children"][0] == {**broken["children"][0], "name": "Lotte Bedacht",
+                                     "photo": None}
