@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
+from feedserver.access_log import PathOnlyAccessLogger
 from feedserver.app import create_app
 from feedserver.config import Config, parse_config
 
@@ -64,7 +65,9 @@ def make_config(tmp_path: Path) -> Callable[..., Config]:
 
 @pytest.fixture
 async def client(aiohttp_client, make_config) -> TestClient:
-    return await aiohttp_client(create_app(make_config()))
+    server = TestServer(create_app(make_config()))
+    await server.start_server(access_log_class=PathOnlyAccessLogger)
+    return await aiohttp_client(server)
 
 
 def amber_alert(**overrides: Any) -> dict[str, Any]:
