@@ -1,8 +1,9 @@
 """A profile's alerts as Media RSS 2.0, the feed that BrightSign, Xibo and Scala style players read.
 
 Each item carries one `media:content` per image format at the profile's size, pointing at
-the immutable render URL; its guid names the alert version, so players that cache media by
-guid fetch the new creative after every update.
+the immutable render URL, directly in the item (players that know no `media:group` still see
+them; the first, in the profile's order, is `isDefault`). Its guid names the alert version, so
+players that cache media by guid fetch the new creative after every update.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def rss_feed(meta: FeedMeta, items: list[FeedItem]) -> bytes:
         entry.link(href=item.link)
         entry.pubDate(item.alert["updated_at"])
         entry.description(item.text or item.title)
-        for image in item.images:
+        for n, image in enumerate(item.images):
             entry.media.content(url=image.url, type=image.content_type, medium="image",
-                                width=str(width), height=str(height))
+                                width=str(width), height=str(height), group=None,
+                                isDefault="true" if n == 0 else None)
     return feed.rss_str(pretty=True)
