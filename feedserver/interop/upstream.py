@@ -56,13 +56,17 @@ class Poller:
     async def run(self) -> None:
         while True:
             try:
-                ok = await self.poll_once()
+                await self.poll_once()
             except Exception:
                 log.exception("upstream %s: mirroring failed", self.upstream.id)
-                ok = self._failed("mirroring failed")
-            delay = self.upstream.interval_seconds if ok else min(
-                MAX_BACKOFF_SECONDS, self.upstream.interval_seconds * 2 ** self.failures)
-            await asyncio.sleep(delay)
+                self._failed("mirroring failed")
+            await asyncio.sleep(self.delay())
+
+    def delay(self) -> float:
+        """Seconds to the next poll: the interval, doubled per failure in a row, capped."""
+        if not self.failures:
+            return self.upstream.interval_seconds
+        return min(MAX_BACKOFF_SECONDS, self.upstream.interval_seconds * 2 ** self.failures)
 
     async def poll_once(self) -> bool:
         """One poll; True when the upstream answered with a usable list (or 304)."""

@@ -7,10 +7,11 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp import web
-from conftest import KEY_A, VIEWER, auth, feed
+from conftest import KEY_A, PUBLISHER, VIEWER, auth, feed
 from interop_support import drawn_photo
 
 from feedserver.app import create_app
@@ -142,13 +143,13 @@ async def test_malformed_answer_keeps_last_good_state(aiohttp_client, make_confi
         assert "last good state" in lines[0] and CHILD not in lines[0]
     national.raw, national.status = None, 503
     assert not await poller.poll_once()
-    assert poller.failures == 5
+    assert poller.failures == 5 and poller.delay() == 900  # 3600 s doubled, capped at 15 min
     assert sorted((a["id"], a["status"], a["version"]) for a in await mirrored(client)) == before
 
     national.status = 200
     national.entries = [entry()]
     assert await poller.poll_once()
-    assert poller.failures == 0
+    assert poller.failures == 0 and poller.delay() == 3600
     assert sorted(a["status"] for a in await mirrored(client)) == ["active", "cancelled"]
     assert all(CHILD not in r.getMessage() for r in caplog.records)
 
@@ -179,3 +180,18 @@ async def test_draft_mode_and_cancel_type(aiohttp_client, make_config, national)
     (cancelled,) = await mirrored(client)
     assert cancelled["status"] == "cancelled"
     assert cancelled["cancel_reason"] == "cancelled by the upstream list"
+
+
+async def test_expiry_is_kept_ahead_while_listed(aiohttp_client, make_config, national):
+    national.entries = [entry()]
+    client, poller = await mirror_client(aiohttp_client, make_config, national)
+    (alert,) = await mirrored(client)
+    soon = (datetime.now(UTC) + timedelta(hours=2)).isoformat(timespec="seconds")
+    response = await client.patch(f"/v1/alerts/{alert['id']}", json={"expires_at": soon},
+                                  headers=auth(PUBLISHER))
+    assert response.status == 200
+    national.entries = [entry(Scope="Public ")]  # a new ETag, the same MessageId
+    assert await poller.poll_once()
+    (kept,) = await mirrored(client)
+    left = datetime.fromisoformat(kept["expires_at"]) - datetime.now(UTC)
+    assert timedelta(hours=23) < left <= timedelta(hours=24)
