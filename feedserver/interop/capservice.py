@@ -6,12 +6,15 @@ The same function serves `/v1/cap/{id}.xml`, `/v1/alerts/{id}/cap.xml`, the Atom
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Protocol
+
 from aiohttp import web
 
 from feedserver.appkeys import CONFIG, STORE
+from feedserver.config import Config, Network, Profile
 from feedserver.interop.cap_out import EarlierMessage, alert_to_cap, photo_paths
-from feedserver.interop.vocabulary import CAP_CONTENT_TYPE
-from feedserver.store.base import Event, Photo
+from feedserver.store.base import Event, Photo, Store
 
 
 def earlier_messages(history: list[dict], version: int) -> list[EarlierMessage]:
@@ -23,21 +26,38 @@ def earlier_messages(history: list[dict], version: int) -> list[EarlierMessage]:
             if published <= h["version"] < version]
 
 
-async def cap_message(app: web.Application, alert: dict) -> bytes:
+class CapSources(Protocol):
+    """What building a CAP message reads (the push outbox's `Sources` has both)."""
+
+    config: Config
+    store: Store
+
+
+@dataclass(frozen=True)
+class AppSources:
+    config: Config
+    store: Store
+
+
+async def build_cap(sources: CapSources, alert: dict) -> bytes:
     """The CAP 1.2 message of this alert version, referencing the earlier ones."""
-    store = app[STORE]
-    config = app[CONFIG]
     photos: dict[str, Photo] = {}
     for _, photo_id in photo_paths(alert):
-        photo = await store.get_photo(photo_id)
+        photo = await sources.store.get_photo(photo_id)
         if photo is not None:
             photos[photo_id] = photo
-    earlier = earlier_messages(await store.history(alert["id"]), alert["version"])
-    return alert_to_cap(alert, config.server.public_url, earlier=earlier, photos=photos,
-                        resolved_display_seconds=config.alerts.resolved_display_seconds)
+    earlier = earlier_messages(await sources.store.history(alert["id"]), alert["version"])
+    return alert_to_cap(alert, sources.config.server.public_url, earlier=earlier, photos=photos,
+                        resolved_display_seconds=sources.config.alerts.resolved_display_seconds)
 
 
-async def cap_delivery_body(app: web.Application, event: Event) -> tuple[bytes, str]:
-    """A `format: cap` webhook's body for one event: published → Alert, updated → Update,
-    resolved → Update with AllClear, cancelled and expired → Cancel."""
-    return await cap_message(app, event.alert), CAP_CONTENT_TYPE
+async def cap_message(app: web.Application, alert: dict) -> bytes:
+    return await build_cap(AppSources(app[CONFIG], app[STORE]), alert)
+
+
+async def cap_delivery_body(sources: CapSources, event: Event, network: Network | None = None,
+                            profile: Profile | None = None) -> bytes:
+    """A `format: cap` webhook's body (CAP_CONTENT_TYPE), the same for every profile:
+    published → Alert, updated → Update, resolved → Update with AllClear, cancelled and
+    expired → Cancel. Deterministic, so a retried delivery carries the same bytes."""
+    return await build_cap(sources, event.alert)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from conftest import PUBLISHER, amber_alert, auth, publish
 from interop_support import CAP, assert_valid_cap, text
 
-from feedserver.appkeys import STORE
-from feedserver.interop.capservice import cap_delivery_body
+from feedserver.appkeys import CONFIG, STORE
+from feedserver.interop.capservice import AppSources, cap_delivery_body
 
 
 async def test_publish_update_resolve_cancel_bodies(client):
@@ -22,10 +22,12 @@ async def test_publish_update_resolve_cancel_bodies(client):
                                  json={"reason": "Vergissing"}, headers=auth(PUBLISHER))
     assert response.status == 200
 
+    sources = AppSources(client.app[CONFIG], client.app[STORE])
+    network = client.app[CONFIG].network("net-a")
     seen = []
     for event in await client.app[STORE].events_since(0):
-        body, content_type = await cap_delivery_body(client.app, event)
-        assert content_type == "application/cap+xml"
+        body = await cap_delivery_body(sources, event, network, None)
+        assert body == await cap_delivery_body(sources, event, network, None)  # retries agree
         root = assert_valid_cap(body)
         assert text(root, "cap:identifier") == \
             f"feedserver-{event.alert['id']}-v{event.alert['version']}"
