@@ -2,6 +2,7 @@
 
 The same function serves `/v1/cap/{id}.xml`, `/v1/alerts/{id}/cap.xml`, the Atom feed and
 `format: cap` webhooks, so every CAP message the server emits is built (and tested) one way.
+It reads only a config and a store (no app keys), so the push outbox can import it.
 """
 
 from __future__ import annotations
@@ -9,9 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from aiohttp import web
-
-from feedserver.appkeys import CONFIG, STORE
 from feedserver.config import Config, Network, Profile
 from feedserver.interop.cap_out import EarlierMessage, alert_to_cap, photo_paths
 from feedserver.store.base import Event, Photo, Store
@@ -49,10 +47,6 @@ async def build_cap(sources: CapSources, alert: dict) -> bytes:
     earlier = earlier_messages(await sources.store.history(alert["id"]), alert["version"])
     return alert_to_cap(alert, sources.config.server.public_url, earlier=earlier, photos=photos,
                         resolved_display_seconds=sources.config.alerts.resolved_display_seconds)
-
-
-async def cap_message(app: web.Application, alert: dict) -> bytes:
-    return await build_cap(AppSources(app[CONFIG], app[STORE]), alert)
 
 
 async def cap_delivery_body(sources: CapSources, event: Event, network: Network | None = None,

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from feedserver.appkeys import CONFIG, FEEDS, STORE
 from feedserver.config import Network, Profile
-from feedserver.interop.capservice import cap_message
+from feedserver.interop.capservice import AppSources, build_cap
 
 IMAGE_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -132,3 +132,8 @@ async def _item(app: web.Application, profile: Profile, entry: dict) -> FeedItem
     link = renders.get("html") or (images[0].url if images else cap_url)
     return FeedItem(alert, title, (words or {}).get(lang), link, cap_url,
                     await cap_message(app, alert), images)
+
+
+async def cap_message(app: web.Application, alert: dict) -> bytes:
+    """The CAP message of an alert version, from this app's config and store."""
+    return await build_cap(AppSources(app[CONFIG], app[STORE]), alert)

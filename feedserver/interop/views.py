@@ -12,10 +12,9 @@ from feedserver.feeds.views import etag_matches, screen_profile
 from feedserver.http import json_response, read_body, screen_facts
 from feedserver.interop.atom import atom_feed
 from feedserver.interop.cap_ingest import ingest_cap
-from feedserver.interop.capservice import cap_message
 from feedserver.interop.capxml import CapError
 from feedserver.interop.mrss import rss_feed
-from feedserver.interop.syndication import Builder, Syndication
+from feedserver.interop.syndication import Builder, Syndication, cap_message
 from feedserver.interop.upstream import run_pollers
 from feedserver.interop.vocabulary import CAP_CONTENT_TYPE
 
