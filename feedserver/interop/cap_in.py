@@ -31,6 +31,7 @@ from feedserver.interop.vocabulary import (
     PARAMETER_RE,
     PHOTO_DESC_RE,
     SAME_CHILD_ABDUCTION,
+    TEST_CODE,
 )
 
 AMBER_EVENT_RE = re.compile(
@@ -72,9 +73,9 @@ class Info:
 class CapMessage:
     identifier: str
     sender: str
-    sent: str
     status: str
     msg_type: str
+    codes: tuple[str, ...]
     note: str | None
     references: tuple[str, ...]
     infos: tuple[Info, ...]
@@ -125,9 +126,9 @@ def _message(alert: etree._Element) -> CapMessage:
     return CapMessage(
         identifier=_text(alert, "identifier") or "",
         sender=sender,
-        sent=_text(alert, "sent") or "",
         status=_text(alert, "status") or "",
         msg_type=_text(alert, "msgType") or "",
+        codes=_texts(alert, "code"),
         note=_text(alert, "note"),
         references=_reference_keys(_text(alert, "references") or "", sender),
         infos=tuple(_info(info) for info in alert.findall(f"{{{CAP_NS}}}info")),
@@ -226,7 +227,7 @@ def map_message(message: CapMessage) -> Mapped:
     infos = infos_by_language(message)
     primary = next(iter(infos.values()))
     fields: dict = {"kind": info_kind(primary), "languages": list(infos),
-                    "test": message.status in TEST_STATUSES}
+                    "test": message.status in TEST_STATUSES or TEST_CODE in message.codes}
     photos = _structured(infos, fields)
     structured = "children" in fields
     fields["message"] = {lang: text for lang, info in infos.items()
@@ -271,7 +272,8 @@ def _structured(infos: dict[str, Info], fields: dict) -> list[tuple[str, int, Re
     photos = []
     for resource in next(iter(infos.values())).resources:
         match = PHOTO_DESC_RE.match(resource.desc)
-        if match and int(match.group(2)) in positions.get(match.group(1), {}):
+        if match and resource.mime_type.startswith("image/") \
+                and int(match.group(2)) in positions.get(match.group(1), {}):
             group = match.group(1)
             photos.append((group, positions[group][int(match.group(2))], resource))
     return photos

@@ -28,6 +28,7 @@ from feedserver.interop.vocabulary import (
     PHOTO_GROUPS,
     REGION_NAMES,
     SAME_CHILD_ABDUCTION,
+    TEST_CODE,
     cap_time,
     message_identifier,
     parse_any_time,
@@ -83,6 +84,8 @@ def alert_to_cap(alert: dict, public_url: str, *, earlier: Sequence[EarlierMessa
         E.msgType(msg_type),
         E.scope("Public"),
     )
+    if alert.get("test"):
+        root.append(E.code(TEST_CODE))  # a draft's status is Draft, so this says "test" there
     if msg_type == "Cancel":
         root.append(E.note(_cancel_note(alert)))
     if earlier and status != "draft":

@@ -6,7 +6,8 @@ Localised fields carry, in each `info` block, the text of that block's language;
 are repeated in every block so that each block stands on its own. Photos travel as `resource`s
 whose `resourceDesc` is the photo's path (`children[0].photo`). The kind travels as an
 `eventCode` (`feedserver` = amber | missing_child; an AMBER Alert also has SAME `CAE`), the
-regions as `geocode`s named `ISO3166`.
+regions as `geocode`s named `ISO3166`; a test alert has `code` `feedserver:test` besides
+its status Test (a draft's status is Draft).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ PHOTO_DESC_RE = re.compile(r"^(children|suspects)\[(\d)\]\.photo$")
 KIND_CODE_NAME = "feedserver"
 SAME_CHILD_ABDUCTION = "CAE"
 GEOCODE_NAME = "ISO3166"
+TEST_CODE = "feedserver:test"
 
 REGION_NAMES = {
     "NL": "Nederland", "NL-DR": "Drenthe", "NL-FL": "Flevoland", "NL-FR": "Fryslân",

@@ -89,7 +89,7 @@ async def test_round_trip_cancel(client):
 
 
 async def test_draft_round_trip(client):
-    draft = await create(client, amber_alert(regions=["NL"], languages=["en", "nl"]))
+    draft = await create(client, amber_alert(regions=["NL"], languages=["en", "nl"], test=True))
     body = await cap_xml(client, draft["id"])
     assert b"<status>Draft</status>" in body
     mirror = await ingest(client, body, 201)
