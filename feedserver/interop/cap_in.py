@@ -229,7 +229,10 @@ def map_message(message: CapMessage) -> Mapped:
     fields: dict = {"kind": info_kind(primary), "languages": list(infos),
                     "test": message.status in TEST_STATUSES or TEST_CODE in message.codes}
     photos = _structured(infos, fields)
-    structured = "children" in fields
+    # feedserver's own vocabulary (its eventCode, or child parameters): the description is
+    # exactly the message; otherwise headline and contact text are kept with it.
+    structured = "children" in fields or any(
+        name == KIND_CODE_NAME for name, _ in primary.event_codes)
     fields["message"] = {lang: text for lang, info in infos.items()
                          if (text := _message_text(info, structured))}
     contact = _contact(primary)

@@ -32,6 +32,7 @@ from feedserver.interop.vocabulary import (
     cap_time,
     message_identifier,
     parse_any_time,
+    xml_text,
 )
 from feedserver.store.base import Photo
 
@@ -87,7 +88,7 @@ def alert_to_cap(alert: dict, public_url: str, *, earlier: Sequence[EarlierMessa
     if alert.get("test"):
         root.append(E.code(TEST_CODE))  # a draft's status is Draft, so this says "test" there
     if msg_type == "Cancel":
-        root.append(E.note(_cancel_note(alert)))
+        root.append(E.note(xml_text(_cancel_note(alert))))
     if earlier and status != "draft":
         root.append(E.references(" ".join(
             f"{sender},{message_identifier(alert['id'], m.version)},{cap_time(m.sent)}"
@@ -132,7 +133,7 @@ def _info(alert: dict, lang: str, public_url: str, photos: Mapping[str, Photo],
     )
     for tag, text in optional:
         if text:
-            info.append(E(tag, text))
+            info.append(E(tag, xml_text(text)))
     for name, value in alert_parameters(alert, lang):
         info.append(_pair("parameter", name, value))
     for path, photo_id in photo_paths(alert):
@@ -164,11 +165,14 @@ def alert_parameters(alert: dict, lang: str) -> list[tuple[str, str]]:
         params.append(("circumstance", alert["circumstance"]))
     for group, fields in GROUP_FIELDS.items():
         for i, item in enumerate(alert.get(group) or []):
+            before = len(params)
             for key, kind in fields.items():
                 value = item.get(key)
                 text = (value or {}).get(lang) if kind == "text" else value
                 if text is not None and text != "":
                     params.append((f"{group}[{i}].{key}", str(text)))
+            if len(params) == before:  # an entry with nothing known still counts: say it is there
+                params.append((f"{group}[{i}].{next(iter(fields))}", ""))
     for key in LAST_SEEN_FIELDS:
         value = (alert.get("last_seen") or {}).get(key)
         if value:
@@ -204,4 +208,4 @@ def _area(regions: list[str]) -> etree._Element:
 
 
 def _pair(tag: str, name: str, value: str) -> etree._Element:
-    return E(tag, E.valueName(name), E.value(value))
+    return E(tag, E.valueName(name), E.value(xml_text(value)))

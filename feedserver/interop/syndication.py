@@ -17,6 +17,7 @@ from aiohttp import web
 from feedserver.appkeys import CONFIG, FEEDS, STORE
 from feedserver.config import Network, Profile
 from feedserver.interop.capservice import AppSources, build_cap
+from feedserver.interop.vocabulary import xml_text
 
 IMAGE_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -130,7 +131,8 @@ async def _item(app: web.Application, profile: Profile, entry: dict) -> FeedItem
     public_url = app[CONFIG].server.public_url.rstrip("/")
     cap_url = f"{public_url}/v1/cap/{alert['id']}.xml"
     link = renders.get("html") or (images[0].url if images else cap_url)
-    return FeedItem(alert, title, (words or {}).get(lang), link, cap_url,
+    text = (words or {}).get(lang)
+    return FeedItem(alert, xml_text(title), text and xml_text(text), link, cap_url,
                     await cap_message(app, alert), images)
 
 

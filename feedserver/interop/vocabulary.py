@@ -44,6 +44,14 @@ REGION_NAMES = {
 }
 
 
+NOT_XML_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """Text without the control characters XML 1.0 cannot carry (a stray ESC from a paste)."""
+    return NOT_XML_RE.sub("", text)
+
+
 def message_identifier(alert_id: str, version: int) -> str:
     """One CAP message per alert version: the identifier names both, so it never changes."""
     return f"feedserver-{alert_id}-v{version}"

@@ -117,3 +117,14 @@ async def test_idle_feeds_and_access(client):
         await get_feed(client, f"nope/{kind}", status=404)
         response = await client.get(f"/v1/feeds/net-a/landscape/{kind}")
         assert response.status == 401
+
+
+async def test_text_xml_cannot_carry_is_dropped_not_a_500(client):
+    alert = await publish(client, amber_alert(
+        children=[{"name": "Fleur\x1b Testkind\x00", "age": 9}], message="Bel\x0b 112"))
+    for kind in ("rss", "atom"):
+        feed = feedparser.parse(await (await get_feed(client, f"landscape/{kind}")).read())
+        assert not feed.bozo and feed.entries[0].title == "AMBER Alert: Fleur Testkind (9)"
+    response = await client.get(f"/v1/cap/{alert['id']}.xml", params={"key": KEY_A})
+    assert response.status == 200
+    assert_valid_cap(await response.read())
