@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import feedparser
-from conftest import KEY_A, KEY_B, PUBLISHER, amber_alert, auth, missing_child_alert, publish
+from conftest import (
+    KEY_A,
+    KEY_B,
+    PUBLISHER,
+    VIEWER,
+    amber_alert,
+    auth,
+    missing_child_alert,
+    publish,
+)
 from interop_support import CAP, assert_valid_cap
 from lxml import etree
 
-from feedserver.appkeys import CONFIG, FEEDS
+from feedserver.appkeys import CONFIG, FEEDS, RECEIPTS
 from feedserver.config import Network, Profile
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -128,3 +137,14 @@ async def test_text_xml_cannot_carry_is_dropped_not_a_500(client):
     response = await client.get(f"/v1/cap/{alert['id']}.xml", params={"key": KEY_A})
     assert response.status == 200
     assert_valid_cap(await response.read())
+
+
+async def test_rss_and_atom_polls_record_receipts(client):
+    alert = await publish(client, amber_alert())
+    for kind, screen in (("rss", "player-1"), ("atom", "player-2"), ("rss", "player-1")):
+        response = await client.get(f"/v1/feeds/net-a/landscape/{kind}",
+                                    params={"key": KEY_A, "screen": screen})
+        assert response.status == 200
+    await client.app[RECEIPTS].flush()
+    response = await client.get(f"/v1/alerts/{alert['id']}/receipts", headers=auth(VIEWER))
+    assert (await response.json())["screens"] == 2
