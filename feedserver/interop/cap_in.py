@@ -229,10 +229,13 @@ def map_message(message: CapMessage) -> Mapped:
     fields: dict = {"kind": info_kind(primary), "languages": list(infos),
                     "test": message.status in TEST_STATUSES or TEST_CODE in message.codes}
     photos = _structured(infos, fields)
-    # feedserver's own vocabulary (its eventCode, or child parameters): the description is
-    # exactly the message; otherwise headline and contact text are kept with it.
-    structured = "children" in fields or any(
-        name == KIND_CODE_NAME for name, _ in primary.event_codes)
+    if any(name == KIND_CODE_NAME for name, _ in primary.event_codes):
+        # feedserver's own vocabulary says everything: what it leaves out is not there.
+        fields.update({group: fields.get(group, []) for group in GROUP_FIELDS})
+        fields.setdefault("last_seen", None)
+    # With structured fields the description is exactly the message; otherwise the headline
+    # and a contact text that is no phone number are kept with it.
+    structured = "children" in fields
     fields["message"] = {lang: text for lang, info in infos.items()
                          if (text := _message_text(info, structured))}
     contact = _contact(primary)

@@ -88,6 +88,19 @@ async def test_round_trip_cancel(client):
     assert cancelled["status"] == "cancelled" and cancelled["cancel_reason"] == "Dubbele melding"
 
 
+async def test_an_update_that_removes_things_removes_them(client):
+    original = await publish(client, amber_alert())
+    mirror = await ingest(client, await cap_xml(client, original["id"]), 201)
+    response = await client.patch(f"/v1/alerts/{original['id']}", json={
+        "vehicles": [], "suspects": [{"description": "Vrouw met rode jas"}], "last_seen": None},
+        headers=auth(PUBLISHER))
+    updated = await response.json()
+    assert response.status == 200, updated
+    assert updated["vehicles"] == [] and updated["last_seen"] is None
+    mirrored = await ingest(client, await cap_xml(client, original["id"]), 200)
+    assert mirrored["id"] == mirror["id"] and content(mirrored) == content(updated)
+
+
 async def test_draft_round_trip(client):
     draft = await create(client, amber_alert(regions=["NL"], languages=["en", "nl"], test=True))
     body = await cap_xml(client, draft["id"])
