@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 from lxml.builder import ElementMaker
 
+from feedserver.alerts.texts import KIND_TITLES
 from feedserver.interop.vocabulary import (
     CAP_NS,
     GEOCODE_NAME,
@@ -38,12 +39,6 @@ from feedserver.store.base import Photo
 
 E = ElementMaker(namespace=CAP_NS, nsmap={None: CAP_NS})
 
-EVENT_NAMES = {
-    "amber": {"nl": "AMBER Alert", "en": "AMBER Alert", "de": "AMBER Alert",
-              "fr": "Alerte AMBER"},
-    "missing_child": {"nl": "Vermist Kind Alert", "en": "Missing Child Alert",
-                      "de": "Vermisstes Kind", "fr": "Enfant disparu"},
-}
 # (urgency, severity, certainty) while the child is still missing.
 ACTIVE_GRADING = {
     "amber": ("Immediate", "Extreme", "Likely"),
@@ -113,7 +108,7 @@ def _info(alert: dict, lang: str, public_url: str, photos: Mapping[str, Photo],
     info = E.info(
         E.language(lang),
         E.category("Rescue"),
-        E.event(EVENT_NAMES[kind][lang]),
+        E.event(KIND_TITLES[kind][lang]),
         E.responseType("AllClear" if resolved else "Monitor"),
         E.urgency(urgency),
         E.severity(severity),
