@@ -10,22 +10,28 @@ from conftest import (
     VIEWER,
     amber_alert,
     auth,
+    feed,
     missing_child_alert,
     publish,
 )
 from interop_support import CAP, assert_valid_cap
 from lxml import etree
 
-from feedserver.appkeys import CONFIG, FEEDS, RECEIPTS
+from feedserver.appkeys import FEEDS, RECEIPTS
 from feedserver.config import Network, Profile
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 def render_urls(alert: dict, network: Network, profile: Profile) -> dict[str, str]:
-    """The render service's URL scheme, plugged into the feed cache where the service plugs in."""
+    """Creative URLs where the render service plugs into the feed cache (it is merged apart
+    from interop); the feeds must carry whatever URLs the feed document has."""
     return {fmt: f"http://feeds.test/v1/renders/{alert['id']}-v{alert['version']}-"
                  f"{profile.size_text}.{fmt}" for fmt in profile.formats}
+
+
+async def document_renders(client, profile: str) -> list[dict[str, str]]:
+    return [entry["renders"] for entry in (await feed(client, "net-a", profile, KEY_A))["alerts"]]
 
 
 async def get_feed(client, path: str, key: str = KEY_A, status: int = 200, **headers: str):
@@ -41,28 +47,24 @@ async def test_media_rss_items_carry_each_image_format(client):
     amber = await publish(client, amber_alert())
     response = await get_feed(client, "landscape/rss")
     assert response.content_type == "application/rss+xml"
-    feed = feedparser.parse(await response.read())
-    assert not feed.bozo, feed.bozo_exception
-    assert feed.feed.language == "nl"
-    assert [e.id for e in feed.entries] == [f"{amber['id']}:v2", f"{missing['id']}:v2"]
-    first = feed.entries[0]
+    parsed = feedparser.parse(await response.read())
+    assert not parsed.bozo, parsed.bozo_exception
+    assert parsed.feed.language == "nl"
+    assert [e.id for e in parsed.entries] == [f"{amber['id']}:v2", f"{missing['id']}:v2"]
+    first = parsed.entries[0]
     assert first.title == "AMBER Alert: Fleur Testkind (9)"
     assert first.summary == "Bel 112 als u haar ziet."
-    assert first.link == render_urls(amber, None, _profile(client, "landscape"))["html"]
+    renders = (await document_renders(client, "landscape"))[0]
+    assert first.link == renders["html"]
     media = [(m["type"], m["width"], m["height"], m["url"]) for m in first.media_content]
-    assert media == [
-        (f"image/{kind}", "1920", "1080",
-         f"http://feeds.test/v1/renders/{amber['id']}-v2-1920x1080.{fmt}")
-        for fmt, kind in (("jpg", "jpeg"), ("png", "png"), ("webp", "webp"))
-    ]
+    assert media == [(f"image/{kind}", "1920", "1080", renders[fmt])
+                     for fmt, kind in (("jpg", "jpeg"), ("png", "png"), ("webp", "webp"))]
 
     only_amber = feedparser.parse(await (await get_feed(client, "amber-only/rss")).read())
     assert [e.id for e in only_amber.entries] == [f"{amber['id']}:v2"]
-    assert [m["width"] for m in only_amber.entries[0].media_content] == ["1400"] * 3
-
-
-def _profile(client, profile_id: str) -> Profile:
-    return client.app[CONFIG].network("net-a").profile(profile_id)
+    renders = (await document_renders(client, "amber-only"))[0]
+    assert [(m["width"], m["height"], m["url"]) for m in only_amber.entries[0].media_content] \
+        == [("1400", "400", renders[fmt]) for fmt in ("jpg", "png", "webp")]
 
 
 async def test_atom_entries_embed_and_link_their_cap_message(client):
@@ -71,15 +73,16 @@ async def test_atom_entries_embed_and_link_their_cap_message(client):
     response = await get_feed(client, "landscape/atom")
     assert response.content_type == "application/atom+xml"
     body = await response.read()
-    feed = feedparser.parse(body)
-    assert not feed.bozo, feed.bozo_exception
-    (entry,) = feed.entries
+    parsed = feedparser.parse(body)
+    assert not parsed.bozo, parsed.bozo_exception
+    (entry,) = parsed.entries
     assert entry.id == f"urn:feedserver:alert:{amber['id']}"
     assert entry.title == "AMBER Alert: Fleur Testkind (9)"
     cap_links = [link.href for link in entry.links if link.type == "application/cap+xml"]
     assert cap_links == [f"http://feeds.test/v1/cap/{amber['id']}.xml"]
+    renders = (await document_renders(client, "landscape"))[0]
     assert [(e.type, e.href) for e in entry.enclosures] == [
-        (f"image/{kind}", f"http://feeds.test/v1/renders/{amber['id']}-v2-1920x1080.{fmt}")
+        (f"image/{kind}", renders[fmt])
         for fmt, kind in (("jpg", "jpeg"), ("png", "png"), ("webp", "webp"))]
 
     embedded = etree.fromstring(body).find(f"{ATOM}entry/{ATOM}content/{CAP}alert")
@@ -107,21 +110,21 @@ async def test_conditional_get_and_changes(client):
     assert response.status == 200
     for kind in ("rss", "atom"):
         changed = await get_feed(client, f"landscape/{kind}", **{"If-None-Match": etags[kind]})
-        feed = feedparser.parse(await changed.read())
-        assert feed.entries[0].summary == "Nieuw bericht."
+        parsed = feedparser.parse(await changed.read())
+        assert parsed.entries[0].summary == "Nieuw bericht."
 
     response = await client.post(f"/v1/alerts/{amber['id']}/cancel", json={"reason": "test"},
                                  headers=auth(PUBLISHER))
     assert response.status == 200
     for kind in ("rss", "atom"):
-        feed = feedparser.parse(await (await get_feed(client, f"landscape/{kind}")).read())
-        assert not feed.bozo and feed.entries == []
+        parsed = feedparser.parse(await (await get_feed(client, f"landscape/{kind}")).read())
+        assert not parsed.bozo and parsed.entries == []
 
 
 async def test_idle_feeds_and_access(client):
     for kind in ("rss", "atom"):
-        feed = feedparser.parse(await (await get_feed(client, f"landscape/{kind}")).read())
-        assert not feed.bozo and feed.entries == []
+        parsed = feedparser.parse(await (await get_feed(client, f"landscape/{kind}")).read())
+        assert not parsed.bozo and parsed.entries == []
         await get_feed(client, f"landscape/{kind}", key=KEY_B, status=403)
         await get_feed(client, f"nope/{kind}", status=404)
         response = await client.get(f"/v1/feeds/net-a/landscape/{kind}")
@@ -132,8 +135,8 @@ async def test_text_xml_cannot_carry_is_dropped_not_a_500(client):
     alert = await publish(client, amber_alert(
         children=[{"name": "Fleur\x1b Testkind\x00", "age": 9}], message="Bel\x0b 112"))
     for kind in ("rss", "atom"):
-        feed = feedparser.parse(await (await get_feed(client, f"landscape/{kind}")).read())
-        assert not feed.bozo and feed.entries[0].title == "AMBER Alert: Fleur Testkind (9)"
+        parsed = feedparser.parse(await (await get_feed(client, f"landscape/{kind}")).read())
+        assert not parsed.bozo and parsed.entries[0].title == "AMBER Alert: Fleur Testkind (9)"
     response = await client.get(f"/v1/cap/{alert['id']}.xml", params={"key": KEY_A})
     assert response.status == 200
     assert_valid_cap(await response.read())
