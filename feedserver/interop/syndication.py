@@ -62,7 +62,6 @@ class Syndicated:
     signature: tuple
     body: bytes
     etag: str
-    entries: tuple[dict, ...]
 
 
 class Syndication:
@@ -73,6 +72,7 @@ class Syndication:
 
     async def get(self, app: web.Application, network: Network, profile: Profile,
                   region: str | None, kind: str, build: Builder) -> Syndicated:
+        """Atom or RSS of the profile's current feed document, rebuilt when its entries change."""
         entries = app[FEEDS].document(network, profile, region).entries
         signature = tuple((e["id"], e["version"], tuple(sorted(e["renders"].items())))
                           for e in entries)
@@ -86,7 +86,7 @@ class Syndication:
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
         if len(self._cache) >= MAX_CACHED:
             self._cache.clear()
-        self._cache[key] = Syndicated(signature, body, etag, entries)
+        self._cache[key] = Syndicated(signature, body, etag)
         return self._cache[key]
 
 

@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from feedserver.appkeys import ALERTS, CREDENTIALS, RECEIPTS
+from feedserver.appkeys import ALERTS, CREDENTIALS, FEEDS, RECEIPTS
 from feedserver.errors import ApiError, FieldError
-from feedserver.feeds.views import etag_matches, screen_profile
+from feedserver.feeds.views import CACHING, etag_matches, screen_profile
 from feedserver.http import json_response, read_body, screen_facts
 from feedserver.interop.atom import atom_feed
 from feedserver.interop.cap_ingest import ingest_cap
@@ -76,13 +76,12 @@ def _syndicated(kind: str, build: Builder, content_type: str):
     async def view(request: web.Request) -> web.Response:
         network, profile = screen_profile(request)
         screen, region = screen_facts(request)
-        feed = await request.app[SYNDICATION].get(request.app, network, profile, region, kind,
-                                                  build)
+        app = request.app
         if screen is not None:
-            request.app[RECEIPTS].record(network.id, profile.id, screen,
-                                         ((e["id"], e["version"]) for e in feed.entries))
-        headers = {"ETag": feed.etag, "Cache-Control": "private, no-cache",
-                   "Vary": "Authorization"}
+            document = app[FEEDS].document(network, profile, region)
+            app[RECEIPTS].record(network.id, profile.id, screen, document.receipt_keys)
+        feed = await app[SYNDICATION].get(app, network, profile, region, kind, build)
+        headers = {**CACHING, "ETag": feed.etag}
         if etag_matches(request, feed.etag):
             return web.Response(status=304, headers=headers)
         return web.Response(body=feed.body, content_type=content_type, charset="utf-8",
