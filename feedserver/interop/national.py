@@ -18,7 +18,7 @@ from typing import Any
 
 from feedserver.alerts.fields import URL_RE
 
-TITLE_PERSON_RE = re.compile(r"([^(),&]+?)\s*\((\d{1,3})\)")
+TITLE_PERSON_RE = re.compile(r"([^(),&]+?)\s*\((\d{1,3})(?:\s*jaar)?\)", re.IGNORECASE)
 LEADING_JOIN_RE = re.compile(r"^(?:en|and|&|,)\s+", re.IGNORECASE)
 AMBER_LEVEL = 10
 

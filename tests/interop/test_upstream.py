@@ -16,6 +16,7 @@ from interop_support import drawn_photo
 
 from feedserver.app import create_app
 from feedserver.appkeys import ALERTS
+from feedserver.interop.national import children_from_title
 from feedserver.interop.upstream import POLLERS
 
 CHILD = "Noor Verzonnen"
@@ -195,3 +196,15 @@ async def test_expiry_is_kept_ahead_while_listed(aiohttp_client, make_config, na
     (kept,) = await mirrored(client)
     left = datetime.fromisoformat(kept["expires_at"]) - datetime.now(UTC)
     assert timedelta(hours=23) < left <= timedelta(hours=24)
+
+
+@pytest.mark.parametrize(("title", "children"), [
+    ("Noor Verzonnen (8)", [("Noor Verzonnen", 8)]),
+    ("Noor Verzonnen (8 jaar)", [("Noor Verzonnen", 8)]),
+    ("Anna Fictief (5), Bram Fictief (7) en Cas Fictief (9)",
+     [("Anna Fictief", 5), ("Bram Fictief", 7), ("Cas Fictief", 9)]),
+    ("Noor Verzonnen", [("Noor Verzonnen", None)]),
+    (None, []),
+])
+def test_children_from_the_title(title, children):
+    assert [(c["name"], c.get("age")) for c in children_from_title(title)] == children
