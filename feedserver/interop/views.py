@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -25,16 +26,20 @@ MAX_CAP_BYTES = 10 * 1024 * 1024
 CAP_CODES = {400: "malformed_cap", 404: "not_found", 422: "invalid_cap"}
 
 
-def _cap_response(body: bytes) -> web.Response:
+def _cap_response(request: web.Request, body: bytes) -> web.Response:
+    """The message with a strong ETag: a player polling it gets 304 until the alert changes."""
+    headers = {**CACHING, "ETag": '"' + hashlib.sha256(body).hexdigest()[:32] + '"'}
+    if etag_matches(request, headers["ETag"]):
+        return web.Response(status=304, headers=headers)
     return web.Response(body=body, content_type=CAP_CONTENT_TYPE, charset="utf-8",
-                        headers={"Cache-Control": "private, no-cache"})
+                        headers=headers)
 
 
 async def alert_cap(request: web.Request) -> web.Response:
     """GET /v1/alerts/{id}/cap.xml (viewer): any alert, drafts as `status Draft`."""
     request.app[CREDENTIALS].staff_member(request, "viewer")
     alert = await request.app[ALERTS].get(request.match_info["alert_id"])
-    return _cap_response(await cap_message(request.app, alert))
+    return _cap_response(request, await cap_message(request.app, alert))
 
 
 async def screen_cap(request: web.Request) -> web.Response:
@@ -50,7 +55,7 @@ async def screen_cap(request: web.Request) -> web.Response:
     alert = await request.app[ALERTS].get(request.match_info["alert_id"])
     if alert["status"] == "draft" and token not in credentials.staff:
         raise ApiError(404, "not_found", f"alert {alert['id']} not found")
-    return _cap_response(await cap_message(request.app, alert))
+    return _cap_response(request, await cap_message(request.app, alert))
 
 
 async def ingest(request: web.Request) -> web.Response:

@@ -158,3 +158,17 @@ async def test_screen_cap_needs_a_key_and_hides_drafts(client):
     assert response.status == 404
     response = await client.get(f"/v1/alerts/{alert['id']}/cap.xml", params={"key": KEY_A})
     assert response.status == 401
+
+
+async def test_cap_etag_changes_with_the_alert(client):
+    alert = await publish(client, amber_alert())
+    url = f"/v1/cap/{alert['id']}.xml"
+    etag = (await client.get(url, params={"key": KEY_A})).headers["ETag"]
+    response = await client.get(url, params={"key": KEY_A}, headers={"If-None-Match": etag})
+    assert response.status == 304
+    response = await client.patch(f"/v1/alerts/{alert['id']}", json={"message": "Nieuw"},
+                                  headers=auth(PUBLISHER))
+    assert response.status == 200
+    response = await client.get(url, params={"key": KEY_A}, headers={"If-None-Match": etag})
+    assert response.status == 200 and response.headers["ETag"] != etag
+    assert text(assert_valid_cap(await response.read()), "cap:msgType") == "Update"

@@ -25,6 +25,9 @@ async def test_interop_answers_match_the_spec(client):
     await api.call("GET", f"/v1/cap/{draft['id']}.xml", expect=404, params={"key": KEY_A})
     alert = await publish(client, amber_alert())
     await api.call("GET", f"/v1/cap/{alert['id']}.xml", expect=200, params={"key": KEY_A})
+    response = await client.get(f"/v1/cap/{alert['id']}.xml", params={"key": KEY_A})
+    await api.call("GET", f"/v1/cap/{alert['id']}.xml", expect=304, params={"key": KEY_A},
+                   headers={"If-None-Match": response.headers["ETag"]})
     await api.call("GET", f"/v1/cap/{alert['id']}.xml", expect=401)
     for kind in ("rss", "atom"):
         url = f"/v1/feeds/net-a/landscape/{kind}"
