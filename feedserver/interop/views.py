@@ -45,8 +45,8 @@ async def alert_cap(request: web.Request) -> web.Response:
 async def screen_cap(request: web.Request) -> web.Response:
     """GET /v1/cap/{id}.xml (any network key or staff token): published alerts only."""
     credentials = request.app[CREDENTIALS]
-    token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip() \
-        or request.query.get("key", "")
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    token = value.strip() if scheme.lower() == "bearer" else request.query.get("key", "")
     if not token:
         raise ApiError(401, "unauthorized", "credentials required: Authorization: Bearer "
                        "<token> or ?key=<network key>", headers={"WWW-Authenticate": "Bearer"})
