@@ -9,6 +9,7 @@ Sending the same Alert twice gives the alert the first one made.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -112,13 +113,16 @@ async def _photo_id(app: web.Application, session: aiohttp.ClientSession,
     raise ImageUnavailable("the resource has neither uri nor derefUri")
 
 
+OWN_PHOTO_RE = re.compile(r"^/v1/(?:photos|cap/[^/]+/photos)/(p_[0-9a-f]{24})$")
+
+
 def _own_photo(app: web.Application, uri: str | None) -> str | None:
-    """The photo id when `uri` is this server's own photo URL (its CAP coming back in)."""
+    """The photo id when `uri` is one of this server's photo URLs (its CAP coming back in)."""
     if not uri:
         return None
     public = urlsplit(app[CONFIG].server.public_url)
     parts = urlsplit(uri)
-    prefix = public.path.rstrip("/") + "/v1/photos/"
-    if parts.netloc == public.netloc and parts.path.startswith(prefix):
-        return parts.path[len(prefix):] or None
-    return None
+    if parts.netloc != public.netloc or not parts.path.startswith(public.path.rstrip("/")):
+        return None
+    match = OWN_PHOTO_RE.match(parts.path[len(public.path.rstrip("/")):])
+    return match.group(1) if match else None

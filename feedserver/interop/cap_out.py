@@ -134,7 +134,7 @@ def _info(alert: dict, lang: str, public_url: str, photos: Mapping[str, Photo],
     for path, photo_id in photo_paths(alert):
         photo = photos.get(photo_id)
         if photo is not None:
-            info.append(_resource(path, photo, public_url))
+            info.append(_resource(path, photo, photo_url(public_url, alert, photo.id)))
     info.append(_area(alert["regions"]))
     return info
 
@@ -185,12 +185,21 @@ def photo_paths(alert: dict) -> list[tuple[str, str]]:
     ]
 
 
-def _resource(path: str, photo: Photo, public_url: str) -> etree._Element:
+def photo_url(public_url: str, alert: dict, photo_id: str) -> str:
+    """Where a CAP reader gets the photo: public while the alert is on screens (like its
+    creatives), the staff URL for a draft."""
+    base = public_url.rstrip("/")
+    if alert["status"] == "draft":
+        return f"{base}/v1/photos/{photo_id}"
+    return f"{base}/v1/cap/{alert['id']}/photos/{photo_id}"
+
+
+def _resource(path: str, photo: Photo, uri: str) -> etree._Element:
     return E.resource(
         E.resourceDesc(path),
         E.mimeType(photo.content_type),
         E.size(str(len(photo.data))),
-        E.uri(f"{public_url.rstrip('/')}/v1/photos/{photo.id}"),
+        E.uri(uri),
         E.digest(hashlib.sha1(photo.data).hexdigest()),
     )
 

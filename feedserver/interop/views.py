@@ -7,12 +7,13 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from feedserver.appkeys import ALERTS, CREDENTIALS, FEEDS, RECEIPTS
+from feedserver.appkeys import ALERTS, CREDENTIALS, FEEDS, RECEIPTS, STORE
 from feedserver.errors import ApiError, FieldError
 from feedserver.feeds.views import CACHING, etag_matches, screen_profile
 from feedserver.http import json_response, read_body, screen_facts
 from feedserver.interop.atom import atom_feed
 from feedserver.interop.cap_ingest import ingest_cap
+from feedserver.interop.cap_out import photo_paths
 from feedserver.interop.capxml import CapError
 from feedserver.interop.mrss import rss_feed
 from feedserver.interop.syndication import Builder, Syndication, cap_message
@@ -24,6 +25,8 @@ CAP_IN_TYPES = ("application/cap+xml", "application/xml", "text/xml", "applicati
 # libxml2 refuses text nodes over 10 MB without huge_tree, which caps an embedded photo anyway.
 MAX_CAP_BYTES = 10 * 1024 * 1024
 CAP_CODES = {400: "malformed_cap", 404: "not_found", 422: "invalid_cap"}
+# Short, so a cancelled alert's photo also leaves caches soon.
+PHOTO_MAX_AGE = 60
 
 
 def _cap_response(request: web.Request, body: bytes) -> web.Response:
@@ -56,6 +59,20 @@ async def screen_cap(request: web.Request) -> web.Response:
     if alert["status"] == "draft" and token not in credentials.staff:
         raise ApiError(404, "not_found", f"alert {alert['id']} not found")
     return _cap_response(request, await cap_message(request.app, alert))
+
+
+async def cap_photo(request: web.Request) -> web.Response:
+    """GET /v1/cap/{id}/photos/{photo} (no credentials): a photo a CAP resource points at,
+    served only while its alert is on screens (active, or its "found" card), like creatives."""
+    alert = await request.app[ALERTS].get(request.match_info["alert_id"])
+    photo_id = request.match_info["photo_id"]
+    shown = alert["status"] in ("active", "resolved") and \
+        photo_id in {shown_id for _, shown_id in photo_paths(alert)}
+    photo = await request.app[STORE].get_photo(photo_id) if shown else None
+    if photo is None:
+        raise ApiError(404, "not_found", "photo not found")
+    return web.Response(body=photo.data, content_type=photo.content_type,
+                        headers={"Cache-Control": f"public, max-age={PHOTO_MAX_AGE}"})
 
 
 async def ingest(request: web.Request) -> web.Response:
@@ -105,6 +122,7 @@ INTEROP_ROUTES = [
     web.post("/v1/ingest/cap", ingest),
     web.get("/v1/alerts/{alert_id}/cap.xml", alert_cap),
     web.get("/v1/cap/{alert_id}.xml", screen_cap),
+    web.get("/v1/cap/{alert_id}/photos/{photo_id}", cap_photo),
     web.get(FEED + "/atom", atom),
     web.get(FEED + "/rss", rss),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 from conftest import KEY_A, KEY_B, PUBLISHER, VIEWER, amber_alert, auth, create, publish
@@ -22,8 +23,8 @@ def references(root) -> list[str]:
     return (text(root, "cap:references") or "").split()
 
 
-async def upload_photo(client) -> str:
-    response = await client.post("/v1/photos", data=drawn_photo(),
+async def upload_photo(client, colour: str = "orange") -> str:
+    response = await client.post("/v1/photos", data=drawn_photo(colour),
                                  headers={**auth(PUBLISHER), "Content-Type": "image/jpeg"})
     assert response.status == 201, await response.text()
     return (await response.json())["id"]
@@ -91,7 +92,8 @@ async def test_alert_content_per_language(client):
         resources = info.findall(CAP + "resource")
         assert len(resources) == 1
         assert text(resources[0], "cap:resourceDesc") == "children[0].photo"
-        assert text(resources[0], "cap:uri") == f"http://feeds.test/v1/photos/{photo}"
+        assert text(resources[0], "cap:uri") == \
+            f"http://feeds.test/v1/cap/{alert['id']}/photos/{photo}"
         assert text(resources[0], "cap:mimeType") == "image/jpeg"
         geocodes = [(text(g, "cap:valueName"), text(g, "cap:value"))
                     for g in info.iter(CAP + "geocode")]
@@ -172,3 +174,28 @@ async def test_cap_etag_changes_with_the_alert(client):
     response = await client.get(url, params={"key": KEY_A}, headers={"If-None-Match": etag})
     assert response.status == 200 and response.headers["ETag"] != etag
     assert text(assert_valid_cap(await response.read()), "cap:msgType") == "Update"
+
+
+async def test_resource_photos_are_public_only_while_the_alert_is_shown(client):
+    photo = await upload_photo(client)
+    source = amber_alert()
+    source["children"][0]["photo"] = photo
+    draft = await create(client, source)
+    url = f"/v1/cap/{draft['id']}/photos/{photo}"
+    draft_cap = await cap_of(client, draft["id"])
+    assert text(draft_cap, "cap:info/cap:resource/cap:uri") == f"http://feeds.test/v1/photos/{photo}"
+    assert (await client.get(url)).status == 404
+
+    response = await client.post(f"/v1/alerts/{draft['id']}/publish", headers=auth(PUBLISHER))
+    assert response.status == 200
+    response = await client.get(url)  # what a signage CMS does with the resource: no key
+    assert response.status == 200 and response.content_type == "image/jpeg"
+    assert hashlib.sha1(await response.read()).hexdigest() == \
+        text(await cap_of(client, draft["id"]), "cap:info/cap:resource/cap:digest")
+    other = await upload_photo(client, "green")
+    assert (await client.get(f"/v1/cap/{draft['id']}/photos/{other}")).status == 404
+
+    response = await client.post(f"/v1/alerts/{draft['id']}/cancel", json={"reason": "test"},
+                                 headers=auth(PUBLISHER))
+    assert response.status == 200
+    assert (await client.get(url)).status == 404

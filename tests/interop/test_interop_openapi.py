@@ -29,6 +29,7 @@ async def test_interop_answers_match_the_spec(client):
     await api.call("GET", f"/v1/cap/{alert['id']}.xml", expect=304, params={"key": KEY_A},
                    headers={"If-None-Match": response.headers["ETag"]})
     await api.call("GET", f"/v1/cap/{alert['id']}.xml", expect=401)
+    await api.call("GET", f"/v1/cap/{alert['id']}/photos/p_{'0' * 24}", expect=404)
     for kind in ("rss", "atom"):
         url = f"/v1/feeds/net-a/landscape/{kind}"
         await api.call("GET", url, expect=200, params={"key": KEY_A, "screen": "s-1"})
