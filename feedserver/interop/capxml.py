@@ -28,6 +28,10 @@ class CapError(Exception):
         self.message = message
         self.details = details or ([(place, message)] if place else [])
 
+    def __reduce__(self):
+        """Picklable, since messages are read in the process pool."""
+        return CapError, (self.status, self.message, "", self.details)
+
 
 def _parser() -> etree.XMLParser:
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
