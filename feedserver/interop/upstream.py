@@ -77,6 +77,8 @@ class Poller:
                     await self._mirror(listed)
             except Malformed as exc:
                 return self._failed(f"malformed answer ({exc}); keeping the last good state")
+            except aiohttp.ClientResponseError as exc:
+                return self._failed(f"answered HTTP {exc.status}; keeping the last good state")
             except (aiohttp.ClientError, TimeoutError) as exc:
                 return self._failed(f"unreachable ({type(exc).__name__}); keeping the last "
                                     "good state")
@@ -97,7 +99,8 @@ class Poller:
             if response.status == 304:
                 return None
             if response.status != 200:
-                raise Malformed(f"HTTP {response.status}")
+                raise aiohttp.ClientResponseError(response.request_info, (),
+                                                  status=response.status)
             body = await response.content.read(MAX_LIST_BYTES + 1)
             if len(body) > MAX_LIST_BYTES:
                 raise Malformed(f"larger than {MAX_LIST_BYTES} bytes")

@@ -143,7 +143,10 @@ async def test_malformed_answer_keeps_last_good_state(aiohttp_client, make_confi
         assert len(lines) == 1 and "malformed answer" in lines[0], lines
         assert "last good state" in lines[0] and CHILD not in lines[0]
     national.raw, national.status = None, 503
+    caplog.clear()
     assert not await poller.poll_once()
+    assert [r.getMessage() for r in caplog.records] == [
+        "upstream national: answered HTTP 503; keeping the last good state; retry 5"]
     assert poller.failures == 5 and poller.delay() == 900  # 3600 s doubled, capped at 15 min
     assert sorted((a["id"], a["status"], a["version"]) for a in await mirrored(client)) == before
 
@@ -208,3 +211,11 @@ async def test_expiry_is_kept_ahead_while_listed(aiohttp_client, make_config, na
 ])
 def test_children_from_the_title(title, children):
     assert [(c["name"], c.get("age")) for c in children_from_title(title)] == children
+
+
+async def test_unreachable_upstream_backs_off(aiohttp_client, make_config, national, caplog):
+    national.url = "http://127.0.0.1:1/alerts.json"  # nothing listens on port 1
+    client, poller = await mirror_client(aiohttp_client, make_config, national)
+    assert poller.failures == 1 and poller.delay() == 900
+    assert "unreachable (ClientConnectorError)" in caplog.records[-1].getMessage()
+    assert await mirrored(client) == []
