@@ -1,0 +1,5 @@
+import sys
+
+from feedserver.cli import main
+
+sys.exit(main())

@@ -1,0 +1,202 @@
+"""The alert lifecycle: create, edit, publish, update, resolve, cancel, expire.
+
+Every call reads the current version, checks the transition and the rules, and writes the
+next version through the store in one transaction; only then are caches and streams told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import secrets
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+
+from feedserver.alerts.fields import SERVER_FIELDS, Checker, input_fields, normalise
+from feedserver.alerts.rules import policy_errors
+from feedserver.alerts.texts import headline, translation_warnings
+from feedserver.auth import SYSTEM, Actor
+from feedserver.config import AlertsConfig
+from feedserver.errors import ApiError, FieldError, conflict, not_found, validation_failed
+from feedserver.events import EventBus
+from feedserver.store.base import Change, Store, VersionConflict
+from feedserver.timeutil import format_time, parse_time, utcnow
+
+STATUSES = ("draft", "active", "resolved", "cancelled", "expired")
+DEFAULT_LIFETIME = {"amber": timedelta(hours=24), "missing_child": timedelta(hours=72)}
+
+
+def new_alert_id() -> str:
+    return "a_" + secrets.token_hex(8)
+
+
+def merge_patch(target: object, patch: object) -> object:
+    """RFC 7396 JSON merge patch."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+class AlertService:
+    def __init__(self, store: Store, settings: AlertsConfig, bus: EventBus,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.store = store
+        self.settings = settings
+        self.bus = bus
+        self.clock = clock
+        self._lock = asyncio.Lock()
+
+    # reading
+
+    async def get(self, alert_id: str) -> dict:
+        alert = await self.store.get_alert(alert_id)
+        if alert is None:
+            raise not_found(f"alert {alert_id}")
+        return alert
+
+    async def list(self, statuses: Iterable[str] | None = None) -> list[dict]:
+        return await self.store.list_alerts(statuses)
+
+    async def find_by_origin(self, kind: str, ref: str) -> dict | None:
+        return await self.store.find_by_origin(kind, ref)
+
+    async def history(self, alert_id: str) -> list[dict]:
+        await self.get(alert_id)
+        return await self.store.history(alert_id)
+
+    # changing
+
+    async def create(self, data: dict, actor: Actor, *, origin: dict | None = None,
+                     lenient: bool = False) -> dict:
+        """A new draft; `lenient` drafts (from ingest) may break policy rules until publish."""
+        content = await self._checked(data, lenient=lenient)
+        now = self.clock()
+        alert = {
+            "id": new_alert_id(), "status": "draft", "version": 1, "headline": {},
+            **content,
+            "created_at": format_time(now), "updated_at": format_time(now),
+            "published_at": None, "ended_at": None, "resolution": None, "cancel_reason": None,
+            "origin": origin or {"kind": "staff", "ref": None}, "warnings": [],
+        }
+        return await self._commit(alert, None, Change(actor.name, "created", now))
+
+    async def patch(self, alert_id: str, patch: dict, actor: Actor, *,
+                    lenient: bool = False) -> dict:
+        async with self._lock:
+            current = await self.get(alert_id)
+            status = current["status"]
+            if status not in ("draft", "active"):
+                raise conflict(f"a {status} alert cannot be changed")
+            if status == "active" and not actor.has("publisher"):
+                raise ApiError(403, "forbidden", "changing an active alert needs the publisher "
+                                                 f"role; you are {actor.role}")
+            self._check_read_only(patch, current)
+            editable = {k: v for k, v in patch.items() if k not in SERVER_FIELDS}
+            merged = merge_patch(input_fields(current), editable)
+            content = await self._checked(merged, lenient=lenient and status == "draft")
+            if content == input_fields(current):
+                return current
+            alert = {**current, **content}
+            event = "alert.updated" if status == "active" else None
+            return await self._commit(alert, current,
+                                      Change(actor.name, "edited", self.clock(), event))
+
+    async def publish(self, alert_id: str, actor: Actor) -> dict:
+        async with self._lock:
+            current = await self._in_state(alert_id, ("draft",), "published")
+            now = self.clock()
+            alert = {**current, "status": "active", "published_at": format_time(now)}
+            if not alert["expires_at"]:
+                alert["expires_at"] = format_time(now + DEFAULT_LIFETIME[alert["kind"]])
+            await self._check_policy(alert)
+            note = {"policy_override": alert["policy_override"]} if alert["policy_override"] \
+                else None
+            return await self._commit(
+                alert, current, Change(actor.name, "published", now, "alert.published", note))
+
+    async def resolve(self, alert_id: str, message: dict, actor: Actor) -> dict:
+        async with self._lock:
+            current = await self._in_state(alert_id, ("active",), "resolved")
+            check = Checker()
+            check.languages = tuple(current["languages"])
+            text = check.text(message, "message")
+            if check.errors:
+                raise validation_failed(check.errors)
+            now = self.clock()
+            alert = {**current, "status": "resolved", "ended_at": format_time(now),
+                     "resolution": {"message": text, "at": format_time(now)}}
+            return await self._commit(
+                alert, current, Change(actor.name, "resolved", now, "alert.resolved"))
+
+    async def cancel(self, alert_id: str, reason: str, actor: Actor) -> dict:
+        async with self._lock:
+            current = await self._in_state(alert_id, ("draft", "active"), "cancelled")
+            now = self.clock()
+            alert = {**current, "status": "cancelled", "ended_at": format_time(now),
+                     "cancel_reason": reason}
+            # A draft never reached a screen, so its cancellation is history, not an event.
+            event = "alert.cancelled" if current["status"] == "active" else None
+            return await self._commit(alert, current, Change(actor.name, "cancelled", now, event,
+                                                             {"reason": reason}))
+
+    async def expire_due(self) -> list[dict]:
+        """Expire every active alert whose expires_at has passed; called by the clock."""
+        expired = []
+        async with self._lock:
+            now = self.clock()
+            for current in await self.store.list_alerts(["active"]):
+                if parse_time(current["expires_at"]) <= now:
+                    alert = {**current, "status": "expired", "ended_at": current["expires_at"]}
+                    expired.append(await self._commit(
+                        alert, current, Change(SYSTEM.name, "expired", now, "alert.expired")))
+        return expired
+
+    # internals
+
+    async def _in_state(self, alert_id: str, allowed: tuple[str, ...], target: str) -> dict:
+        alert = await self.get(alert_id)
+        if alert["status"] not in allowed:
+            raise conflict(f"a {alert['status']} alert cannot be {target}; "
+                           f"only a {' or '.join(allowed)} one can")
+        return alert
+
+    @staticmethod
+    def _check_read_only(patch: dict, current: dict) -> None:
+        errors = [FieldError(key, "is set by the server and cannot be changed")
+                  for key in patch if key in SERVER_FIELDS and patch[key] != current.get(key)]
+        if errors:
+            raise validation_failed(errors)
+
+    async def _checked(self, data: dict, *, lenient: bool) -> dict:
+        content, errors = normalise(data, self.settings.default_contact)
+        if errors:
+            raise validation_failed(errors)
+        if not lenient:
+            await self._check_policy(content)
+        return content
+
+    async def _check_policy(self, alert: dict) -> None:
+        photos = [p["photo"] for group in ("children", "suspects") for p in alert[group]
+                  if p.get("photo")]
+        known = await self.store.photo_ids(photos)
+        errors = policy_errors(alert, self.clock(), known)
+        if errors:
+            raise validation_failed(errors)
+
+    async def _commit(self, alert: dict, current: dict | None, change: Change) -> dict:
+        alert["version"] = current["version"] + 1 if current else 1
+        alert["updated_at"] = format_time(change.at)
+        alert["headline"] = headline(alert)
+        alert["warnings"] = translation_warnings(alert)
+        try:
+            event = await self.store.save(alert, change, current["version"] if current else None)
+        except VersionConflict as exc:
+            raise conflict("the alert changed meanwhile; read it again and retry") from exc
+        self.bus.emit(alert, event)
+        return alert

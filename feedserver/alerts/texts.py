@@ -1,0 +1,65 @@
+"""Server-made text: headlines per language and the warnings staff see before publishing."""
+
+from __future__ import annotations
+
+from feedserver.errors import FieldError
+
+KIND_TITLES = {
+    "amber": {"nl": "AMBER Alert", "en": "AMBER Alert", "de": "AMBER Alert", "fr": "Alerte AMBER"},
+    "missing_child": {"nl": "Vermist Kind Alert", "en": "Missing Child Alert",
+                      "de": "Vermisstes Kind", "fr": "Enfant disparu"},
+}
+FOUND_TITLES = {"nl": "Gevonden", "en": "Found", "de": "Gefunden", "fr": "Retrouvé"}
+AND_WORDS = {"nl": "en", "en": "and", "de": "und", "fr": "et"}
+TEST_PREFIX = "TEST"
+
+
+def _children_phrase(children: list[dict], lang: str) -> str:
+    names = [
+        f"{child.get('name') or '?'} ({child['age']})" if child.get("age") is not None
+        else child.get("name") or "?"
+        for child in children
+    ]
+    if len(names) <= 1:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} {AND_WORDS[lang]} {names[-1]}"
+
+
+def headline(alert: dict) -> dict[str, str]:
+    """E.g. {"nl": "AMBER Alert: Sanne de Vries (9)"}; a resolved alert says it is over."""
+    result = {}
+    for lang in alert["languages"]:
+        title = FOUND_TITLES[lang] if alert.get("status") == "resolved" else (
+            KIND_TITLES.get(alert.get("kind"), KIND_TITLES["missing_child"])[lang])
+        text = f"{title}: {_children_phrase(alert.get('children') or [], lang)}"
+        result[lang] = f"{TEST_PREFIX} {text}" if alert.get("test") else text
+    return result
+
+
+LOCALISED = (
+    ("message", None),
+    ("children", ("description", "clothing")),
+    ("suspects", ("description",)),
+    ("vehicles", ("colour",)),
+)
+
+
+def translation_warnings(alert: dict) -> list[dict[str, str]]:
+    """Texts present in some but not all of the alert's languages."""
+    warnings = []
+    languages = alert["languages"]
+
+    def check(text: dict, field: str) -> None:
+        if text:
+            for lang in languages:
+                if lang not in text:
+                    warnings.append(FieldError(f"{field}.{lang}", "missing translation").as_json())
+
+    for group, keys in LOCALISED:
+        if keys is None:
+            check(alert.get(group) or {}, group)
+            continue
+        for i, item in enumerate(alert.get(group) or []):
+            for key in keys:
+                check(item.get(key) or {}, f"{group}[{i}].{key}")
+    return warnings

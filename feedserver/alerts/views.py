@@ -1,0 +1,88 @@
+"""Staff endpoints for alerts: list, read, create, edit, publish, resolve, cancel, history."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from feedserver.alerts.service import STATUSES
+from feedserver.appkeys import ALERTS, CREDENTIALS, STORE
+from feedserver.errors import FieldError, validation_failed
+from feedserver.http import PATCH_TYPES, json_response, query_list, read_json
+
+
+def _staff(request: web.Request, role: str):
+    return request.app[CREDENTIALS].staff_member(request, role)
+
+
+async def list_alerts(request: web.Request) -> web.Response:
+    _staff(request, "viewer")
+    statuses = query_list(request, "status", STATUSES)
+    return json_response({"alerts": await request.app[ALERTS].list(statuses)})
+
+
+async def create_alert(request: web.Request) -> web.Response:
+    actor = _staff(request, "editor")
+    data = await read_json(request)
+    alert = await request.app[ALERTS].create(data, actor)
+    return json_response(alert, status=201, headers={"Location": f"/v1/alerts/{alert['id']}"})
+
+
+async def get_alert(request: web.Request) -> web.Response:
+    _staff(request, "viewer")
+    return json_response(await request.app[ALERTS].get(request.match_info["alert_id"]))
+
+
+async def patch_alert(request: web.Request) -> web.Response:
+    actor = _staff(request, "editor")
+    patch = await read_json(request, PATCH_TYPES)
+    alert = await request.app[ALERTS].patch(request.match_info["alert_id"], patch, actor)
+    return json_response(alert)
+
+
+async def publish_alert(request: web.Request) -> web.Response:
+    actor = _staff(request, "publisher")
+    await read_json(request, optional=True)
+    return json_response(await request.app[ALERTS].publish(request.match_info["alert_id"], actor))
+
+
+async def resolve_alert(request: web.Request) -> web.Response:
+    actor = _staff(request, "publisher")
+    body = await read_json(request, optional=True)
+    alert = await request.app[ALERTS].resolve(request.match_info["alert_id"],
+                                              body.get("message"), actor)
+    return json_response(alert)
+
+
+async def cancel_alert(request: web.Request) -> web.Response:
+    actor = _staff(request, "publisher")
+    body = await read_json(request)
+    reason = body.get("reason")
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > 2000:
+        raise validation_failed([FieldError("reason", "is required: say why, in at most 2000 "
+                                                      "characters")])
+    alert = await request.app[ALERTS].cancel(request.match_info["alert_id"], reason.strip(), actor)
+    return json_response(alert)
+
+
+async def alert_history(request: web.Request) -> web.Response:
+    _staff(request, "viewer")
+    alert_id = request.match_info["alert_id"]
+    return json_response({"alert": alert_id,
+                          "history": await request.app[ALERTS].history(alert_id)})
+
+
+async def alert_receipts(request: web.Request) -> web.Response:
+    """The reach of the alert's latest version, per network and profile."""
+    _staff(request, "viewer")
+    alert = await request.app[ALERTS].get(request.match_info["alert_id"])
+    rows = await request.app[STORE].receipts(alert["id"], alert["version"])
+    networks: dict[str, dict] = {}
+    for row in rows:
+        network = networks.setdefault(row["network"], {"network": row["network"], "screens": 0,
+                                                       "profiles": []})
+        network["screens"] += row["screens"]
+        network["profiles"].append({"profile": row["profile"], "screens": row["screens"],
+                                    "last_at": row["last_at"]})
+    return json_response({"alert": alert["id"], "version": alert["version"],
+                          "screens": sum(n["screens"] for n in networks.values()),
+                          "networks": list(networks.values())})

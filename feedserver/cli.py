@@ -1,0 +1,69 @@
+"""Command line: `feedserver serve`, `feedserver check-config`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+
+from aiohttp import web
+
+from feedserver.app import create_app
+from feedserver.config import Config, ConfigError, load_config
+
+DEFAULT_CONFIG = "config/feedserver.yaml"
+
+
+def _load(path: str) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        print(f"{path}: {exc}" if not str(exc).startswith(path) else str(exc), file=sys.stderr)
+        raise SystemExit(2) from exc
+
+
+def serve(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    if args.listen:
+        config = _with_listen(config, args.listen)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    host, port = config.server.host_port
+    web.run_app(create_app(config), host=host, port=port, access_log=None,
+                print=lambda text: print(text, flush=True))
+    return 0
+
+
+def _with_listen(config: Config, listen: str) -> Config:
+    return replace(config, server=replace(config.server, listen=listen))
+
+
+def check_config(args: argparse.Namespace) -> int:
+    config = _load(args.file)
+    profiles = sum(len(n.profiles) for n in config.networks)
+    print(f"{args.file}: ok ({len(config.networks)} networks, {profiles} profiles, "
+          f"{len(config.staff)} staff, {len(config.upstreams)} upstreams)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="feedserver", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_cmd = commands.add_parser("serve", help="start the server")
+    serve_cmd.add_argument("--config", default=DEFAULT_CONFIG)
+    serve_cmd.add_argument("--listen", help="HOST:PORT, overrides server.listen")
+    serve_cmd.set_defaults(run=serve)
+    check_cmd = commands.add_parser("check-config", help="validate a config file and exit")
+    check_cmd.add_argument("file", nargs="?", default=DEFAULT_CONFIG)
+    check_cmd.set_defaults(run=check_config)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,422 @@
+"""YAML configuration: ${ENV} interpolation and strict validation with messages naming the place.
+
+A mistake in the config must stop the server at start, not surface at 3 a.m. as a blank
+billboard, so unknown keys, duplicate ids and bad values are all refused with their path.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROLES = ("viewer", "editor", "publisher", "admin")
+KINDS = ("amber", "missing_child")
+LANGUAGES = ("nl", "en", "de", "fr")
+FORMATS = ("jpg", "png", "webp", "html")
+WEBHOOK_FORMATS = ("json", "cap")
+UPSTREAM_FORMATS = ("national-json",)
+UPSTREAM_MODES = ("publish", "draft")
+REGION_RE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+SIZE_RE = re.compile(r"^([1-9][0-9]{1,4})x([1-9][0-9]{1,4})$")
+_ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigError(ValueError):
+    """A config problem; the message starts with the place (`networks[1].profiles[0].size`)."""
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    listen: str = "127.0.0.1:8080"
+    public_url: str = "http://127.0.0.1:8080"
+    data_dir: str = "./data"
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    resolved_display_seconds: int = 3600
+    offline_grace_seconds: int = 900
+    poll_after_seconds: int = 30
+    default_contact: dict[str, str] = field(
+        default_factory=lambda: {"phone": "0800-6070", "url": "https://www.politie.nl/amberalert"}
+    )
+
+
+@dataclass(frozen=True)
+class Staff:
+    name: str
+    role: str
+    token: str
+
+
+@dataclass(frozen=True)
+class Webhook:
+    url: str
+    secret: str
+    format: str = "json"
+
+
+@dataclass(frozen=True)
+class Profile:
+    id: str
+    size: tuple[int, int]
+    layout: str = "auto"
+    formats: tuple[str, ...] = FORMATS
+    kinds: tuple[str, ...] = KINDS
+    regions: tuple[str, ...] = ("NL",)
+    languages: tuple[str, ...] = ("nl",)
+    test_alerts: bool = False
+
+    @property
+    def size_text(self) -> str:
+        return f"{self.size[0]}x{self.size[1]}"
+
+
+@dataclass(frozen=True)
+class Network:
+    id: str
+    name: str
+    keys: tuple[str, ...]
+    profiles: tuple[Profile, ...]
+    webhook: Webhook | None = None
+
+    def profile(self, profile_id: str) -> Profile | None:
+        return next((p for p in self.profiles if p.id == profile_id), None)
+
+
+@dataclass(frozen=True)
+class Upstream:
+    id: str
+    url: str
+    format: str = "national-json"
+    interval_seconds: int = 60
+    mode: str = "publish"
+
+
+@dataclass(frozen=True)
+class Config:
+    server: ServerConfig
+    storage: str
+    alerts: AlertsConfig
+    staff: tuple[Staff, ...]
+    networks: tuple[Network, ...]
+    upstreams: tuple[Upstream, ...] = ()
+    limits: dict[str, int] = field(default_factory=dict)
+
+    def network(self, network_id: str) -> Network | None:
+        return next((n for n in self.networks if n.id == network_id), None)
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.server.data_dir)
+
+    @property
+    def sqlite_path(self) -> Path:
+        """The SQLite file: `sqlite` alone means data_dir/feedserver.db."""
+        if self.storage.startswith("sqlite:///"):
+            return Path(self.storage.removeprefix("sqlite:///"))
+        return self.data_dir / "feedserver.db"
+
+
+def interpolate(text: str, environ: dict[str, str] | None = None) -> str:
+    """Replace ${VAR} and ${VAR:-default}; an unset variable without default is an error."""
+    env = os.environ if environ is None else environ
+
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        value = env.get(name)
+        if value is None or (value == "" and default is not None):
+            if default is None:
+                raise ConfigError(f"environment variable {name} is not set and has no default")
+            return default
+        return value
+
+    return _ENV_RE.sub(replace, text)
+
+
+class _Reader:
+    """Reads one mapping of the YAML document, remembering where it is for messages."""
+
+    def __init__(self, data: Any, path: str) -> None:
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path or 'config'}: must be a mapping")
+        self.data = data
+        self.path = path
+        self.used: set[str] = set()
+
+    def at(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ..., *, required=False):
+        self.used.add(key)
+        if key not in self.data or self.data[key] is None:
+            if required or default is ...:
+                raise ConfigError(f"{self.at(key)}: is required")
+            return default
+        value = self.data[key]
+        if isinstance(value, bool) and kind in (int, (int, float)):
+            raise ConfigError(f"{self.at(key)}: must be a number, not {value!r}")
+        if not isinstance(value, kind):
+            names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+            raise ConfigError(f"{self.at(key)}: must be {_article(names)}, not {value!r}")
+        return value
+
+    def positive(self, key: str, default: int) -> int:
+        value = self.get(key, int, default)
+        if value <= 0:
+            raise ConfigError(f"{self.at(key)}: must be a positive number of seconds, not {value}")
+        return value
+
+    def choices(self, key: str, allowed: tuple[str, ...], default: tuple[str, ...]):
+        values = self.get(key, list, list(default))
+        if not values:
+            raise ConfigError(f"{self.at(key)}: must not be empty")
+        for i, value in enumerate(values):
+            if value not in allowed:
+                raise ConfigError(
+                    f"{self.at(key)}[{i}]: {value!r} is not one of {', '.join(allowed)}"
+                )
+        if len(set(values)) != len(values):
+            raise ConfigError(f"{self.at(key)}: lists a value twice")
+        return tuple(values)
+
+    def items(self, key: str) -> list[_Reader]:
+        items = self.get(key, list, [])
+        return [_Reader(item, f"{self.at(key)}[{i}]") for i, item in enumerate(items)]
+
+    def done(self) -> None:
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            raise ConfigError(f"{self.at(unknown[0])}: unknown key")
+
+
+def _article(name: str) -> str:
+    return {"str": "a string", "int": "a number", "list": "a list", "dict": "a mapping",
+            "bool": "true or false"}.get(name, name)
+
+
+def _url(reader: _Reader, key: str, default: Any = ...) -> str:
+    value = reader.get(key, str, default)
+    if value is not None and not re.match(r"^https?://[^\s/]+", value):
+        raise ConfigError(f"{reader.at(key)}: {value!r} is not an http(s) URL")
+    return value
+
+
+def _unique_ids(readers: list[_Reader], objects: list[Any]) -> None:
+    seen: set[str] = set()
+    for reader, obj in zip(readers, objects, strict=True):
+        if obj.id in seen:
+            raise ConfigError(f"{reader.at('id')}: duplicate id {obj.id!r}")
+        seen.add(obj.id)
+
+
+def _id(reader: _Reader) -> str:
+    value = reader.get("id", str, required=True)
+    if not ID_RE.match(value):
+        raise ConfigError(
+            f"{reader.at('id')}: {value!r} must be lower-case letters, digits, '-' or '_'"
+        )
+    return value
+
+
+def _server(reader: _Reader) -> ServerConfig:
+    listen = reader.get("listen", str, ServerConfig.listen)
+    if not re.match(r"^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$", listen):
+        raise ConfigError(f"{reader.at('listen')}: {listen!r} is not HOST:PORT")
+    server = ServerConfig(
+        listen=listen,
+        public_url=_url(reader, "public_url", f"http://{listen}").rstrip("/"),
+        data_dir=reader.get("data_dir", str, ServerConfig.data_dir),
+    )
+    reader.done()
+    return server
+
+
+def _alerts(reader: _Reader) -> AlertsConfig:
+    contact_reader = _Reader(reader.get("default_contact", dict, {}), reader.at("default_contact"))
+    defaults = AlertsConfig()
+    contact = {
+        "phone": contact_reader.get("phone", str, defaults.default_contact["phone"]),
+        "url": _url(contact_reader, "url", defaults.default_contact["url"]),
+    }
+    contact_reader.done()
+    alerts = AlertsConfig(
+        resolved_display_seconds=reader.positive(
+            "resolved_display_seconds", defaults.resolved_display_seconds
+        ),
+        offline_grace_seconds=reader.positive(
+            "offline_grace_seconds", defaults.offline_grace_seconds
+        ),
+        poll_after_seconds=reader.positive("poll_after_seconds", defaults.poll_after_seconds),
+        default_contact=contact,
+    )
+    reader.done()
+    return alerts
+
+
+def _staff(reader: _Reader) -> Staff:
+    role = reader.get("role", str, required=True)
+    if role not in ROLES:
+        raise ConfigError(f"{reader.at('role')}: {role!r} is not one of {', '.join(ROLES)}")
+    token = reader.get("token", str, required=True)
+    if len(token) < 8:
+        raise ConfigError(f"{reader.at('token')}: must be at least 8 characters")
+    staff = Staff(name=reader.get("name", str, required=True), role=role, token=token)
+    reader.done()
+    return staff
+
+
+def parse_size(text: str) -> tuple[int, int] | None:
+    match = SIZE_RE.match(text)
+    if not match:
+        return None
+    width, height = int(match.group(1)), int(match.group(2))
+    if not (16 <= width <= 7680 and 16 <= height <= 7680):
+        return None
+    return width, height
+
+
+def _profile(reader: _Reader, layouts: frozenset[str]) -> Profile:
+    size_text = reader.get("size", str, required=True)
+    size = parse_size(size_text)
+    if size is None:
+        raise ConfigError(
+            f"{reader.at('size')}: {size_text!r} is not WIDTHxHEIGHT (16 to 7680 pixels each)"
+        )
+    layout = reader.get("layout", str, "auto")
+    if layouts and layout not in layouts:
+        raise ConfigError(
+            f"{reader.at('layout')}: unknown layout {layout!r}"
+            f" (known: {', '.join(sorted(layouts))})"
+        )
+    regions = tuple(reader.get("regions", list, ["NL"]))
+    for i, region in enumerate(regions):
+        if not isinstance(region, str) or not REGION_RE.match(region):
+            raise ConfigError(
+                f"{reader.at('regions')}[{i}]: {region!r} is not an ISO 3166 code like NL or NL-UT"
+            )
+    profile = Profile(
+        id=_id(reader),
+        size=size,
+        layout=layout,
+        formats=reader.choices("formats", FORMATS, FORMATS),
+        kinds=reader.choices("kinds", KINDS, KINDS),
+        regions=regions,
+        languages=reader.choices("languages", LANGUAGES, ("nl",)),
+        test_alerts=reader.get("test_alerts", bool, False),
+    )
+    reader.done()
+    return profile
+
+
+def _webhook(reader: _Reader) -> Webhook:
+    fmt = reader.get("format", str, "json")
+    if fmt not in WEBHOOK_FORMATS:
+        raise ConfigError(f"{reader.at('format')}: {fmt!r} is not one of json, cap")
+    webhook = Webhook(url=_url(reader, "url"), secret=reader.get("secret", str, ""), format=fmt)
+    if not webhook.secret:
+        raise ConfigError(f"{reader.at('secret')}: must be set so receivers can verify deliveries")
+    reader.done()
+    return webhook
+
+
+def _network(reader: _Reader, layouts: frozenset[str]) -> Network:
+    keys = reader.get("keys", list, required=True)
+    if not keys or not all(isinstance(k, str) and len(k) >= 8 for k in keys):
+        raise ConfigError(f"{reader.at('keys')}: must list keys of at least 8 characters")
+    profile_readers = reader.items("profiles")
+    if not profile_readers:
+        raise ConfigError(f"{reader.at('profiles')}: a network needs at least one profile")
+    profiles = [_profile(r, layouts) for r in profile_readers]
+    _unique_ids(profile_readers, profiles)
+    webhook_data = reader.get("webhook", dict, None)
+    network = Network(
+        id=_id(reader),
+        name=reader.get("name", str, required=True),
+        keys=tuple(keys),
+        profiles=tuple(profiles),
+        webhook=_webhook(_Reader(webhook_data, reader.at("webhook"))) if webhook_data else None,
+    )
+    reader.done()
+    return network
+
+
+def _upstream(reader: _Reader) -> Upstream:
+    fmt = reader.get("format", str, "national-json")
+    if fmt not in UPSTREAM_FORMATS:
+        raise ConfigError(f"{reader.at('format')}: {fmt!r} is not one of national-json")
+    mode = reader.get("mode", str, "publish")
+    if mode not in UPSTREAM_MODES:
+        raise ConfigError(f"{reader.at('mode')}: {mode!r} is not one of publish, draft")
+    upstream = Upstream(
+        id=_id(reader),
+        url=_url(reader, "url"),
+        format=fmt,
+        interval_seconds=reader.positive("interval_seconds", 60),
+        mode=mode,
+    )
+    reader.done()
+    return upstream
+
+
+def _storage(reader: _Reader) -> str:
+    storage = reader.get("storage", str, "sqlite")
+    if storage != "sqlite" and not storage.startswith("sqlite:///"):
+        raise ConfigError(f"storage: {storage!r} is not 'sqlite' or 'sqlite:///PATH'")
+    return storage
+
+
+def parse_config(data: Any, layouts: frozenset[str] = frozenset()) -> Config:
+    """Validate a parsed YAML document; `layouts` are the known layout names."""
+    root = _Reader(data, "")
+    staff_readers = root.items("staff")
+    staff = [_staff(r) for r in staff_readers]
+    tokens = [s.token for s in staff]
+    if len(set(tokens)) != len(tokens):
+        raise ConfigError("staff: two staff members share a token")
+    network_readers = root.items("networks")
+    networks = [_network(r, layouts) for r in network_readers]
+    _unique_ids(network_readers, networks)
+    all_keys = [k for n in networks for k in n.keys]
+    if len(set(all_keys)) != len(all_keys) or set(all_keys) & set(tokens):
+        raise ConfigError(
+            "networks: a key is used twice (by two networks or also as a staff token)"
+        )
+    upstream_readers = root.items("upstreams")
+    upstreams = [_upstream(r) for r in upstream_readers]
+    _unique_ids(upstream_readers, upstreams)
+    config = Config(
+        server=_server(_Reader(root.get("server", dict, {}), "server")),
+        storage=_storage(root),
+        alerts=_alerts(_Reader(root.get("alerts", dict, {}), "alerts")),
+        staff=tuple(staff),
+        networks=tuple(networks),
+        upstreams=tuple(upstreams),
+    )
+    root.done()
+    return config
+
+
+def load_config(path: str | Path, layouts: frozenset[str] = frozenset(),
+                environ: dict[str, str] | None = None) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
+    try:
+        data = yaml.safe_load(interpolate(text, environ))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+    return parse_config(data, layouts)

@@ -1,0 +1,91 @@
+"""API errors as the contract shapes them, and the middleware that guarantees that shape.
+
+Every failure a client can cause becomes a 4xx with a JSON body naming the field and the rule;
+anything else is a bug, logged without request bodies (they may hold children's data).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FieldError:
+    field: str
+    message: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"field": self.field, "message": self.message}
+
+
+@dataclass
+class ApiError(Exception):
+    status: int
+    code: str
+    message: str
+    details: list[FieldError] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def as_json(self) -> dict:
+        body: dict = {"code": self.code, "message": self.message}
+        if self.details:
+            body["details"] = [d.as_json() for d in self.details]
+        return {"error": body}
+
+
+def validation_failed(details: list[FieldError]) -> ApiError:
+    first = details[0]
+    return ApiError(422, "validation_failed", f"{first.field}: {first.message}", details)
+
+
+def bad_request(message: str, code: str = "malformed_request") -> ApiError:
+    return ApiError(400, code, message)
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError(404, "not_found", f"{what} not found")
+
+
+def conflict(message: str) -> ApiError:
+    return ApiError(409, "transition_not_allowed", message)
+
+
+def error_response(error: ApiError) -> web.Response:
+    return web.json_response(error.as_json(), status=error.status, headers=error.headers)
+
+
+_HTTP_CODES = {
+    400: "malformed_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn every error into the contract's JSON shape; never let a traceback reach a client."""
+    try:
+        return await handler(request)
+    except ApiError as error:
+        return error_response(error)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _HTTP_CODES.get(exc.status, "http_error")
+        headers = {k: v for k, v in exc.headers.items() if k.lower() in ("allow", "retry-after")}
+        return error_response(ApiError(exc.status, code, exc.reason, headers=headers))
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(ApiError(500, "internal_error", "internal server error"))

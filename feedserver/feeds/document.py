@@ -1,0 +1,155 @@
+"""Feed documents: each profile's view of the visible alerts, computed on change, served as bytes.
+
+A poll costs a dictionary lookup: documents are rebuilt only when an alert changes or a time
+boundary passes (an expiry, the end of a "found" card, the next validity refresh).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from feedserver.config import AlertsConfig, Config, Network, Profile
+from feedserver.store.base import Event, Store
+from feedserver.timeutil import format_time, parse_time
+
+VISIBLE = ("active", "resolved")
+POLL_JITTER_VARIANTS = 8
+MAX_CACHED_DOCUMENTS = 20_000
+
+RenderUrls = Callable[[dict, Network, Profile], dict[str, str]]
+
+
+def region_overlaps(a: str, b: str) -> bool:
+    """NL overlaps NL-UT and NL; NL-UT does not overlap NL-NH."""
+    return a == b or a.startswith(b + "-") or b.startswith(a + "-")
+
+
+def reaches(alert: dict, profile: Profile, region: str | None) -> bool:
+    """Whether a screen of this profile (optionally located in `region`) gets the alert."""
+    if alert["kind"] not in profile.kinds or (alert["test"] and not profile.test_alerts):
+        return False
+    places = (region,) if region else profile.regions
+    return any(region_overlaps(a, p) for a in alert["regions"] for p in places)
+
+
+def shown_until(alert: dict, settings: AlertsConfig) -> datetime:
+    """When the alert leaves screens unless something changes: expiry, or the found card's end."""
+    if alert["status"] == "resolved":
+        return parse_time(alert["ended_at"]) + timedelta(seconds=settings.resolved_display_seconds)
+    return parse_time(alert["expires_at"])
+
+
+def _sort_key(alert: dict) -> tuple:
+    group = 2 if alert["status"] == "resolved" else (0 if alert["kind"] == "amber" else 1)
+    newest = alert["ended_at"] if alert["status"] == "resolved" else alert["published_at"]
+    return group, -parse_time(newest).timestamp(), alert["id"]
+
+
+def feed_entry(alert: dict, profile: Profile, renders: dict[str, str],
+               valid_until: datetime) -> dict:
+    headline = {lang: alert["headline"][lang] for lang in profile.languages
+                if lang in alert["headline"]}
+    return {
+        "id": alert["id"],
+        "kind": alert["kind"],
+        "status": alert["status"],
+        "version": alert["version"],
+        "test": alert["test"],
+        "headline": headline or {alert["languages"][0]: alert["headline"][alert["languages"][0]]},
+        "updated_at": alert["updated_at"],
+        "expires_at": alert["expires_at"],
+        "valid_until": format_time(valid_until),
+        "renders": renders,
+    }
+
+
+@dataclass(frozen=True)
+class FeedDocument:
+    entries: tuple[dict, ...]
+    variants: tuple[tuple[bytes, str], ...]
+    fresh_until: datetime
+
+    def variant(self, client: str) -> tuple[bytes, str]:
+        """The body and ETag for a client; each client keeps its own poll interval."""
+        digest = hashlib.blake2b(client.encode(), digest_size=2).digest()
+        return self.variants[int.from_bytes(digest) % len(self.variants)]
+
+
+def encode(doc: dict) -> tuple[bytes, str]:
+    body = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+    return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+class FeedCache:
+    """The visible alerts, mirrored from the store, and every profile's document built from them."""
+
+    def __init__(self, config: Config, clock: Callable[[], datetime]) -> None:
+        self.config = config
+        self.settings = config.alerts
+        self.clock = clock
+        self.render_urls: RenderUrls = lambda alert, network, profile: {}
+        self._visible: dict[str, dict] = {}
+        self._documents: dict[tuple[str, str, str | None], FeedDocument] = {}
+
+    async def load(self, store: Store) -> None:
+        self._visible = {a["id"]: a for a in await store.list_alerts(VISIBLE)}
+        self._documents.clear()
+
+    def on_change(self, alert: dict, event: Event | None) -> None:
+        if alert["status"] in VISIBLE:
+            self._visible[alert["id"]] = alert
+        elif self._visible.pop(alert["id"], None) is None:
+            return
+        self._documents.clear()
+
+    def _refresh_period(self) -> timedelta:
+        return timedelta(seconds=max(1, self.settings.offline_grace_seconds // 3))
+
+    def entries(self, network: Network, profile: Profile, region: str | None,
+                now: datetime) -> tuple[list[dict], datetime]:
+        """The profile's entries in contract order, and when they next change by the clock."""
+        period = self._refresh_period()
+        epoch = datetime.fromtimestamp(0, now.tzinfo)
+        boundary = epoch + ((now - epoch) // period + 1) * period
+        valid_base = boundary + timedelta(seconds=self.settings.offline_grace_seconds)
+        fresh_until = boundary
+        entries = []
+        for alert in sorted(self._visible.values(), key=_sort_key):
+            until = shown_until(alert, self.settings)
+            if until <= now or not reaches(alert, profile, region):
+                continue
+            fresh_until = min(fresh_until, until)
+            renders = self.render_urls(alert, network, profile)
+            entries.append(feed_entry(alert, profile, renders, min(until, valid_base)))
+        return entries, fresh_until
+
+    def document(self, network: Network, profile: Profile, region: str | None) -> FeedDocument:
+        key = (network.id, profile.id, region)
+        now = self.clock()
+        cached = self._documents.get(key)
+        if cached is not None and now < cached.fresh_until:
+            return cached
+        entries, fresh_until = self.entries(network, profile, region, now)
+        base = {
+            "network": network.id,
+            "profile": profile.id,
+            "size": profile.size_text,
+            "state": "alert" if entries else "idle",
+            "generated_at": format_time(now),
+        }
+        poll = self.settings.poll_after_seconds
+        variants = tuple(
+            encode({**base, "poll_after_seconds": round(poll * (0.8 + 0.4 * i /
+                                                                (POLL_JITTER_VARIANTS - 1))),
+                    "alerts": entries})
+            for i in range(POLL_JITTER_VARIANTS)
+        )
+        if len(self._documents) >= MAX_CACHED_DOCUMENTS:
+            self._documents.clear()
+        document = FeedDocument(tuple(entries), variants, fresh_until)
+        self._documents[key] = document
+        return document

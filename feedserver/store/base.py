@@ -1,0 +1,108 @@
+"""The store interface: the single source of truth every feed, stream and cache derives from.
+
+Each change to an alert is a new version, a history entry and (for changes screens must see)
+an event with a monotonically increasing sequence number, all written in one transaction.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+
+class VersionConflict(Exception):
+    """The alert changed between reading and writing it."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """Who did what to an alert; `event_type` is None for changes screens never see (drafts)."""
+
+    actor: str
+    action: str
+    at: datetime
+    event_type: str | None = None
+    note: dict | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    seq: int
+    type: str
+    at: datetime
+    alert: dict
+
+
+@dataclass(frozen=True)
+class Photo:
+    id: str
+    data: bytes
+    content_type: str
+    width: int
+    height: int
+    focus: tuple[float, float] | None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """One screen having received one alert version through one profile."""
+
+    alert_id: str
+    version: int
+    network: str
+    profile: str
+    screen: str
+    at: datetime
+
+
+class Store(ABC):
+    @abstractmethod
+    async def open(self) -> None: ...
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    async def save(self, alert: dict, change: Change, expected_version: int | None) -> Event | None:
+        """Write `alert` as its new version; `expected_version` None means a new alert.
+
+        Raises VersionConflict when the stored version is not `expected_version`.
+        """
+
+    @abstractmethod
+    async def get_alert(self, alert_id: str) -> dict | None: ...
+
+    @abstractmethod
+    async def list_alerts(self, statuses: Iterable[str] | None = None) -> list[dict]:
+        """Alerts newest first (by creation)."""
+
+    @abstractmethod
+    async def find_by_origin(self, kind: str, ref: str) -> dict | None: ...
+
+    @abstractmethod
+    async def history(self, alert_id: str) -> list[dict]: ...
+
+    @abstractmethod
+    async def events_since(self, seq: int, limit: int = 1000) -> list[Event]: ...
+
+    @abstractmethod
+    async def last_seq(self) -> int: ...
+
+    @abstractmethod
+    async def put_photo(self, photo: Photo) -> None: ...
+
+    @abstractmethod
+    async def get_photo(self, photo_id: str) -> Photo | None: ...
+
+    @abstractmethod
+    async def photo_ids(self, photo_ids: Iterable[str]) -> set[str]:
+        """Which of these photo ids exist."""
+
+    @abstractmethod
+    async def record_receipts(self, receipts: Iterable[Receipt]) -> None: ...
+
+    @abstractmethod
+    async def receipts(self, alert_id: str, version: int) -> list[dict]:
+        """Per network and profile: distinct screens and the last time one received it."""

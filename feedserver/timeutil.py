@@ -1,0 +1,22 @@
+"""Times: stored and compared in UTC, written as RFC 3339 with an explicit offset."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 in UTC with `+00:00` (never `Z`: CAP and some players refuse it)."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def parse_time(text: str) -> datetime:
+    """Parse RFC 3339; a time without an offset is refused, since it would be ambiguous."""
+    moment = datetime.fromisoformat(text.replace("z", "Z"))
+    if moment.tzinfo is None:
+        raise ValueError("needs an offset such as +01:00 or Z")
+    return moment.astimezone(UTC)
