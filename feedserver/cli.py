@@ -12,6 +12,7 @@ from aiohttp import web
 
 from feedserver.app import create_app
 from feedserver.config import Config, ConfigError, load_config
+from feedserver.render.cli import add_render_command
 
 DEFAULT_CONFIG = "config/feedserver.yaml"
 
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     check_cmd = commands.add_parser("check-config", help="validate a config file and exit")
     check_cmd.add_argument("file", nargs="?", default=DEFAULT_CONFIG)
     check_cmd.set_defaults(run=check_config)
+    add_render_command(commands)
     return parser
 
 

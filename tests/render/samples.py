@@ -56,6 +56,58 @@ def portrait_photo(
     return out.getvalue()
 
 
+DESIGN_SIZES = [
+    "3120x260",
+    "1920x1200",
+    "1920x1080",
+    "1080x1920",
+    "1792x640",
+    "1560x1440",
+    "1440x760",
+    "1320x720",
+    "1312x704",
+    "1200x800",
+    "1152x896",
+    "1152x768",
+    "1150x160",
+    "980x440",
+    "970x250",
+    "936x624",
+    "800x600",
+    "800x130",
+    "768x864",
+    "768x405",
+    "768x384",
+    "728x90",
+    "726x482",
+    "720x540",
+    "720x528",
+    "640x540",
+    "600x500",
+    "588x1008",
+    "576x480",
+    "540x960",
+    "480x270",
+    "432x1008",
+]
+EXTRA_SIZES = [
+    "1400x400",
+    "840x400",
+    "1600x400",
+    "600x600",
+    "3840x2160",
+    "800x600",
+    "1024x768",
+    "1280x1024",
+]
+SIZES = list(dict.fromkeys(DESIGN_SIZES + EXTRA_SIZES))
+
+
+def parse(size: str) -> tuple[int, int]:
+    w, h = size.split("x")
+    return int(w), int(h)
+
+
 def photo(photo_id: str, data: bytes, focus: tuple[float, float] | None = None) -> PhotoData:
     return PhotoData.from_bytes(photo_id, data, focus)
 

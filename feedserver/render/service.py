@@ -1,0 +1,254 @@
+"""The render cache: creatives named by digest, rendered in the process pool when an alert is
+published or changes, served from memory. A restart rebuilds it from the store."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from feedserver.appkeys import CONFIG, EVENTS, FEEDS, POOL, STORE
+from feedserver.config import Config, Network, Profile
+from feedserver.feeds.document import VISIBLE, reaches
+from feedserver.store.base import Event, Store
+
+from .creative import Creative, plan_report, render_creative
+from .digest import EXTENSIONS, content_digest, creative_digest, photo_ids, rendered_part
+from .fonts import LATIN, css_data_uri
+from .photos import PhotoData
+
+log = logging.getLogger(__name__)
+PREVIEW_CACHE = 64  # creatives of drafts and previews kept, most recent first
+
+
+@dataclass(frozen=True)
+class Job:
+    """One creative to make: everything the pool needs, and the digest that names the result."""
+
+    digest: str
+    alert: dict[str, Any]
+    size: tuple[int, int]
+    layout: str
+    languages: tuple[str, ...]
+    fmt: str
+
+
+def warm_up() -> None:
+    """Load fonts in a pool worker before the first alert needs them."""
+    for weight in ("regular", "bold"):
+        css_data_uri(weight, LATIN[:95])
+
+
+class RenderService:
+    def __init__(self, config: Config, store: Store, pool: Executor) -> None:
+        self.config, self.store, self.pool = config, store, pool
+        self._creatives: dict[str, Creative] = {}
+        self._inflight: dict[str, asyncio.Future[Creative]] = {}
+        self._served: dict[str, set[str]] = {}  # alert id -> digests of its shown version
+        self._previews: OrderedDict[str, Creative] = OrderedDict()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._content: dict[tuple[str, int, str], str] = {}
+
+    # naming -----------------------------------------------------------------------------
+    def _content_digest(self, alert: dict[str, Any]) -> str:
+        key = (alert["id"], alert["version"], alert["status"])
+        if key not in self._content:
+            if len(self._content) > 10_000:
+                self._content.clear()
+            self._content[key] = content_digest(alert)
+        return self._content[key]
+
+    def job(self, alert: dict[str, Any], profile: Profile, fmt: str) -> Job:
+        digest = creative_digest(
+            self._content_digest(alert), profile.size, profile.layout, profile.languages, fmt
+        )
+        return Job(
+            digest, rendered_part(alert), profile.size, profile.layout, profile.languages, fmt
+        )
+
+    def url(self, digest: str, fmt: str) -> str:
+        return f"{self.config.server.public_url.rstrip('/')}/v1/renders/{digest}.{EXTENSIONS[fmt]}"
+
+    def urls(self, alert: dict[str, Any], network: Network, profile: Profile) -> dict[str, str]:
+        """The creative URLs of the alert for a profile, without rendering anything."""
+        return {fmt: self.url(self.job(alert, profile, fmt).digest, fmt) for fmt in profile.formats}
+
+    # rendering ----------------------------------------------------------------------------
+    async def _photos(self, alert: dict[str, Any]) -> dict[str, PhotoData]:
+        photos = {}
+        for photo_id in photo_ids(alert):
+            photo = await self.store.get_photo(photo_id)
+            if photo is not None:
+                photos[photo_id] = PhotoData.from_photo(photo)
+        return photos
+
+    def _submit(self, job: Job, photos: dict[str, PhotoData]) -> asyncio.Future[Creative]:
+        """Start (or join) the render of a job in the pool."""
+        if job.digest in self._inflight:
+            return self._inflight[job.digest]
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(
+            self.pool,
+            render_creative,
+            job.alert,
+            photos,
+            job.size,
+            job.layout,
+            job.languages,
+            job.fmt,
+        )
+        self._inflight[job.digest] = future
+
+        def done(f: asyncio.Future[Creative]) -> None:
+            self._inflight.pop(job.digest, None)
+            if not f.cancelled() and f.exception() is None:
+                if self._wanted(job.digest):
+                    self._creatives[job.digest] = f.result()
+            elif not f.cancelled():
+                log.error("render %s failed: %r", job.digest, f.exception())
+
+        future.add_done_callback(done)
+        return future
+
+    def jobs(self, alert: dict[str, Any]) -> list[Job]:
+        """Every profile's creatives of the alert, each profile's primary format first."""
+        pairs = [
+            (n, p) for n in self.config.networks for p in n.profiles if reaches(alert, p, None)
+        ]
+        rank = max((len(p.formats) for _, p in pairs), default=0)
+        ordered = [
+            self.job(alert, p, p.formats[i])
+            for i in range(rank)
+            for _, p in pairs
+            if i < len(p.formats)
+        ]
+        unique: dict[str, Job] = {}
+        for job in ordered:
+            unique.setdefault(job.digest, job)
+        return list(unique.values())
+
+    async def render_alert(self, alert: dict[str, Any]) -> None:
+        """Render every creative the alert's current version needs; forget those it no longer
+        needs. Creatives of alerts that are not shown are dropped."""
+        if alert["status"] not in VISIBLE:
+            self._served.pop(alert["id"], None)
+            self._forget_unused()
+            return
+        jobs = self.jobs(alert)
+        self._served[alert["id"]] = {job.digest for job in jobs}
+        self._forget_unused()
+        missing = [job for job in jobs if job.digest not in self._creatives]
+        if not missing:
+            return
+        photos = await self._photos(alert)
+        results = [self._submit(job, photos) for job in missing]
+        await asyncio.gather(*results, return_exceptions=True)
+
+    def _forget_unused(self) -> None:
+        wanted = set().union(*self._served.values())
+        for digest in [d for d in self._creatives if d not in wanted]:
+            del self._creatives[digest]
+
+    def schedule(self, alert: dict[str, Any]) -> asyncio.Task[None]:
+        """Render (or drop) the alert's creatives in the background."""
+        task = asyncio.get_running_loop().create_task(self.render_alert(alert))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def on_change(self, alert: dict[str, Any], event: Event | None) -> None:
+        """EventBus listener: every committed change to an alert."""
+        if alert["status"] in VISIBLE or alert["id"] in self._served:
+            self.schedule(alert)
+
+    async def start(self) -> None:
+        """Warm the pool and rebuild the creatives of every shown alert."""
+        loop = asyncio.get_running_loop()
+        warm = [
+            loop.run_in_executor(self.pool, warm_up)
+            for _ in range(getattr(self.pool, "_max_workers", 1))
+        ]
+        for alert in await self.store.list_alerts(VISIBLE):
+            self.schedule(alert)
+        await asyncio.gather(*warm)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # serving ------------------------------------------------------------------------------
+    def _wanted(self, digest: str) -> bool:
+        return any(digest in digests for digests in self._served.values())
+
+    async def get(self, digest: str) -> Creative | None:
+        """A creative of a shown alert, waiting for it when it is still being rendered."""
+        if not self._wanted(digest):
+            return None
+        creative = self._creatives.get(digest)
+        if creative is None and digest in self._inflight:
+            with contextlib.suppress(Exception):
+                creative = await asyncio.shield(self._inflight[digest])
+        return creative
+
+    async def current(self, alert: dict[str, Any], profile: Profile, fmt: str) -> Creative:
+        """A shown alert's creative, rendering it now if the background has not got to it."""
+        job = self.job(alert, profile, fmt)
+        creative = await self.get(job.digest)
+        if creative is None:
+            creative = await self._submit(job, await self._photos(alert))
+        return creative
+
+    async def preview(self, alert: dict[str, Any], profile: Profile, fmt: str) -> Creative:
+        """The alert in any state as the profile would get it (drafts included)."""
+        job = self.job(alert, profile, fmt)
+        if job.digest in self._creatives:
+            return self._creatives[job.digest]
+        if job.digest in self._previews:
+            self._previews.move_to_end(job.digest)
+            return self._previews[job.digest]
+        creative = await self._submit(job, await self._photos(alert))
+        self._previews[job.digest] = creative
+        while len(self._previews) > PREVIEW_CACHE:
+            self._previews.popitem(last=False)
+        return creative
+
+    async def report(self, alert: dict[str, Any], profile: Profile) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self.pool,
+            plan_report,
+            rendered_part(alert),
+            await self._photos(alert),
+            profile.size,
+            profile.layout,
+            profile.languages,
+        )
+
+    async def idle(self) -> None:
+        """Wait until every scheduled render has finished (tests, benchmarks, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+RENDERER = web.AppKey("renderer", RenderService)
+
+
+async def render_ctx(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: the render service, fed by the event bus, naming the feeds' creatives."""
+    service = RenderService(app[CONFIG], app[STORE], app[POOL])
+    app[RENDERER] = service
+    app[FEEDS].render_urls = service.urls
+    app[EVENTS].add_listener(service.on_change)
+    await service.start()
+    yield
+    await service.close()
