@@ -149,17 +149,15 @@ class _Stack:
             blocks.append((spec, px, tuple(lines)))
         return _Fit(base, y, tuple(blocks)) if y <= self.height else None
 
-    def fit(self) -> _Fit | None:
+    def fit(self, max_base: int | None = None) -> _Fit | None:
         """The largest base size that fits, by binary search; None if even the floor fails."""
         low = max(math.ceil(self.floor / s.style.size) for s in self.specs)
         # the base stops where the first block reaches its cap, so the hierarchy stays as drawn
-        high = max(
-            low,
-            min(
-                int((s.style.max * self.screen_h if s.style.max else self.height) / s.style.size)
-                for s in self.specs
-            ),
-        )
+        caps = [
+            int((s.style.max * self.screen_h if s.style.max else self.height) / s.style.size)
+            for s in self.specs
+        ]
+        high = max(low, min([*caps, max_base or self.height]))
         best = self.attempt(low)
         if best is None:
             return None
@@ -243,7 +241,8 @@ class _Resolver:
         colours: dict[str, str],
         area: Area,
         photo: PhotoData | None = None,
-    ) -> None:
+        max_base: int | None = None,
+    ) -> int | None:
         """Fit the blocks (and a photo) into rect, dropping the least important until they fit."""
         specs = list(specs)
         while True:
@@ -251,7 +250,7 @@ class _Resolver:
             if not specs:
                 fit = None
                 break
-            fit = _Stack(specs, text_rect[2], text_rect[3], self.height, self.floor).fit()
+            fit = _Stack(specs, text_rect[2], text_rect[3], self.height, self.floor).fit(max_base)
             if fit is not None:
                 break
             candidates = [(s.style.priority, i, s.block) for i, s in enumerate(specs)]
@@ -271,8 +270,10 @@ class _Resolver:
                 specs.pop(index)
         if photo_box is not None:
             layer.photos.append(photo_box)
-        if fit is not None:
-            _place(layer, fit, text_rect, colours)
+        if fit is None:
+            return None
+        _place(layer, fit, text_rect, colours)
+        return fit.base
 
     def split_photo(self, rect: Rect, photo: PhotoData, area: Area) -> tuple[Rect, PhotoBox]:
         """Split a child's cell into the photo (cropped around its focus) and the text beside it."""
@@ -337,9 +338,16 @@ class _Resolver:
                 self.stack(layer, self.specs(area, langs, child), rect, colours, area)
                 continue
             kids = content.children(self.alert)
-            for child, cell in zip(kids, self.cells(rect, len(kids)), strict=True):
-                photo = self.photos.get(child.get("photo") or "")
-                self.stack(layer, self.specs(area, langs, child), cell, colours, area, photo)
+            cells = [
+                (self.specs(area, langs, child), cell, self.photos.get(child.get("photo") or ""))
+                for child, cell in zip(kids, self.cells(rect, len(kids)), strict=True)
+            ]
+            # children side by side get one size: each cell is tried alone, the smallest wins
+            trial = Layer(langs)
+            bases = [self.stack(trial, specs, cell, colours, area, p) for specs, cell, p in cells]
+            common = min((b for b in bases if b is not None), default=None)
+            for specs, cell, photo in cells:
+                self.stack(layer, specs, cell, colours, area, photo, common)
         return layer
 
     def cells(self, rect: Rect, count: int) -> list[Rect]:

@@ -47,7 +47,8 @@ def portrait_photo(
         return out.getvalue()
     if exif_orientation:
         # store the picture turned, with the EXIF tag that turns it back
-        turned = img.transpose(Image.Transpose.ROTATE_90)
+        undo = {6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270}[exif_orientation]
+        turned = img.transpose(undo)
         exif = Image.Exif()
         exif[0x0112] = exif_orientation
         turned.save(out, "JPEG", quality=90, exif=exif.tobytes())
