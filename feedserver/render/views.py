@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 
 from feedserver.appkeys import ALERTS, CONFIG, CREDENTIALS, FEEDS, RECEIPTS
@@ -13,7 +15,7 @@ from feedserver.http import json_response, screen_facts
 from .creative import CONTENT_TYPES, Creative
 from .service import RENDERER
 
-EXT = r"{ext:jpg|png|webp|html}"
+DIGEST_RE = re.compile(r"^[0-9a-f]{40}$")
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
@@ -32,8 +34,15 @@ def _respond(
     )
 
 
-def _format(request: web.Request, profile: Profile) -> str:
+def _extension(request: web.Request) -> str:
     fmt = request.match_info["ext"]
+    if fmt not in CONTENT_TYPES:
+        raise not_found(f"format {fmt!r} (known: {', '.join(CONTENT_TYPES)})")
+    return fmt
+
+
+def _format(request: web.Request, profile: Profile) -> str:
+    fmt = _extension(request)
     if fmt not in profile.formats:
         raise not_found(f"format {fmt} of profile {profile.id}")
     return fmt
@@ -42,8 +51,9 @@ def _format(request: web.Request, profile: Profile) -> str:
 async def creative_by_digest(request: web.Request) -> web.Response:
     """A creative of a published alert; no credentials, cacheable forever."""
     digest = request.match_info["digest"]
-    creative = await request.app[RENDERER].get(digest)
-    if creative is None or creative.content_type != CONTENT_TYPES[request.match_info["ext"]]:
+    fmt = _extension(request)
+    creative = await request.app[RENDERER].get(digest) if DIGEST_RE.match(digest) else None
+    if creative is None or creative.content_type != CONTENT_TYPES[fmt]:
         raise not_found(f"render {digest}")
     return _respond(request, creative, digest, IMMUTABLE)
 
@@ -81,7 +91,7 @@ def _preview_target(request: web.Request) -> tuple[Profile, str]:
 async def preview_creative(request: web.Request) -> web.Response:
     """Staff: the alert in any state as the profile would get it."""
     profile, alert_id = _preview_target(request)
-    fmt = request.match_info["ext"]
+    fmt = _extension(request)
     alert = await request.app[ALERTS].get(alert_id)
     service = request.app[RENDERER]
     creative = await service.preview(alert, profile, fmt)
@@ -100,8 +110,8 @@ async def preview_report(request: web.Request) -> web.Response:
 
 PREVIEW = "/v1/alerts/{alert_id}/preview/{network}/{profile}"
 RENDER_ROUTES = [
-    web.get("/v1/renders/{digest:[0-9a-f]{40}}." + EXT, creative_by_digest),
-    web.get("/v1/feeds/{network}/{profile}/current." + EXT, current_creative),
-    web.get(PREVIEW + "." + EXT, preview_creative),
+    web.get("/v1/renders/{digest}.{ext}", creative_by_digest),
+    web.get("/v1/feeds/{network}/{profile}/current.{ext}", current_creative),
+    web.get(PREVIEW + ".{ext}", preview_creative),
     web.get(PREVIEW, preview_report),
 ]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
+from functools import cache
 from typing import Any
 
 from PIL import Image, ImageDraw
 
-from feedserver.render import PhotoData
+from feedserver.render import FORMATS, Creative, PhotoData, render_creative
 
 
 def portrait_photo(
@@ -179,3 +180,16 @@ def alert(**overrides: Any) -> dict[str, Any]:
 
 def photos() -> dict[str, PhotoData]:
     return {"p1": photo("p1", portrait_photo())}
+
+
+@cache
+def all_renders() -> dict[str, dict[str, Creative]]:
+    """The sample alert at every size in every format, rendered once per test run."""
+    alert_doc, shots = alert(), photos()
+    return {
+        size: {
+            fmt: render_creative(alert_doc, shots, parse(size), "auto", ("nl", "en"), fmt)
+            for fmt in FORMATS
+        }
+        for size in SIZES
+    }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import samples
-from samples import SIZES, parse
+from samples import SIZES, all_renders, parse
 
 from feedserver.render import render_creative
 
@@ -52,9 +52,9 @@ def load(browser, html: bytes, size: tuple[int, int]):
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_html_fits_the_screen_exactly(browser, renders, size):
+def test_html_fits_the_screen_exactly(browser, size):
     dims = parse(size)
-    page = load(browser, renders[size]["html"].body, dims)
+    page = load(browser, all_renders()[size]["html"].body, dims)
     try:
         facts = page.evaluate(MEASURE)
     finally:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image, ImageChops, ImageStat
+from samples import all_renders
 
 GOLDEN = Path(__file__).parent / "golden"
 SIZES = ["480x270", "728x90", "432x1008", "600x600"]
@@ -18,8 +19,8 @@ CHANGED_SHARE = 0.005  # share of pixels whose difference (as grey) may exceed 4
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_matches_golden_image(renders, size):
-    image = Image.open(io.BytesIO(renders[size]["png"].body)).convert("RGB")
+def test_matches_golden_image(size):
+    image = Image.open(io.BytesIO(all_renders()[size]["png"].body)).convert("RGB")
     path = GOLDEN / f"{size}.png"
     if os.environ.get("FEEDSERVER_UPDATE_GOLDEN"):
         image.save(path, optimize=True)

@@ -6,7 +6,7 @@ import io
 
 import pytest
 from PIL import Image, ImageCms
-from samples import DESIGN_SIZES, SIZES, parse
+from samples import DESIGN_SIZES, SIZES, all_renders, parse
 
 from feedserver.render.report import contrast
 
@@ -17,9 +17,9 @@ def test_every_design_size_is_covered():
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_images_have_the_exact_size_and_are_srgb(renders, size):
+def test_images_have_the_exact_size_and_are_srgb(size):
     for fmt, pil_format in (("jpg", "JPEG"), ("png", "PNG"), ("webp", "WEBP")):
-        img = Image.open(io.BytesIO(renders[size][fmt].body))
+        img = Image.open(io.BytesIO(all_renders()[size][fmt].body))
         assert img.format == pil_format
         assert img.size == parse(size)
         assert img.mode == "RGB"
@@ -28,9 +28,9 @@ def test_images_have_the_exact_size_and_are_srgb(renders, size):
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_text_fits_above_the_floor_with_contrast(renders, size):
+def test_text_fits_above_the_floor_with_contrast(size):
     width, height = parse(size)
-    report = renders[size]["png"].report
+    report = all_renders()[size]["png"].report
     for layer in report["layers"]:
         names = [b for b in layer["blocks"] if b["block"] in ("name", "names")]
         assert names, "the child's name is always shown"
@@ -45,8 +45,8 @@ def test_text_fits_above_the_floor_with_contrast(renders, size):
 
 
 @pytest.mark.parametrize("size", ["1920x1080", "1080x1920", "800x600", "728x90"])
-def test_the_poster_shows_banner_name_photo_and_phone(renders, size):
-    layer = renders[size]["png"].report["layers"][0]
+def test_the_poster_shows_banner_name_photo_and_phone(size):
+    layer = all_renders()[size]["png"].report["layers"][0]
     shown = {b["block"]: " ".join(b["lines"]) for b in layer["blocks"]}
     assert shown["banner"] == "AMBER ALERT"
     assert "Sanne de Vries (9)" in (shown.get("name") or shown.get("names"))
@@ -55,12 +55,12 @@ def test_the_poster_shows_banner_name_photo_and_phone(renders, size):
         assert layer["photos"] and "last_seen" in shown
 
 
-def test_jpeg_at_full_hd_is_under_750_kb(renders):
-    assert len(renders["1920x1080"]["jpg"].body) < 750 * 1024
+def test_jpeg_at_full_hd_is_under_750_kb():
+    assert len(all_renders()["1920x1080"]["jpg"].body) < 750 * 1024
 
 
-def test_report_gives_sizes_as_share_of_height(renders):
-    report = renders["1920x1080"]["png"].report
+def test_report_gives_sizes_as_share_of_height():
+    report = all_renders()["1920x1080"]["png"].report
     assert report["layout"] == "landscape"
     name = next(b for b in report["layers"][0]["blocks"] if b["block"] == "name")
     assert name["share_of_height"] == round(name["font_px"] / 1080, 4)
