@@ -14,6 +14,8 @@ from PIL import ImageFont
 
 FONT_DIR = Path(__file__).parent / "fonts"
 FONT_FILES = {"regular": FONT_DIR / "NotoSans-Regular.ttf", "bold": FONT_DIR / "NotoSans-Bold.ttf"}
+# the same faces cut to LATIN for HTML documents, made by write_web_fonts()
+WEB_FONT_FILES = {w: FONT_DIR / f"NotoSans-{w.title()}.latin.ttf" for w in ("regular", "bold")}
 CSS_WEIGHTS = {"regular": 400, "bold": 700}
 FAMILY = "Feedserver Noto Sans"
 
@@ -51,8 +53,8 @@ def vertical_metrics(weight: str) -> tuple[float, float, float]:
 def fonts_digest() -> str:
     """Hash of the font files: part of every creative's digest."""
     h = hashlib.sha256()
-    for name in sorted(FONT_FILES):
-        h.update(FONT_FILES[name].read_bytes())
+    for path in sorted([*FONT_FILES.values(), *WEB_FONT_FILES.values()]):
+        h.update(path.read_bytes())
     return h.hexdigest()
 
 
@@ -62,12 +64,15 @@ LATIN = "".join(
 )
 
 
-def _subset(data: bytes, chars: str) -> bytes:
+def cut(weight: str, chars: str) -> bytes:
+    """The face cut to `chars`, without hinting and with only the features that move glyphs
+    in Latin text (kerning, ligatures). Deterministic: the timestamp is kept as shipped."""
     options = subset.Options()
     options.name_IDs = ["*"]
     options.notdef_outline = True
-    options.layout_features = ["*"]
-    tt = TTFont(io.BytesIO(data))
+    options.hinting = False
+    options.layout_features = ["kern", "liga"]
+    tt = TTFont(FONT_FILES[weight], recalcTimestamp=False)
     subsetter = subset.Subsetter(options)
     subsetter.populate(text=chars)
     subsetter.subset(tt)
@@ -76,14 +81,21 @@ def _subset(data: bytes, chars: str) -> bytes:
     return out.getvalue()
 
 
-@cache
-def _latin(weight: str) -> bytes:
-    """The face cut to LATIN once per process: cutting that further per document is quick."""
-    return _subset(FONT_FILES[weight].read_bytes(), LATIN)
+def write_web_fonts() -> None:
+    """Cut the shipped faces to LATIN for HTML; run after changing the fonts or LATIN:
+    python -c 'from feedserver.render.fonts import write_web_fonts; write_web_fonts()'"""
+    for weight, path in WEB_FONT_FILES.items():
+        path.write_bytes(cut(weight, LATIN))
 
 
 @cache
+def _data_uri(weight: str, chars: str) -> str:
+    data = WEB_FONT_FILES[weight].read_bytes() if chars == LATIN else cut(weight, chars)
+    return "data:font/ttf;base64," + base64.b64encode(data).decode("ascii")
+
+
 def css_data_uri(weight: str, chars: str) -> str:
-    """The face cut down to the characters a document uses, as a data: URI for @font-face."""
-    source = _latin(weight) if set(chars) <= set(LATIN) else FONT_FILES[weight].read_bytes()
-    return "data:font/ttf;base64," + base64.b64encode(_subset(source, chars)).decode("ascii")
+    """The face for @font-face as a data: URI. Documents in Latin script (nearly all) get the
+    Latin cut shipped beside the fonts; others get a cut with their own characters added."""
+    extra = "".join(sorted(set(chars) - set(LATIN)))
+    return _data_uri(weight, LATIN + extra)

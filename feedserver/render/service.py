@@ -21,7 +21,6 @@ from feedserver.store.base import Event, Store
 
 from .creative import Creative, plan_report, render_creative
 from .digest import EXTENSIONS, content_digest, creative_digest, photo_ids, rendered_part
-from .fonts import LATIN, css_data_uri
 from .photos import PhotoData
 
 log = logging.getLogger(__name__)
@@ -38,12 +37,6 @@ class Job:
     layout: str
     languages: tuple[str, ...]
     fmt: str
-
-
-def warm_up() -> None:
-    """Load fonts in a pool worker before the first alert needs them."""
-    for weight in ("regular", "bold"):
-        css_data_uri(weight, LATIN[:95])
 
 
 class RenderService:
@@ -169,15 +162,10 @@ class RenderService:
             self.schedule(alert)
 
     async def start(self) -> None:
-        """Warm the pool and rebuild the creatives of every shown alert."""
-        loop = asyncio.get_running_loop()
-        warm = [
-            loop.run_in_executor(self.pool, warm_up)
-            for _ in range(getattr(self.pool, "_max_workers", 1))
-        ]
+        """Rebuild the creatives of every shown alert (in the background: serving waits for a
+        creative that is still being rendered)."""
         for alert in await self.store.list_alerts(VISIBLE):
             self.schedule(alert)
-        await asyncio.gather(*warm)
 
     async def close(self) -> None:
         for task in list(self._tasks):

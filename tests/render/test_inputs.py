@@ -11,7 +11,7 @@ from fontTools.ttLib import TTFont
 from PIL import Image
 
 from feedserver.render import PhotoData, plan_report, render_creative
-from feedserver.render.fonts import FONT_FILES
+from feedserver.render.fonts import FONT_FILES, LATIN, WEB_FONT_FILES, cut
 from feedserver.render.plan import resolve
 
 CHILD = samples.alert()["children"][0]
@@ -35,6 +35,20 @@ def test_the_fonts_have_every_latin_extended_letter_of_these_names():
     for path in FONT_FILES.values():
         cmap = TTFont(path)["cmap"].getBestCmap()
         assert all(ord(c) in cmap for c in "Łukasz Zoë Đorđe Ağaoğlu ŞşŽžĆćŐőŰű")
+
+
+def test_the_web_fonts_are_the_latin_cut_of_the_shipped_fonts():
+    for weight, path in WEB_FONT_FILES.items():
+        assert path.read_bytes() == cut(weight, LATIN)
+
+
+def test_names_beyond_latin_get_their_own_font_cut():
+    alert = samples.alert(children=[{**CHILD, "name": "Анна Ψ"}])
+    html = render_creative(alert, {}, (800, 600), "auto", ("nl",), "html").body.decode()
+    assert "Анна Ψ (9)" in html
+    assert len(html) > len(
+        render_creative(samples.alert(), {}, (800, 600), "auto", ("nl",), "html").body
+    )
 
 
 @pytest.mark.parametrize("size", CHECK_SIZES)
