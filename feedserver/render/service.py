@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor
@@ -22,6 +23,7 @@ from feedserver.store.base import Event, Store
 from .creative import Creative, plan_report, render_creative
 from .digest import EXTENSIONS, content_digest, creative_digest, photo_ids, rendered_part
 from .photos import PhotoData
+from .report import warnings
 
 log = logging.getLogger(__name__)
 PREVIEW_CACHE = 64  # creatives of drafts and previews kept, most recent first
@@ -162,8 +164,11 @@ class RenderService:
             self.schedule(alert)
 
     async def start(self) -> None:
-        """Rebuild the creatives of every shown alert (in the background: serving waits for a
-        creative that is still being rendered)."""
+        """Start the pool's workers now, before the server listens: forked later, they would
+        inherit its sockets and hold clients' connections open after the server is killed.
+        Then rebuild the creatives of every shown alert in the background (serving waits for
+        a creative still being rendered)."""
+        await asyncio.get_running_loop().run_in_executor(self.pool, os.getpid)
         for alert in await self.store.list_alerts(VISIBLE):
             self.schedule(alert)
 
@@ -221,6 +226,19 @@ class RenderService:
             profile.layout,
             profile.languages,
         )
+
+    def layout_warnings(self, alert: dict[str, Any]) -> list[str]:
+        """What the layouts had to leave out for this alert, per profile, from the reports of
+        its rendered primary creatives (for the alert's `warnings`)."""
+        out = []
+        for network in self.config.networks:
+            for profile in network.profiles:
+                if not reaches(alert, profile, None):
+                    continue
+                creative = self._creatives.get(self.job(alert, profile, profile.formats[0]).digest)
+                if creative is not None:
+                    out.extend(f"{network.id}/{profile.id} {w}" for w in warnings(creative.report))
+        return out
 
     async def idle(self) -> None:
         """Wait until every scheduled render has finished (tests, benchmarks, shutdown)."""

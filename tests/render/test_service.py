@@ -199,3 +199,11 @@ async def test_bad_digests_and_extensions_are_404_json(client):
         response = await client.get(path)
         assert response.status == 404
         assert (await response.json())["error"]["code"] == "not_found"
+
+
+async def test_layout_warnings_name_what_was_left_out(client):
+    long_message = {"nl": "Lange tekst. " * 60, "en": "Long text. " * 60}
+    published = await publish(client, amber_alert(message=long_message))
+    await settled(client)
+    warnings = client.server.app[RENDERER].layout_warnings(published)
+    assert any(w.startswith("net-a/landscape 1920x1080") and "message" in w for w in warnings)
