@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -108,7 +109,7 @@ async def publish_and_fetch(
     async def primary(profile: str) -> None:
         async with session.get(f"/v1/feeds/bench/{profile}", params={"key": KEY}) as r:
             entry = next(a for a in (await r.json())["alerts"] if a["id"] == alert_id)
-        async with session.get(entry["renders"]["jpg"]) as r:
+        async with session.get(urlsplit(entry["renders"]["jpg"]).path) as r:
             assert r.status == 200 and len(await r.read()) > 1000
 
     await asyncio.gather(*(primary(p) for p in profiles))
@@ -122,8 +123,7 @@ async def bench_publish() -> dict[str, float]:
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]
-        cfg = config(Path(tmp), port)
-        profiles = [p.id for p in cfg.networks[0].profiles]
+        profiles = [p.id for p in config(Path(tmp), port).networks[0].profiles]
         try:
             async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as session:
                 async with session.post(

@@ -10,7 +10,6 @@ import os
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -20,33 +19,25 @@ from feedserver.config import Config, Network, Profile
 from feedserver.feeds.document import VISIBLE, reaches
 from feedserver.store.base import Event, Store
 
-from .creative import Creative, plan_report, render_creative
+from .creative import Creative, plan_report
 from .digest import EXTENSIONS, content_digest, creative_digest, photo_ids, rendered_part
 from .photos import PhotoData
+from .queue import PRIMARY, REST, URGENT, Job, RenderQueue
 from .report import warnings
 
 log = logging.getLogger(__name__)
 PREVIEW_CACHE = 64  # creatives of drafts and previews kept, most recent first
 
 
-@dataclass(frozen=True)
-class Job:
-    """One creative to make: everything the pool needs, and the digest that names the result."""
-
-    digest: str
-    alert: dict[str, Any]
-    size: tuple[int, int]
-    layout: str
-    languages: tuple[str, ...]
-    fmt: str
-
-
 class RenderService:
     def __init__(self, config: Config, store: Store, pool: Executor) -> None:
         self.config, self.store, self.pool = config, store, pool
         self._creatives: dict[str, Creative] = {}
-        self._inflight: dict[str, asyncio.Future[Creative]] = {}
+        # as many jobs in the pool at once as it has workers (ProcessPoolExecutor's own count)
+        workers = getattr(pool, "_max_workers", None) or os.cpu_count() or 1
+        self._queue = RenderQueue(pool, workers, self._rendered)
         self._served: dict[str, set[str]] = {}  # alert id -> digests of its shown version
+        self._claimed: dict[str, tuple[Job, dict[str, Any]]] = {}  # digest -> job, alert
         self._previews: OrderedDict[str, Creative] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
         self._content: dict[tuple[str, int, str], str] = {}
@@ -84,76 +75,60 @@ class RenderService:
                 photos[photo_id] = PhotoData.from_photo(photo)
         return photos
 
-    def _submit(self, job: Job, photos: dict[str, PhotoData]) -> asyncio.Future[Creative]:
-        """Start (or join) the render of a job in the pool."""
-        if job.digest in self._inflight:
-            return self._inflight[job.digest]
-        loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(
-            self.pool,
-            render_creative,
-            job.alert,
-            photos,
-            job.size,
-            job.layout,
-            job.languages,
-            job.fmt,
-        )
-        self._inflight[job.digest] = future
+    def _rendered(self, job: Job, future: asyncio.Future[Creative]) -> None:
+        if future.cancelled():
+            return
+        if future.exception() is not None:
+            log.error("render %s failed: %r", job.digest, future.exception())
+        elif self._wanted(job.digest):
+            self._creatives[job.digest] = future.result()
 
-        def done(f: asyncio.Future[Creative]) -> None:
-            self._inflight.pop(job.digest, None)
-            if not f.cancelled() and f.exception() is None:
-                if self._wanted(job.digest):
-                    self._creatives[job.digest] = f.result()
-            elif not f.cancelled():
-                log.error("render %s failed: %r", job.digest, f.exception())
-
-        future.add_done_callback(done)
-        return future
-
-    def jobs(self, alert: dict[str, Any]) -> list[Job]:
-        """Every profile's creatives of the alert, each profile's primary format first."""
-        pairs = [
-            (n, p) for n in self.config.networks for p in n.profiles if reaches(alert, p, None)
-        ]
-        rank = max((len(p.formats) for _, p in pairs), default=0)
-        ordered = [
-            self.job(alert, p, p.formats[i])
-            for i in range(rank)
-            for _, p in pairs
-            if i < len(p.formats)
-        ]
-        unique: dict[str, Job] = {}
-        for job in ordered:
-            unique.setdefault(job.digest, job)
+    def jobs(self, alert: dict[str, Any]) -> list[tuple[Job, bool]]:
+        """Every profile's creatives of the alert, each marked whether it is a primary format."""
+        unique: dict[str, tuple[Job, bool]] = {}
+        for network in self.config.networks:
+            for profile in network.profiles:
+                if not reaches(alert, profile, None):
+                    continue
+                for i, fmt in enumerate(profile.formats):
+                    job = self.job(alert, profile, fmt)
+                    if job.digest not in unique or i == 0:
+                        unique[job.digest] = (job, i == 0)
         return list(unique.values())
 
-    async def render_alert(self, alert: dict[str, Any]) -> None:
-        """Render every creative the alert's current version needs; forget those it no longer
-        needs. Creatives of alerts that are not shown are dropped."""
+    def claim(self, alert: dict[str, Any]) -> list[tuple[Job, bool]]:
+        """Name the creatives the alert's current version is served with (at once, so a URL
+        handed out is never refused) and drop those no longer needed."""
         if alert["status"] not in VISIBLE:
             self._served.pop(alert["id"], None)
             self._forget_unused()
-            return
+            return []
         jobs = self.jobs(alert)
-        self._served[alert["id"]] = {job.digest for job in jobs}
+        self._served[alert["id"]] = {job.digest for job, _ in jobs}
         self._forget_unused()
-        missing = [job for job in jobs if job.digest not in self._creatives]
+        self._claimed.update({job.digest: (job, alert) for job, _ in jobs})
+        return [(job, primary) for job, primary in jobs if job.digest not in self._creatives]
+
+    async def render(self, alert: dict[str, Any], missing: list[tuple[Job, bool]]) -> None:
         if not missing:
             return
         photos = await self._photos(alert)
-        results = [self._submit(job, photos) for job in missing]
+        results = [
+            self._queue.submit(job, photos, PRIMARY if primary else REST)
+            for job, primary in missing
+        ]
         await asyncio.gather(*results, return_exceptions=True)
 
     def _forget_unused(self) -> None:
         wanted = set().union(*self._served.values())
         for digest in [d for d in self._creatives if d not in wanted]:
             del self._creatives[digest]
+        for digest in [d for d in self._claimed if d not in wanted]:
+            del self._claimed[digest]
 
     def schedule(self, alert: dict[str, Any]) -> asyncio.Task[None]:
         """Render (or drop) the alert's creatives in the background."""
-        task = asyncio.get_running_loop().create_task(self.render_alert(alert))
+        task = asyncio.get_running_loop().create_task(self.render(alert, self.claim(alert)))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
@@ -169,6 +144,7 @@ class RenderService:
         Then rebuild the creatives of every shown alert in the background (serving waits for
         a creative still being rendered)."""
         await asyncio.get_running_loop().run_in_executor(self.pool, os.getpid)
+        self._queue.start()
         for alert in await self.store.list_alerts(VISIBLE):
             self.schedule(alert)
 
@@ -178,28 +154,27 @@ class RenderService:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self._queue.stop()
 
     # serving ------------------------------------------------------------------------------
     def _wanted(self, digest: str) -> bool:
-        return any(digest in digests for digests in self._served.values())
+        return digest in self._claimed
 
     async def get(self, digest: str) -> Creative | None:
-        """A creative of a shown alert, waiting for it when it is still being rendered."""
-        if not self._wanted(digest):
+        """A creative of a shown alert; one not rendered yet is rendered first, urgently."""
+        claimed = self._claimed.get(digest)
+        if claimed is None:
             return None
-        creative = self._creatives.get(digest)
-        if creative is None and digest in self._inflight:
-            with contextlib.suppress(Exception):
-                creative = await asyncio.shield(self._inflight[digest])
-        return creative
-
-    async def current(self, alert: dict[str, Any], profile: Profile, fmt: str) -> Creative:
-        """A shown alert's creative, rendering it now if the background has not got to it."""
-        job = self.job(alert, profile, fmt)
-        creative = await self.get(job.digest)
-        if creative is None:
-            creative = await self._submit(job, await self._photos(alert))
-        return creative
+        if digest in self._creatives:
+            return self._creatives[digest]
+        job, alert = claimed
+        waiting = self._queue.waiting(digest)
+        if waiting is None:
+            waiting = self._queue.submit(job, await self._photos(alert), URGENT)
+        try:
+            return await asyncio.shield(waiting)
+        except Exception:  # logged where it failed; the client gets a 404
+            return None
 
     async def preview(self, alert: dict[str, Any], profile: Profile, fmt: str) -> Creative:
         """The alert in any state as the profile would get it (drafts included)."""
@@ -209,7 +184,7 @@ class RenderService:
         if job.digest in self._previews:
             self._previews.move_to_end(job.digest)
             return self._previews[job.digest]
-        creative = await self._submit(job, await self._photos(alert))
+        creative = await asyncio.shield(self._queue.submit(job, await self._photos(alert), URGENT))
         self._previews[job.digest] = creative
         while len(self._previews) > PREVIEW_CACHE:
             self._previews.popitem(last=False)

@@ -71,9 +71,10 @@ async def current_creative(request: web.Request) -> web.Response:
     if not document.entries:
         raise ApiError(404, "no_active_alert", f"no alert is shown on {network.id}/{profile.id}")
     alert = await request.app[ALERTS].get(document.entries[0]["id"])
-    service = request.app[RENDERER]
-    creative = await service.current(alert, profile, fmt)
-    digest = service.job(alert, profile, fmt).digest
+    digest = request.app[RENDERER].job(alert, profile, fmt).digest
+    creative = await request.app[RENDERER].get(digest)
+    if creative is None:
+        raise not_found(f"render {digest}")
     return _respond(request, creative, digest, "no-cache")
 
 
