@@ -13,7 +13,7 @@ from .photos import PhotoData, prepared
 from .plan import Layer, Plan, QrBox
 
 ENCODE = {
-    "jpg": ("JPEG", {"quality": 88, "subsampling": "4:2:0", "optimize": True}),
+    "jpg": ("JPEG", {"quality": 88, "subsampling": "4:2:0"}),
     "png": ("PNG", {"compress_level": 6}),
     "webp": ("WEBP", {"quality": 88, "method": 4}),
 }
