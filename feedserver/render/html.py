@@ -8,11 +8,10 @@ import io
 from functools import cache
 
 import jinja2
-import segno
 
 from .fonts import CSS_WEIGHTS, FAMILY, css_data_uri
 from .photos import PhotoData, prepared
-from .plan import Plan
+from .plan import QR_BORDER, Plan, qr_code
 
 SECONDS_PER_LANGUAGE = 8  # when a layout alternates languages
 
@@ -55,8 +54,8 @@ def paint_html(plan: Plan, photos: dict[str, PhotoData], title: str) -> bytes:
                     {
                         "box": q.box,
                         "data": q.data,
-                        "src": segno.make(q.data, error="m").svg_data_uri(
-                            scale=q.module, border=2, dark="#000", light="#fff"
+                        "src": qr_code(q.data).svg_data_uri(
+                            scale=q.module, border=QR_BORDER, dark="#000", light="#fff"
                         ),
                     }
                     for q in layer.qrs

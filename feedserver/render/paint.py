@@ -5,12 +5,11 @@ from __future__ import annotations
 import io
 from functools import cache
 
-import segno
 from PIL import Image, ImageCms, ImageDraw
 
 from .fonts import font
 from .photos import PhotoData, prepared
-from .plan import Layer, Plan, QrBox
+from .plan import QR_BORDER, Layer, Plan, QrBox, qr_code
 
 ENCODE = {
     "jpg": ("JPEG", {"quality": 88, "subsampling": "4:2:0"}),
@@ -30,8 +29,7 @@ def srgb_profile() -> bytes:
 
 def qr_image(qr: QrBox) -> Image.Image:
     """The QR code, one pixel per module, scaled up without smoothing."""
-    code = segno.make(qr.data, error="m")
-    rows = list(code.matrix_iter(scale=1, border=2))
+    rows = list(qr_code(qr.data).matrix_iter(scale=1, border=QR_BORDER))
     img = Image.new("L", (len(rows[0]), len(rows)), 255)
     img.putdata([0 if dark else 255 for row in rows for dark in row])
     return img.resize((qr.box[2], qr.box[3]), Image.Resampling.NEAREST).convert("RGB")

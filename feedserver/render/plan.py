@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import segno
@@ -97,6 +98,12 @@ class _Fit:
     base: int
     height: int
     blocks: tuple[tuple[_Spec, int, tuple[tuple[str, str, int], ...]], ...]  # spec, px, lines
+
+
+@cache
+def qr_code(url: str) -> segno.QRCode:
+    """The QR code of a URL, made once per process: choosing its mask is costly."""
+    return segno.make(url, error="m")
 
 
 def _wrap(text: str, weight: str, px: int, width: float) -> list[str] | None:
@@ -306,7 +313,7 @@ class _Resolver:
         if not url:
             return rect
         x, y, w, h = rect
-        modules = segno.make(url, error="m").symbol_size(scale=1, border=QR_BORDER)[0]
+        modules = qr_code(url).symbol_size(scale=1, border=QR_BORDER)[0]
         module = h // modules
         side = modules * module
         if module < QR_MIN_MODULE or side > w // 3:
