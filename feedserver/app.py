@@ -23,6 +23,7 @@ from feedserver.feeds.document import FeedCache
 from feedserver.feeds.receipts import ReceiptBook
 from feedserver.interop.views import interop_ctx
 from feedserver.photos import MAX_BYTES
+from feedserver.render.service import render_ctx
 from feedserver.routes import ROUTES
 from feedserver.store.sqlite import SQLiteStore
 from feedserver.timeutil import utcnow
@@ -83,6 +84,7 @@ def create_app(config: Config) -> web.Application:
         _store_ctx,
         _pool_ctx,
         _domain_ctx,
+        render_ctx,
         _background("expiry-clock", lambda a: run_expiry_clock(a[ALERTS], a[EVENTS])),
         _background("receipts", lambda a: a[RECEIPTS].run()),
         interop_ctx,

@@ -9,6 +9,7 @@ from feedserver import photo_views as photos
 from feedserver.alerts import views as alerts
 from feedserver.feeds import views as feeds
 from feedserver.interop.views import INTEROP_ROUTES
+from feedserver.render.views import RENDER_ROUTES
 
 ALERT = "/v1/alerts/{alert_id}"
 FEED = "/v1/feeds/{network}/{profile}"
@@ -29,4 +30,5 @@ ROUTES = [
     web.get("/v1/photos/{photo_id}", photos.get_photo),
     web.get(FEED, feeds.feed_document),
     *INTEROP_ROUTES,
+    *RENDER_ROUTES,
 ]
