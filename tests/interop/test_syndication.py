@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+from urllib.parse import urlsplit
+
 import feedparser
 from conftest import (
     KEY_A,
@@ -16,21 +19,15 @@ from conftest import (
 )
 from interop_support import CAP, assert_valid_cap
 from lxml import etree
+from PIL import Image
 
-from feedserver.appkeys import FEEDS, RECEIPTS
-from feedserver.config import Network, Profile
+from feedserver.appkeys import RECEIPTS
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
-def render_urls(alert: dict, network: Network, profile: Profile) -> dict[str, str]:
-    """Creative URLs where the render service plugs into the feed cache (it is merged apart
-    from interop); the feeds must carry whatever URLs the feed document has."""
-    return {fmt: f"http://feeds.test/v1/renders/{alert['id']}-v{alert['version']}-"
-                 f"{profile.size_text}.{fmt}" for fmt in profile.formats}
-
-
 async def document_renders(client, profile: str) -> list[dict[str, str]]:
+    """The creative URLs of the render service, as the JSON feed document gives them."""
     return [entry["renders"] for entry in (await feed(client, "net-a", profile, KEY_A))["alerts"]]
 
 
@@ -42,7 +39,6 @@ async def get_feed(client, path: str, key: str = KEY_A, status: int = 200, **hea
 
 
 async def test_media_rss_items_carry_each_image_format(client):
-    client.app[FEEDS].render_urls = render_urls
     missing = await publish(client, missing_child_alert(regions=["NL"]))
     amber = await publish(client, amber_alert())
     response = await get_feed(client, "landscape/rss")
@@ -59,6 +55,11 @@ async def test_media_rss_items_carry_each_image_format(client):
     media = [(m["type"], m["width"], m["height"], m["url"]) for m in first.media_content]
     assert media == [(f"image/{kind}", "1920", "1080", renders[fmt])
                      for fmt, kind in (("jpg", "jpeg"), ("png", "png"), ("webp", "webp"))]
+    for content_type, width, height, url in media:  # what a player then fetches, no key
+        response = await client.get(urlsplit(url).path)
+        assert response.status == 200 and response.content_type == content_type
+        image = Image.open(io.BytesIO(await response.read()))
+        assert image.size == (int(width), int(height))
 
     only_amber = feedparser.parse(await (await get_feed(client, "amber-only/rss")).read())
     assert [e.id for e in only_amber.entries] == [f"{amber['id']}:v2"]
@@ -68,7 +69,6 @@ async def test_media_rss_items_carry_each_image_format(client):
 
 
 async def test_atom_entries_embed_and_link_their_cap_message(client):
-    client.app[FEEDS].render_urls = render_urls
     amber = await publish(client, amber_alert())
     response = await get_feed(client, "landscape/atom")
     assert response.content_type == "application/atom+xml"
