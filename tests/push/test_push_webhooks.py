@@ -1,0 +1,191 @@
+"""Signed webhooks from the durable outbox: retries, order, and delivery across a SIGKILL."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import signal
+import socket
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import pytest
+import yaml
+from aiohttp import web
+from conftest import ADMIN, HOOK_SECRET, NETWORK, PUBLISHER, Staff, alert_body, config_data
+
+HERE = Path(__file__).parent
+
+
+@dataclass
+class Receiver:
+    """A webhook endpoint that answers 503 to its first `failures` requests."""
+
+    failures: int = 0
+    requests: list[dict] = field(default_factory=list)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        ok = len(self.requests) >= self.failures
+        self.requests.append({"headers": dict(request.headers), "body": body, "ok": ok})
+        self.arrived.set()
+        return web.Response(status=204 if ok else 503)
+
+    @property
+    def delivered(self) -> list[dict]:
+        return [r for r in self.requests if r["ok"]]
+
+    async def wait_for(self, condition, timeout: float = 15.0) -> None:
+        async with asyncio.timeout(timeout):
+            while not condition():
+                self.arrived.clear()
+                await self.arrived.wait()
+
+
+@pytest.fixture
+async def receiver(aiohttp_server) -> tuple[Receiver, str]:
+    hook = Receiver()
+    app = web.Application()
+    app.router.add_post("/hook", hook.handle)
+    server = await aiohttp_server(app)
+    return hook, str(server.make_url("/hook"))
+
+
+def verified(request: dict) -> dict:
+    """The envelope, after checking the signature as a receiver would."""
+    headers = request["headers"]
+    parts = dict(part.split("=", 1) for part in headers["Feedserver-Signature"].split(","))
+    expected = hmac.new(HOOK_SECRET.encode(), parts["t"].encode() + b"." + request["body"],
+                        hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(parts["v1"], expected)
+    envelope = json.loads(request["body"])
+    assert headers["Feedserver-Event"] == envelope["type"]
+    assert headers["Content-Type"] == "application/json"
+    return envelope
+
+
+async def deliveries(client, **query) -> list[dict]:
+    response = await client.get(f"/v1/networks/{NETWORK}/deliveries", params=query,
+                                headers={"Authorization": f"Bearer {ADMIN}"})
+    assert response.status == 200, await response.text()
+    return (await response.json())["deliveries"]
+
+
+async def test_a_receiver_failing_five_times_gets_the_event_once_signed(
+        aiohttp_client, make_app, receiver):
+    hook, url = receiver
+    hook.failures = 5
+    client = await aiohttp_client(make_app(webhook_url=url))
+    alert = await Staff(client).publish_new(kind="amber", circumstance="stranger_abduction")
+    # A national amber alert reaches all three of the network's profiles.
+    await hook.wait_for(lambda: len(hook.delivered) == 3)
+
+    first_id = hook.requests[0]["headers"]["Feedserver-Delivery"]
+    assert [r["headers"]["Feedserver-Delivery"] for r in hook.requests[:6]] == [first_id] * 6
+    envelopes = [verified(r) for r in hook.delivered]
+    assert [(e["type"], e["profile"], e["alert"]["id"]) for e in envelopes] == [
+        ("alert.published", profile, alert["id"]) for profile in ("hall", "amber-only", "utrecht")]
+    assert len({r["headers"]["Feedserver-Delivery"] for r in hook.delivered}) == 3
+
+    states = await deliveries(client)
+    assert [(d["profile"], d["state"], d["attempts"]) for d in states] == [
+        ("utrecht", "delivered", 1), ("amber-only", "delivered", 1), ("hall", "delivered", 6)]
+    assert states[2]["id"] == first_id and states[2]["last_status"] == 204
+
+
+async def test_a_receiver_that_was_down_gets_everything_in_order(aiohttp_client, make_app,
+                                                                 receiver):
+    hook, url = receiver
+    hook.failures = 12
+    client = await aiohttp_client(make_app(webhook_url=url))
+    staff = Staff(client)
+    first = await staff.publish_new("Testkind Een", regions=["NL-UT"])
+    second = await staff.publish_new("Testkind Twee", regions=["NL-UT"])
+    await staff.cancel(first["id"])
+    await staff.resolve(second["id"])
+    # Regional Utrecht alerts reach hall (all of NL) and utrecht: eight deliveries.
+    await hook.wait_for(lambda: len(hook.delivered) == 8)
+    got = [verified(r) for r in hook.delivered]
+    assert [(e["id"], e["type"], e["profile"]) for e in got] == [
+        (seq, kind, profile)
+        for seq, kind in [(1, "alert.published"), (2, "alert.published"),
+                          (3, "alert.cancelled"), (4, "alert.resolved")]
+        for profile in ("hall", "utrecht")
+    ]
+    assert all(d["state"] == "delivered" for d in await deliveries(client))
+
+
+async def test_deliveries_need_an_admin_and_check_their_query(aiohttp_client, make_app):
+    client = await aiohttp_client(make_app())
+    path = f"/v1/networks/{NETWORK}/deliveries"
+    assert (await client.get(path)).status == 401
+    publisher = {"Authorization": f"Bearer {PUBLISHER}"}
+    assert (await client.get(path, headers=publisher)).status == 403
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    assert (await client.get("/v1/networks/nowhere/deliveries", headers=admin)).status == 404
+    for query in ({"state": "lost"}, {"limit": "0"}, {"limit": "many"}):
+        response = await client.get(path, params=query, headers=admin)
+        assert response.status == 400
+        assert (await response.json())["error"]["details"]
+    assert await deliveries(client, state="pending") == []
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def _start_server(config: Path, port: int) -> asyncio.subprocess.Process:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(HERE / "serve_app.py"), str(config), str(port),
+        env={**os.environ, "PYTHONPATH": str(HERE.parents[1])})
+    async with asyncio.timeout(20), aiohttp.ClientSession() as session:
+        while True:
+            try:
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                    if response.status == 200:
+                        return process
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.05)
+
+
+async def test_deliveries_pending_at_a_sigkill_go_out_after_restart(tmp_path, receiver):
+    hook, url = receiver
+    hook.failures = 10**6
+    config = tmp_path / "feedserver.yaml"
+    config.write_text(yaml.safe_dump(config_data(tmp_path, url)))
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = await _start_server(config, port)
+    try:
+        async with aiohttp.ClientSession(base, headers={
+                "Authorization": f"Bearer {PUBLISHER}"}) as session:
+            async with session.post("/v1/alerts", json=alert_body()) as response:
+                alert = await response.json()
+            async with session.post(f"/v1/alerts/{alert['id']}/publish") as response:
+                assert response.status == 200
+        await hook.wait_for(lambda: len(hook.requests) >= 3)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+
+    hook.failures = len(hook.requests)
+    process = await _start_server(config, port)
+    try:
+        await hook.wait_for(lambda: len(hook.delivered) == 2)
+        envelopes = [verified(r) for r in hook.delivered]
+        assert [(e["type"], e["profile"], e["alert"]["id"]) for e in envelopes] == [
+            ("alert.published", "hall", alert["id"]),
+            ("alert.published", "utrecht", alert["id"])]
+        async with aiohttp.ClientSession(base) as session:
+            assert [d["state"] for d in await deliveries(session)] == ["delivered"] * 2
+    finally:
+        process.terminate()
+        await process.wait()
