@@ -2,7 +2,8 @@
 
 One page, no build step: it follows the SSE stream, polls the feed document as a fallback and
 to refresh `valid_until`, and takes an alert down by itself at `valid_until` when the server
-is gone. The key, screen and region of the page's URL are passed on to every request.
+is gone. The key, screen and region of the page's URL are passed on to every request;
+`rotate` sets the seconds per alert when several are active.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import jinja2
 from aiohttp import web
 
 from feedserver.appkeys import CONFIG
+from feedserver.errors import ApiError, FieldError
 from feedserver.feeds.views import screen_profile
 from feedserver.http import screen_facts
 
 ROTATE_SECONDS = 10
+ROTATE_RANGE = range(1, 301)
 TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("feedserver.push", "templates"),
     autoescape=jinja2.select_autoescape(default=True),
@@ -34,6 +37,10 @@ HEADERS = {
 async def player(request: web.Request) -> web.Response:
     network, profile = screen_profile(request)
     screen_facts(request)
+    rotate = request.query.get("rotate", str(ROTATE_SECONDS))
+    if not (rotate.isascii() and rotate.isdigit() and int(rotate) in ROTATE_RANGE):
+        raise ApiError(400, "invalid_query", "rotate: must be 1 to 300 seconds",
+                       [FieldError("rotate", "must be an integer from 1 to 300")])
     passed = {name: request.query[name] for name in ("key", "screen", "region")
               if name in request.query}
     feed = f"/v1/feeds/{network.id}/{profile.id}"
@@ -42,7 +49,7 @@ async def player(request: web.Request) -> web.Response:
         "feed": feed + query,
         "events": feed + "/events" + query,
         "poll_seconds": request.app[CONFIG].alerts.poll_after_seconds,
-        "rotate_seconds": ROTATE_SECONDS,
+        "rotate_seconds": int(rotate),
         "languages": list(profile.languages),
     }
     page = TEMPLATES.get_template("player.html").render(

@@ -25,7 +25,7 @@ ADMIN = "admin-token-0001"
 HOOK_SECRET = "hook-secret-0001"
 
 
-def config_data(tmp_path, webhook_url: str | None = None) -> dict:
+def config_data(tmp_path, webhook_url: str | None = None, alerts: dict | None = None) -> dict:
     metro = {
         "id": NETWORK, "name": "Metro screens", "keys": [KEY],
         "profiles": [
@@ -38,6 +38,7 @@ def config_data(tmp_path, webhook_url: str | None = None) -> dict:
         metro["webhook"] = {"url": webhook_url, "secret": HOOK_SECRET, "format": "json"}
     return {
         "server": {"data_dir": str(tmp_path / "data")},
+        "alerts": alerts or {},
         "staff": [{"name": "test-publisher", "role": "publisher", "token": PUBLISHER},
                   {"name": "test-admin", "role": "admin", "token": ADMIN}],
         "networks": [metro, {"id": "other", "name": "Other", "keys": [OTHER_KEY],
@@ -47,15 +48,16 @@ def config_data(tmp_path, webhook_url: str | None = None) -> dict:
 
 @pytest.fixture
 def make_config(tmp_path) -> Callable[..., Config]:
-    def make(webhook_url: str | None = None) -> Config:
-        return parse_config(config_data(tmp_path, webhook_url))
+    def make(webhook_url: str | None = None, alerts: dict | None = None) -> Config:
+        return parse_config(config_data(tmp_path, webhook_url, alerts))
     return make
 
 
 @pytest.fixture
 def make_app(make_config) -> Callable[..., web.Application]:
-    def make(webhook_url: str | None = None, **push) -> web.Application:
-        app = create_app(make_config(webhook_url))
+    def make(webhook_url: str | None = None, alerts: dict | None = None,
+             **push) -> web.Application:
+        app = create_app(make_config(webhook_url, alerts))
         app[PUSH_SETTINGS] = replace(app[PUSH_SETTINGS], **push)
         app[WEBHOOK_SETTINGS] = replace(app[WEBHOOK_SETTINGS], backoff_seconds=0.05,
                                         backoff_max_seconds=0.2)
