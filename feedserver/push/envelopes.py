@@ -8,6 +8,7 @@ takes it down at once.
 from __future__ import annotations
 
 import json
+import struct
 from datetime import datetime, timedelta
 
 from feedserver.config import AlertsConfig, Network, Profile
@@ -42,3 +43,23 @@ def dump(document: dict) -> bytes:
 def sse_frame(seq: int, event_type: str, data: bytes) -> bytes:
     """One Server-Sent Events message; `data` is compact JSON, so it is a single line."""
     return b"id: %d\nevent: %s\ndata: %s\n\n" % (seq, event_type.encode(), data)
+
+
+def http_chunk(data: bytes) -> bytes:
+    """`data` as one chunk of a chunked HTTP/1.1 body."""
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+def websocket_text(payload: bytes) -> bytes:
+    """An unmasked, uncompressed, final WebSocket text frame (RFC 6455 5.2), as servers send."""
+    size = len(payload)
+    if size < 126:
+        header = struct.pack("!BB", 0x81, size)
+    elif size < 1 << 16:
+        header = struct.pack("!BBH", 0x81, 126, size)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, size)
+    return header + payload
+
+
+WEBSOCKET_PING = b"\x89\x00"

@@ -1,9 +1,11 @@
 """Fan-out of committed events to every connected screen, never waiting for the slowest.
 
-Each event is turned into bytes once per (network, profile, region) group and offered to each
-client in one synchronous pass. A client is a small mailbox: a bounded list of shared frames
-and one waiter. A client whose mailbox is full cannot keep up and is disconnected at once; it
-reconnects with Last-Event-ID and catches up from the store. One timer sends keepalives to all.
+Each event becomes wire bytes once per (network, profile, region) group: an SSE message as an
+HTTP chunk (or plain, for HTTP/1.0 proxies) and a WebSocket text frame. One synchronous pass
+writes those shared bytes straight to each client's transport: no task wakes up per client.
+A transport holding more than `send_buffer_bytes` unsent is a client that cannot keep up; it
+is disconnected at once and reconnects with Last-Event-ID to catch up from the store.
+Keepalives go out in slices, so the whole crowd is never written to in the same instant.
 """
 
 from __future__ import annotations
@@ -17,47 +19,58 @@ from datetime import datetime
 from feedserver.config import Network, Profile
 from feedserver.feeds.document import FeedCache, reaches
 from feedserver.feeds.receipts import ReceiptBook
-from feedserver.push.envelopes import dump, envelope, event_entry, sse_frame
+from feedserver.push.envelopes import (
+    WEBSOCKET_PING,
+    dump,
+    envelope,
+    event_entry,
+    http_chunk,
+    sse_frame,
+    websocket_text,
+)
 from feedserver.store.base import Event, Store
 
-SSE, WS = 0, 1
+SSE_CHUNKED, SSE_PLAIN, WS = 0, 1, 2
+KEEPALIVE_SLICES = 15
 
 
 @dataclass(frozen=True)
 class PushSettings:
-    queue_limit: int = 64             # frames a client may have waiting before it is dropped
-    send_buffer_bytes: int = 64 * 1024  # kernel and transport buffer per connection
+    send_buffer_bytes: int = 64 * 1024  # unsent bytes a client may have before it is dropped
+    queue_limit: int = 64               # messages held for a client while it catches up
     keepalive_seconds: float = 15.0
-    replay_limit: int = 1000          # more missed events than this: a fresh snapshot instead
+    replay_limit: int = 1000            # more missed events than this: a fresh snapshot
 
 
 class Outgoing:
-    """One message as every client of a group gets it: the same bytes, shared, per transport."""
+    """One message as every client of a group gets it, as wire bytes per kind of connection."""
 
     __slots__ = ("frames", "receipt", "seq")
 
-    def __init__(self, seq: int | None, frames: tuple[bytes, bytes],
+    def __init__(self, seq: int | None, frames: tuple[bytes, bytes, bytes],
                  receipt: tuple[str, int] | None) -> None:
         self.seq = seq
         self.frames = frames
         self.receipt = receipt
 
 
-KEEPALIVE = Outgoing(None, (b": keepalive\n\n", b""), None)
+def _message(seq: int, event_type: str, data: bytes,
+             receipt: tuple[str, int] | None) -> Outgoing:
+    sse = sse_frame(seq, event_type, data)
+    return Outgoing(seq, (http_chunk(sse), sse, websocket_text(data)), receipt)
 
 
 def event_message(event: Event, network: Network, profile: Profile, entry: dict) -> Outgoing:
-    data = dump(envelope(event, network, profile, entry))
-    return Outgoing(event.seq, (sse_frame(event.seq, event.type, data), data),
+    return _message(event.seq, event.type, dump(envelope(event, network, profile, entry)),
                     (entry["id"], entry["version"]))
 
 
 def snapshot_message(seq: int, document: bytes) -> Outgoing:
-    return Outgoing(seq, (sse_frame(seq, "snapshot", document), document), None)
+    return _message(seq, "snapshot", document, None)
 
 
-class ClientGone(Exception):
-    """The client was disconnected (too slow, or the server is closing)."""
+_COMMENT = b": keepalive\n\n"
+KEEPALIVE = Outgoing(None, (http_chunk(_COMMENT), _COMMENT, WEBSOCKET_PING), None)
 
 
 class Group:
@@ -71,53 +84,51 @@ class Group:
 
 
 class Client:
-    """A connected screen's mailbox; its connection's handler drains it."""
+    """A connected screen: its transport, and until it has caught up, what waits for it."""
 
-    __slots__ = ("_frames", "_transport", "_waiter", "closed", "group", "limit", "screen")
+    __slots__ = ("done", "group", "kind", "limit", "pending", "pending_limit", "screen",
+                 "slot", "transport")
 
-    def __init__(self, group: Group, screen: str | None, limit: int,
-                 transport: asyncio.Transport | None) -> None:
+    def __init__(self, group: Group, screen: str | None, transport: asyncio.Transport,
+                 kind: int, slot: int, settings: PushSettings) -> None:
         self.group = group
         self.screen = screen
-        self.limit = limit
-        self.closed = False
-        self._frames: list[Outgoing] = []
-        self._waiter: asyncio.Future[None] | None = None
-        self._transport = transport
+        self.transport = transport
+        self.kind = kind
+        self.slot = slot
+        self.limit = settings.send_buffer_bytes
+        self.pending_limit = settings.queue_limit
+        self.pending: list[Outgoing] | None = []
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
-    def offer(self, message: Outgoing) -> bool:
-        """Queue a message; False when the client is too far behind to take it."""
-        if self.closed or len(self._frames) >= self.limit:
+    def send(self, message: Outgoing) -> bool:
+        """Write (or hold, while catching up); False when the client cannot keep up."""
+        if self.done.done():
             return False
-        self._frames.append(message)
-        self._wake()
+        if self.pending is not None:
+            if len(self.pending) >= self.pending_limit:
+                return False
+            self.pending.append(message)
+            return True
+        return self._write(message)
+
+    def _write(self, message: Outgoing) -> bool:
+        transport = self.transport
+        if transport.is_closing() or transport.get_write_buffer_size() > self.limit:
+            return False
+        transport.write(message.frames[self.kind])
         return True
+
+    def go_live(self, opening: list[Outgoing]) -> bool:
+        """Write what it missed, then what arrived meanwhile; from now on, write directly."""
+        held, self.pending = self.pending or [], None
+        return all(self._write(message) for message in opening + held)
 
     def drop(self) -> None:
         """Disconnect now: abort rather than close, since a stalled peer never drains."""
-        self.closed = True
-        if self._transport is not None:
-            self._transport.abort()
-        self._wake()
-
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-    async def take(self) -> list[Outgoing]:
-        """Everything queued, waiting until there is something."""
-        while not self._frames:
-            if self.closed:
-                raise ClientGone
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        if self.closed:
-            raise ClientGone
-        batch, self._frames = self._frames, []
-        return batch
+        if not self.done.done():
+            self.done.set_result(None)
+        self.transport.abort()
 
 
 class Hub:
@@ -132,6 +143,7 @@ class Hub:
         self.clock = clock
         self.last_seq = last_seq
         self.dropped = 0
+        self._joined = 0
         self._groups: dict[tuple[str, str, str | None], Group] = {}
 
     @property
@@ -139,32 +151,38 @@ class Hub:
         return sum(len(g.clients) for g in self._groups.values())
 
     def join(self, network: Network, profile: Profile, region: str | None, screen: str | None,
-             transport: asyncio.Transport | None) -> Client:
-        """Register a client; from now on it receives every event after `self.last_seq`."""
+             transport: asyncio.Transport, kind: int) -> Client:
+        """Register a client; from now on it is sent every event after `self.last_seq`."""
         key = (network.id, profile.id, region)
         group = self._groups.get(key)
         if group is None:
             group = self._groups[key] = Group(network, profile, region)
-        if transport is not None:
-            self._bound_buffers(transport)
-        client = Client(group, screen, self.settings.queue_limit, transport)
+        self._bound_buffers(transport)
+        self._joined += 1
+        client = Client(group, screen, transport, kind, self._joined % KEEPALIVE_SLICES,
+                        self.settings)
         group.clients.add(client)
         return client
 
     def _bound_buffers(self, transport: asyncio.Transport) -> None:
-        """Small buffers: an idle connection costs little, and a stalled one fills up soon."""
-        size = self.settings.send_buffer_bytes
+        """A small kernel buffer: an idle connection costs little, a stalled one shows soon."""
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
-        transport.set_write_buffer_limits(high=size)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.settings.send_buffer_bytes)
 
     def leave(self, client: Client) -> None:
-        client.closed = True
+        if not client.done.done():
+            client.done.set_result(None)
         group = client.group
         group.clients.discard(client)
         if not group.clients:
             self._groups.pop((group.network.id, group.profile.id, group.region), None)
+
+    def _drop(self, clients: list[Client]) -> None:
+        for client in clients:
+            self.dropped += 1
+            client.drop()
+            self.leave(client)
 
     def on_change(self, alert: dict, event: Event | None) -> None:
         """The bus listener: one pass over the groups, one message per group that it reaches."""
@@ -178,23 +196,30 @@ class Hub:
             if not reaches(event.alert, group.profile, group.region):
                 continue
             entry = event_entry(event.alert, group.network, group.profile, self.feeds, now)
-            self._offer(group, event_message(event, group.network, group.profile, entry))
+            message = event_message(event, group.network, group.profile, entry)
+            self._drop([client for client in group.clients if not client.send(message)])
+            self._record(group, [c for c in group.clients if c.screen is not None], message)
 
-    def _offer(self, group: Group, message: Outgoing) -> None:
-        slow = [client for client in group.clients if not client.offer(message)]
-        for client in slow:
-            self.dropped += 1
-            client.drop()
-            self.leave(client)
+    def _record(self, group: Group, clients: list[Client], message: Outgoing) -> None:
+        """Receipts for what named screens have now been sent."""
+        if message.receipt is None:
+            return
+        for client in clients:
+            self.receipts.record(group.network.id, group.profile.id, client.screen,
+                                 (message.receipt,))
 
-    def keepalive(self) -> None:
+    def keepalive(self, slot: int) -> None:
         for group in list(self._groups.values()):
-            self._offer(group, KEEPALIVE)
+            self._drop([client for client in group.clients
+                        if client.slot == slot and not client.send(KEEPALIVE)])
 
     async def run_keepalive(self) -> None:
+        """Every client hears something at least every `keepalive_seconds`, one slice a tick."""
+        slot = 0
         while True:
-            await asyncio.sleep(self.settings.keepalive_seconds)
-            self.keepalive()
+            await asyncio.sleep(self.settings.keepalive_seconds / KEEPALIVE_SLICES)
+            self.keepalive(slot)
+            slot = (slot + 1) % KEEPALIVE_SLICES
 
     def close_all(self) -> None:
         for group in list(self._groups.values()):
@@ -205,7 +230,7 @@ class Hub:
     async def opening(self, client: Client, since: int | None) -> list[Outgoing]:
         """What a client gets first: the events it missed, or a snapshot of the feed.
 
-        Called right after `join`, so everything after `seq` arrives through the mailbox and
+        Called right after `join`: events after `seq` are held for the client meanwhile, so
         nothing is sent twice or lost in between.
         """
         seq = self.last_seq
@@ -215,12 +240,16 @@ class Hub:
             missed = [e for e in missed if e.seq <= seq]
             if len(missed) <= self.settings.replay_limit:
                 now = self.clock()
-                return [
+                replay = [
                     event_message(e, group.network, group.profile,
                                   event_entry(e.alert, group.network, group.profile,
                                               self.feeds, now))
                     for e in missed if reaches(e.alert, group.profile, group.region)
                 ]
+                if client.screen is not None:
+                    for message in replay:
+                        self._record(group, [client], message)
+                return replay
         document = self.feeds.document(group.network, group.profile, group.region)
         if client.screen is not None:
             self.receipts.record(group.network.id, group.profile.id, client.screen,
@@ -228,10 +257,9 @@ class Hub:
         body, _ = document.variant(client.screen or "")
         return [snapshot_message(seq, body)]
 
-    def delivered(self, client: Client, batch: list[Outgoing]) -> None:
-        """Receipts for what a named screen has now been sent."""
-        if client.screen is None:
-            return
-        group = client.group
-        self.receipts.record(group.network.id, group.profile.id, client.screen,
-                             (m.receipt for m in batch if m.receipt is not None))
+    def go_live(self, client: Client, opening: list[Outgoing]) -> bool:
+        """Send the opening and switch to direct writes; False if the client was dropped."""
+        if client.go_live(opening):
+            return True
+        self._drop([client])
+        return False

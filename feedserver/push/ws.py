@@ -1,35 +1,17 @@
 """WebSocket: `GET /v1/feeds/{network}/{profile}/ws`, the same snapshot and envelopes as SSE.
 
-Screens only listen; the handler reads so that pings and the closing handshake are answered,
-while a writer task drains the client's mailbox. No per-message compression: it would cost a
-zlib context per connection and a compression per client for bytes that are built once.
+The hub writes ready-made text frames to the connection like it does for SSE; the handler
+only reads, so that pings and the closing handshake are answered. No per-message compression:
+it would cost a zlib context per connection and a compression per client.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from feedserver.appkeys import HUB
-from feedserver.push.fanout import KEEPALIVE, WS, Client, ClientGone, Hub, Outgoing
+from feedserver.push.fanout import WS
 from feedserver.push.streams import stream_request
-
-
-async def _write(ws: web.WebSocketResponse, hub: Hub, client: Client,
-                 batch: list[Outgoing]) -> None:
-    try:
-        while True:
-            for message in batch:
-                if message is KEEPALIVE:
-                    await ws.ping()
-                else:
-                    await ws.send_frame(message.frames[WS], WSMsgType.TEXT)
-            hub.delivered(client, batch)
-            batch = await client.take()
-    except (ClientGone, ConnectionError):
-        client.drop()
 
 
 async def websocket(request: web.Request) -> web.WebSocketResponse:
@@ -38,14 +20,11 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(compress=False, max_msg_size=4096)
     await ws.prepare(request)
     client = hub.join(asked.network, asked.profile, asked.region, asked.screen,
-                      request.transport)
-    writer = asyncio.create_task(_write(ws, hub, client, await hub.opening(client, asked.since)))
+                      request.transport, WS)
     try:
-        async for _message in ws:
-            pass
+        if hub.go_live(client, await hub.opening(client, asked.since)):
+            async for _message in ws:
+                pass  # screens only listen
     finally:
-        writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await writer
         hub.leave(client)
     return ws

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+from aiohttp import WSMsgType
 from conftest import KEY, NETWORK, OTHER_KEY, SseReader, feed_path, open_sse, soon
 
 from feedserver.appkeys import RECEIPTS
@@ -181,3 +182,23 @@ async def test_keepalive_comments_keep_an_idle_stream_open(aiohttp_client, make_
         while not line.startswith(b":"):
             line = await sse.response.content.readline()
     assert line == b": keepalive\n"
+
+
+async def test_websocket_keepalive_is_a_ping(aiohttp_client, make_app):
+    client = await aiohttp_client(make_app(keepalive_seconds=0.05))
+    ws = await client.ws_connect(feed_path("hall", "/ws"), params={"key": KEY}, autoping=False)
+    assert json.loads((await ws.receive(timeout=5)).data)["state"] == "idle"
+    assert (await ws.receive(timeout=5)).type == WSMsgType.PING
+    await ws.close()
+
+
+async def test_an_http_1_0_proxy_gets_the_stream_unchunked(client, staff):
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    writer.write(f"GET {feed_path('hall', '/events')}?key={KEY} HTTP/1.0\r\n\r\n".encode())
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    assert b"chunked" not in head.lower()
+    assert (await asyncio.wait_for(reader.readuntil(b"\n\n"), 5)).startswith(b"id: ")
+    alert = await staff.publish_new()
+    message = (await asyncio.wait_for(reader.readuntil(b"\n\n"), 5)).decode()
+    assert "event: alert.published\n" in message and alert["id"] in message
+    writer.close()

@@ -93,7 +93,7 @@ async def test_a_receiver_failing_five_times_gets_the_event_once_signed(
         ("alert.published", profile, alert["id"]) for profile in ("hall", "amber-only", "utrecht")]
     assert len({r["headers"]["Feedserver-Delivery"] for r in hook.delivered}) == 3
 
-    states = await deliveries(client)
+    states = await settled(client, 3)
     assert [(d["profile"], d["state"], d["attempts"]) for d in states] == [
         ("utrecht", "delivered", 1), ("amber-only", "delivered", 1), ("hall", "delivered", 6)]
     assert states[2]["id"] == first_id and states[2]["last_status"] == 204
@@ -118,7 +118,7 @@ async def test_a_receiver_that_was_down_gets_everything_in_order(aiohttp_client,
                           (3, "alert.cancelled"), (4, "alert.resolved")]
         for profile in ("hall", "utrecht")
     ]
-    assert all(d["state"] == "delivered" for d in await deliveries(client))
+    assert all(d["state"] == "delivered" for d in await settled(client, 8))
 
 
 async def test_deliveries_need_an_admin_and_check_their_query(aiohttp_client, make_app):
@@ -134,6 +134,16 @@ async def test_deliveries_need_an_admin_and_check_their_query(aiohttp_client, ma
         assert response.status == 400
         assert (await response.json())["error"]["details"]
     assert await deliveries(client, state="pending") == []
+
+
+async def settled(client, count: int) -> list[dict]:
+    """The deliveries once `count` of them are no longer pending (the receiver answered)."""
+    async with asyncio.timeout(10):
+        while True:
+            states = await deliveries(client)
+            if sum(d["state"] != "pending" for d in states) == count:
+                return states
+            await asyncio.sleep(0.02)
 
 
 def _free_port() -> int:
@@ -185,7 +195,7 @@ async def test_deliveries_pending_at_a_sigkill_go_out_after_restart(tmp_path, re
             ("alert.published", "hall", alert["id"]),
             ("alert.published", "utrecht", alert["id"])]
         async with aiohttp.ClientSession(base) as session:
-            assert [d["state"] for d in await deliveries(session)] == ["delivered"] * 2
+            assert [d["state"] for d in await settled(session, 2)] == ["delivered"] * 2
     finally:
         process.terminate()
         await process.wait()
