@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from aiohttp import web
 
+from feedserver.access_log import PathOnlyAccessLogger
 from feedserver.app import create_app
 from feedserver.config import Config, ConfigError, load_config
 
@@ -30,7 +31,8 @@ def serve(args: argparse.Namespace) -> int:
         config = _with_listen(config, args.listen)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     host, port = config.server.host_port
-    web.run_app(create_app(config), host=host, port=port, access_log=None,
+    web.run_app(create_app(config), host=host, port=port,
+                access_log_class=PathOnlyAccessLogger,
                 print=lambda text: print(text, flush=True))
     return 0
 

@@ -8,17 +8,40 @@ must be cheap (invalidate, schedule); subscribers get committed events in order.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 from feedserver.store.base import Event
 
 Listener = Callable[[dict, Event | None], None]
 
 
+class Subscription:
+    """Committed events from the moment of subscribing, in sequence order."""
+
+    def __init__(self, bus: EventBus) -> None:
+        self._bus = bus
+        self.queue: asyncio.Queue[Event] = asyncio.Queue()
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> Event:
+        return await self.queue.get()
+
+    def close(self) -> None:
+        self._bus._subscriptions.discard(self)
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class EventBus:
     def __init__(self) -> None:
         self._listeners: list[Listener] = []
-        self._queues: set[asyncio.Queue[Event]] = set()
+        self._subscriptions: set[Subscription] = set()
 
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -28,15 +51,11 @@ class EventBus:
         for listener in self._listeners:
             listener(alert, event)
         if event is not None:
-            for queue in self._queues:
-                queue.put_nowait(event)
+            for subscription in self._subscriptions:
+                subscription.queue.put_nowait(event)
 
-    async def subscribe(self) -> AsyncIterator[Event]:
-        """Committed events from now on, in sequence order."""
-        queue: asyncio.Queue[Event] = asyncio.Queue()
-        self._queues.add(queue)
-        try:
-            while True:
-                yield await queue.get()
-        finally:
-            self._queues.discard(queue)
+    def subscribe(self) -> Subscription:
+        """Start receiving committed events now; close the subscription when done."""
+        subscription = Subscription(self)
+        self._subscriptions.add(subscription)
+        return subscription

@@ -10,8 +10,12 @@ def utcnow() -> datetime:
 
 
 def format_time(moment: datetime) -> str:
-    """RFC 3339 in UTC with `+00:00` (never `Z`: CAP and some players refuse it)."""
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
+    """RFC 3339 in UTC with `+00:00` (never `Z`: CAP and some players refuse it).
+
+    Milliseconds are kept when present, so alerts published within one second still sort.
+    """
+    timespec = "milliseconds" if moment.microsecond else "seconds"
+    return moment.astimezone(UTC).isoformat(timespec=timespec)
 
 
 def parse_time(text: str) -> datetime:

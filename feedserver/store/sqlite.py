@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -115,6 +116,8 @@ class SQLiteStore(Store):
         return self._db
 
     async def open(self) -> None:
+        # aiosqlite logs every call with its arguments at DEBUG: alert documents name children.
+        logging.getLogger("aiosqlite").setLevel(logging.INFO)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = await aiosqlite.connect(self.path, isolation_level=None)
         for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON",

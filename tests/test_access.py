@@ -1,0 +1,78 @@
+"""Who may do what: staff roles, network isolation, and drafts never reaching a screen."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import (
+    ADMIN,
+    EDITOR,
+    KEY_A,
+    KEY_B,
+    PUBLISHER,
+    VIEWER,
+    amber_alert,
+    auth,
+    create,
+    missing_child_alert,
+    publish,
+)
+
+FEEDS = [("net-a", "landscape"), ("net-a", "amber-only"), ("net-a", "utrecht"),
+         ("net-a", "tests"), ("net-b", "atm")]
+KEYS = {"net-a": KEY_A, "net-b": KEY_B}
+
+
+async def test_key_of_network_a_never_reads_network_b(client):
+    await publish(client, amber_alert())
+    response = await client.get("/v1/feeds/net-b/atm", params={"key": KEY_A})
+    assert response.status == 403
+    assert "another network" in (await response.json())["error"]["message"]
+    response = await client.get("/v1/feeds/net-b/atm", headers=auth(KEY_A))
+    assert response.status == 403
+    response = await client.get("/v1/feeds/net-b/atm", headers=auth(KEY_B))
+    assert response.status == 200
+
+
+async def test_feed_needs_a_known_key(client):
+    assert (await client.get("/v1/feeds/net-a/landscape")).status == 401
+    assert (await client.get("/v1/feeds/net-a/landscape?key=wrong-key-123")).status == 401
+    response = await client.get("/v1/feeds/net-a/landscape", headers={"Authorization": "Basic x"})
+    assert response.status == 401
+
+
+async def test_unknown_network_and_profile_are_404(client):
+    assert (await client.get("/v1/feeds/net-x/landscape", params={"key": KEY_A})).status == 404
+    assert (await client.get("/v1/feeds/net-a/nothing", params={"key": KEY_A})).status == 404
+
+
+async def test_network_key_is_not_a_staff_token(client):
+    response = await client.get("/v1/alerts", headers=auth(KEY_A))
+    assert response.status == 401
+
+
+@pytest.mark.parametrize(("token", "status"), [(VIEWER, 403), (EDITOR, 403), (PUBLISHER, 200),
+                                               (ADMIN, 200)])
+async def test_only_publishers_publish(client, token, status):
+    draft = await create(client, amber_alert())
+    response = await client.post(f"/v1/alerts/{draft['id']}/publish", headers=auth(token))
+    assert response.status == status
+    if status == 403:
+        assert "publisher" in (await response.json())["error"]["message"]
+
+
+async def test_viewer_reads_but_cannot_create(client):
+    response = await client.post("/v1/alerts", json=amber_alert(), headers=auth(VIEWER))
+    assert response.status == 403
+    assert (await client.get("/v1/alerts", headers=auth(VIEWER))).status == 200
+    assert (await client.get("/v1/alerts")).status == 401
+
+
+async def test_a_draft_never_appears_in_any_feed(client):
+    draft = await create(client, amber_alert(test=True, regions=["NL"]))
+    await create(client, missing_child_alert())
+    await client.patch(f"/v1/alerts/{draft['id']}", json={"test": False}, headers=auth(EDITOR))
+    for network, profile in FEEDS:
+        response = await client.get(f"/v1/feeds/{network}/{profile}",
+                                    params={"key": KEYS[network]})
+        document = await response.json()
+        assert document["state"] == "idle" and document["alerts"] == [], (network, profile)

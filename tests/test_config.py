@@ -1,0 +1,100 @@
+"""Configuration: interpolation and refusals that name the place."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import config_data
+
+from feedserver.config import ConfigError, interpolate, load_config, parse_config
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_demo_config_is_valid():
+    config = load_config(REPO / "config" / "feedserver.yaml", environ={})
+    billboards, atm = config.networks
+    assert [p.size for p in billboards.profiles] == [(1920, 1080), (1080, 1920), (1400, 400),
+                                                     (840, 400)]
+    assert [p.size for p in atm.profiles] == [(800, 600), (1024, 768), (1280, 1024)]
+    assert any(s.role == "publisher" for s in config.staff)
+
+
+def test_environment_interpolation():
+    env = {"KEY": "from-env", "EMPTY": ""}
+    assert interpolate("a ${KEY} b", env) == "a from-env b"
+    assert interpolate("${MISSING:-fallback}", env) == "fallback"
+    assert interpolate("${EMPTY:-fallback}", env) == "fallback"
+    with pytest.raises(ConfigError, match="MISSING is not set"):
+        interpolate("${MISSING}", env)
+
+
+def test_environment_sets_tokens(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text((REPO / "config" / "feedserver.yaml").read_text())
+    config = load_config(path, environ={"FEEDSERVER_PUBLISHER_TOKEN": "secret-from-env"})
+    assert "secret-from-env" in [s.token for s in config.staff]
+
+
+def broken(path: str, value) -> dict:
+    data = copy.deepcopy(config_data(Path("/tmp/unused")))
+    *parents, last = path.split(".")
+    target = data
+    for part in parents:
+        target = target[int(part)] if part.isdigit() else target[part]
+    target[int(last) if last.isdigit() else last] = value
+    return data
+
+
+@pytest.mark.parametrize(("path", "value", "message"), [
+    ("networks.0.profiles.1.size", "1920x", "networks[0].profiles[1].size: '1920x' is not "
+                                            "WIDTHxHEIGHT"),
+    ("networks.1.profiles.0.formats", ["jpg", "gif"], "networks[1].profiles[0].formats[1]: 'gif'"),
+    ("networks.0.profiles.0.kinds", ["amber", "cats"], "networks[0].profiles[0].kinds[1]"),
+    ("networks.0.profiles.0.regions", ["Utrecht"], "networks[0].profiles[0].regions[0]"),
+    ("networks.1.id", "net-a", "networks[1].id: duplicate id 'net-a'"),
+    ("networks.0.profiles.1.id", "landscape", "networks[0].profiles[1].id: duplicate id"),
+    ("staff.0.role", "boss", "staff[0].role: 'boss' is not one of"),
+    ("alerts.offline_grace_seconds", -5, "alerts.offline_grace_seconds: must be a positive"),
+    ("server.public_url", "feeds.example", "server.public_url: 'feeds.example' is not an http"),
+    ("storage", "mysql://x", "storage: 'mysql://x'"),
+    ("server.listen", "8080", "server.listen: '8080' is not HOST:PORT"),
+])
+def test_refusals_name_the_place(path, value, message):
+    with pytest.raises(ConfigError) as info:
+        parse_config(broken(path, value))
+    assert message in str(info.value)
+
+
+def test_unknown_key_is_refused():
+    data = config_data(Path("/tmp/unused"))
+    data["networks"][0]["profiles"][0]["colour"] = "red"
+    with pytest.raises(ConfigError, match=r"networks\[0\]\.profiles\[0\]\.colour: unknown key"):
+        parse_config(data)
+
+
+def test_unknown_layout_is_refused():
+    data = config_data(Path("/tmp/unused"))
+    data["networks"][0]["profiles"][0]["layout"] = "fancy"
+    with pytest.raises(ConfigError, match=r"profiles\[0\]\.layout: unknown layout 'fancy'"):
+        parse_config(data, layouts=frozenset({"auto", "landscape"}))
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "feedserver", *args], capture_output=True,
+                          text=True, cwd=REPO, timeout=60)
+
+
+def test_check_config_command(tmp_path):
+    ok = run_cli("check-config", "config/feedserver.yaml")
+    assert ok.returncode == 0 and "ok (2 networks, 7 profiles" in ok.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(broken("networks.0.profiles.1.size", "1920x")))
+    refused = run_cli("check-config", str(bad))
+    assert refused.returncode == 2
+    assert "networks[0].profiles[1].size: '1920x' is not WIDTHxHEIGHT" in refused.stderr
