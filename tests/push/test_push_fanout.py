@@ -6,9 +6,8 @@ import asyncio
 import contextlib
 import socket
 
-from conftest import KEY, Staff, feed_path, open_sse
-
 from feedserver.appkeys import HUB
+from push.pushkit import KEY, Staff, feed_path, open_sse
 
 
 async def _until(condition, timeout: float = 5.0) -> None:

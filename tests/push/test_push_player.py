@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import KEY, Staff, feed_path
 from playwright.async_api import Page, async_playwright
 
 from feedserver.appkeys import HUB, RECEIPTS
+from push.pushkit import KEY, Staff, feed_path
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]

@@ -6,9 +6,9 @@ import asyncio
 import json
 
 from aiohttp import WSMsgType
-from conftest import KEY, NETWORK, OTHER_KEY, SseReader, feed_path, open_sse, soon
 
 from feedserver.appkeys import RECEIPTS
+from push.pushkit import KEY, NETWORK, OTHER_KEY, SseReader, Staff, feed_path, open_sse, soon
 
 
 async def test_sse_and_websocket_get_a_publish_within_a_second(client, staff):
@@ -88,7 +88,6 @@ async def test_websocket_replays_with_since(client, staff):
 
 async def test_a_gap_longer_than_the_replay_limit_gets_a_fresh_snapshot(aiohttp_client,
                                                                        make_app):
-    from conftest import Staff
     client = await aiohttp_client(make_app(replay_limit=2))
     staff = Staff(client)
     alerts = [await staff.publish_new(f"Testkind {i}") for i in range(3)]
