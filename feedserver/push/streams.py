@@ -21,11 +21,14 @@ class StreamRequest:
     since: int | None
 
 
-def _sequence(raw: str | None) -> int | None:
+def _event_id(raw: str | None) -> int | None:
+    """An event id as a screen gives it back: None when absent, ValueError when malformed."""
     if raw is None or not raw.strip():
         return None
     raw = raw.strip()
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else -1
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
+        raise ValueError(raw)
+    return int(raw)
 
 
 def stream_request(request: web.Request) -> StreamRequest:
@@ -36,10 +39,14 @@ def stream_request(request: web.Request) -> StreamRequest:
     """
     network, profile = screen_profile(request)
     screen, region = screen_facts(request)
-    since = _sequence(request.headers.get("Last-Event-ID"))
-    if since is None or since < 0:
-        since = _sequence(request.query.get("since"))
-        if since is not None and since < 0:
+    try:
+        since = _event_id(request.headers.get("Last-Event-ID"))
+    except ValueError:
+        since = None
+    if since is None:
+        try:
+            since = _event_id(request.query.get("since"))
+        except ValueError:
             raise ApiError(400, "invalid_query", "since: must be an event id (0 or more)",
-                           [FieldError("since", "must be a non-negative integer")])
+                           [FieldError("since", "must be a non-negative integer")]) from None
     return StreamRequest(network, profile, screen, region, since)

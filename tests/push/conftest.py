@@ -19,11 +19,11 @@ from push.pushkit import Staff, config_data
 def make_app(tmp_path) -> Callable[..., web.Application]:
     """The app with quick webhook retries; keyword arguments change its PushSettings."""
     def make(webhook_url: str | None = None, alerts: dict | None = None,
-             **push) -> web.Application:
+             webhooks: dict | None = None, **push) -> web.Application:
         app = create_app(parse_config(config_data(tmp_path, webhook_url, alerts)))
         app[PUSH_SETTINGS] = replace(app[PUSH_SETTINGS], **push)
         app[WEBHOOK_SETTINGS] = replace(app[WEBHOOK_SETTINGS], backoff_seconds=0.05,
-                                        backoff_max_seconds=0.2)
+                                        backoff_max_seconds=0.2, **(webhooks or {}))
         return app
     return make
 

@@ -13,6 +13,7 @@ import pytest
 from aiohttp import web
 from server_process import ServerProcess
 
+from feedserver.push.webhooks import WebhookSettings, backoff, signature
 from push.pushkit import ADMIN, HOOK_SECRET, NETWORK, PUBLISHER, Staff, alert_body, config_data
 
 
@@ -113,6 +114,40 @@ async def test_a_receiver_that_was_down_gets_everything_in_order(aiohttp_client,
         for profile in ("hall", "utrecht")
     ]
     assert all(d["state"] == "delivered" for d in await settled(client, 8))
+
+
+async def test_a_delivery_is_given_up_after_the_retry_period_and_the_next_one_goes(
+        aiohttp_client, make_app, receiver):
+    hook, url = receiver
+    hook.failures = 10**6
+    client = await aiohttp_client(make_app(webhook_url=url,
+                                           webhooks={"retry_for_seconds": 0.3}))
+    staff = Staff(client)
+    first = await staff.publish_new("Testkind Een")
+    states = await settled(client, 2)
+    assert [(d["state"], d["last_status"]) for d in states] == [("failed", 503)] * 2
+    assert states[-1]["attempts"] > 1  # the first was retried until the period ran out
+    assert all(d["next_attempt_at"] is None for d in states)
+
+    hook.failures = 0
+    await staff.cancel(first["id"])
+    await hook.wait_for(lambda: len(hook.delivered) == 2)
+    assert [verified(r)["type"] for r in hook.delivered] == ["alert.cancelled"] * 2
+
+
+def test_backoff_doubles_with_jitter_up_to_its_cap_and_honours_retry_after():
+    settings = WebhookSettings(backoff_seconds=2.0, backoff_max_seconds=60.0)
+    for attempts, full in [(1, 2.0), (2, 4.0), (3, 8.0), (6, 60.0), (40, 60.0)]:
+        delays = {backoff(attempts, settings, None) for _ in range(50)}
+        assert all(full / 2 <= d <= full for d in delays) and len(delays) > 1
+    assert backoff(1, settings, 30.0) == 30.0
+    assert backoff(1, settings, 10**6) == 60.0
+
+
+def test_signature_is_hmac_sha256_of_timestamp_and_body():
+    body = b'{"id":1}'
+    expected = hmac.new(b"s3cret", b"1700000000." + body, hashlib.sha256).hexdigest()
+    assert signature("s3cret", 1700000000, body) == f"t=1700000000,v1={expected}"
 
 
 async def test_deliveries_need_an_admin_and_check_their_query(aiohttp_client, make_app):
