@@ -45,11 +45,10 @@ class PushSettings:
 class Outgoing:
     """One message as every client of a group gets it, as wire bytes per kind of connection."""
 
-    __slots__ = ("frames", "receipt", "seq")
+    __slots__ = ("frames", "receipt")
 
-    def __init__(self, seq: int | None, frames: tuple[bytes, bytes, bytes],
+    def __init__(self, frames: tuple[bytes, bytes, bytes],
                  receipt: tuple[str, int] | None) -> None:
-        self.seq = seq
         self.frames = frames
         self.receipt = receipt
 
@@ -57,7 +56,7 @@ class Outgoing:
 def _message(seq: int, event_type: str, data: bytes,
              receipt: tuple[str, int] | None) -> Outgoing:
     sse = sse_frame(seq, event_type, data)
-    return Outgoing(seq, (http_chunk(sse), sse, websocket_text(data)), receipt)
+    return Outgoing((http_chunk(sse), sse, websocket_text(data)), receipt)
 
 
 def event_message(event: Event, network: Network, profile: Profile, entry: dict) -> Outgoing:
@@ -70,7 +69,7 @@ def snapshot_message(seq: int, document: bytes) -> Outgoing:
 
 
 _COMMENT = b": keepalive\n\n"
-KEEPALIVE = Outgoing(None, (http_chunk(_COMMENT), _COMMENT, WEBSOCKET_PING), None)
+KEEPALIVE = Outgoing((http_chunk(_COMMENT), _COMMENT, WEBSOCKET_PING), None)
 
 
 class Group:
@@ -120,9 +119,16 @@ class Client:
         return True
 
     def go_live(self, opening: list[Outgoing]) -> bool:
-        """Write what it missed, then what arrived meanwhile; from now on, write directly."""
+        """Write what it missed, then what arrived meanwhile; from now on, write directly.
+
+        The catch-up (at most `replay_limit` events) is written whole; only what comes after
+        it counts against the client's buffer limit.
+        """
         held, self.pending = self.pending or [], None
-        return all(self._write(message) for message in opening + held)
+        if self.transport.is_closing():
+            return False
+        self.transport.write(b"".join(message.frames[self.kind] for message in opening))
+        return all(self._write(message) for message in held)
 
     def drop(self) -> None:
         """Disconnect now: abort rather than close, since a stalled peer never drains."""

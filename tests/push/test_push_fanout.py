@@ -65,3 +65,16 @@ async def test_a_client_that_never_reads_is_dropped_while_others_keep_receiving(
             while await loop.sock_recv(stalled, 65536):
                 pass
     stalled.close()
+
+
+async def test_a_long_catch_up_is_sent_whole_even_past_the_buffer_limit(aiohttp_client,
+                                                                        make_app):
+    client = await aiohttp_client(make_app(send_buffer_bytes=4096))
+    staff = Staff(client)
+    alert = await staff.publish_new()
+    for i in range(60):  # about 36 KB of envelopes, nine times the buffer limit
+        await staff.update(alert["id"], message={"nl": f"Tip nummer {i}"})
+    stream = await open_sse(client, since="1")
+    seqs = [(await stream.next())[0] for _ in range(60)]
+    assert seqs == list(range(2, 62))
+    assert client.app[HUB].dropped == 0
