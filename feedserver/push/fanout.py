@@ -11,6 +11,7 @@ Keepalives go out in slices, so the whole crowd is never written to in the same 
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from feedserver.push.envelopes import (
     websocket_text,
 )
 from feedserver.store.base import Event, Store
+
+log = logging.getLogger(__name__)
 
 SSE_CHUNKED, SSE_PLAIN, WS = 0, 1, 2
 KEEPALIVE_SLICES = 15
@@ -201,8 +204,16 @@ class Hub:
             # must reach exactly the screens that had the alert.
             if not reaches(event.alert, group.profile, group.region):
                 continue
-            entry = event_entry(event.alert, group.network, group.profile, self.feeds, now)
-            message = event_message(event, group.network, group.profile, entry)
+            try:
+                entry = event_entry(event.alert, group.network, group.profile, self.feeds, now)
+                message = event_message(event, group.network, group.profile, entry)
+            except Exception:
+                # The change is committed; its publisher must not get an error for it.
+                # These screens reconnect and catch up from the store.
+                log.exception("could not build event %d for %s/%s", event.seq,
+                              group.network.id, group.profile.id)
+                self._drop(list(group.clients))
+                continue
             self._drop([client for client in group.clients if not client.send(message)])
             self._record(group, [c for c in group.clients if c.screen is not None], message)
 
