@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from aiohttp import web
+from PIL import Image
 from playwright.async_api import Page, async_playwright
 
-from feedserver.appkeys import HUB, RECEIPTS
+from feedserver.appkeys import FEEDS, HUB, RECEIPTS
 from push.pushkit import KEY, Staff, feed_path
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -97,3 +101,36 @@ async def test_player_page_needs_a_key_and_a_sane_rotation(client):
     page = await client.get(path, params={"key": KEY, "screen": "kiosk-1", "region": "NL-UT"})
     assert page.status == 200 and page.headers["Referrer-Policy"] == "no-referrer"
     assert "screen=kiosk-1" in await page.text() and "region=NL-UT" in await page.text()
+
+
+async def test_player_shows_the_html_render_else_an_image(aiohttp_client, aiohttp_server,
+                                                          make_app, browser):
+    async def creative(request: web.Request) -> web.Response:
+        if request.match_info["ext"] == "html":
+            return web.Response(text="<body style='background:#c00'>creative</body>",
+                                content_type="text/html")
+        out = io.BytesIO()
+        Image.new("RGB", (192, 108), (200, 0, 0)).save(out, "PNG")
+        return web.Response(body=out.getvalue(), content_type="image/png")
+
+    renders_app = web.Application()
+    renders_app.router.add_get("/r/{digest}.{ext}", creative)
+    renders = await aiohttp_server(renders_app)
+    formats: dict[str, tuple[str, ...]] = {"now": ("png",)}
+    client = await aiohttp_client(make_app())
+    client.app[FEEDS].render_urls = lambda alert, network, profile: {
+        ext: str(renders.make_url(f"/r/{alert['id']}-{alert['version']}.{ext}"))
+        for ext in formats["now"]}
+    staff = Staff(client)
+    page = await open_player(browser, client)
+
+    alert = await staff.publish_new()
+    image = await page.wait_for_selector("#stage img", timeout=5000)
+    assert await image.get_attribute("src") == str(
+        renders.make_url(f"/r/{alert['id']}-2.png"))
+    await page.wait_for_function("document.querySelector('#stage img').naturalWidth === 192")
+
+    formats["now"] = ("png", "html")
+    await staff.update(alert["id"], message={"nl": "Nieuwe tip"})
+    frame = await page.wait_for_selector("#stage iframe", timeout=5000)
+    assert (await frame.get_attribute("src")).endswith(f"{alert['id']}-3.html")
