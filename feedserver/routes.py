@@ -9,6 +9,7 @@ from feedserver import photo_views as photos
 from feedserver.alerts import views as alerts
 from feedserver.feeds import views as feeds
 from feedserver.interop.views import INTEROP_ROUTES
+from feedserver.push import deliveries, player, sse, ws
 from feedserver.render.views import RENDER_ROUTES
 
 ALERT = "/v1/alerts/{alert_id}"
@@ -31,4 +32,8 @@ ROUTES = [
     web.get(FEED, feeds.feed_document),
     *INTEROP_ROUTES,
     *RENDER_ROUTES,
+    web.get(FEED + "/events", sse.events),
+    web.get(FEED + "/ws", ws.websocket),
+    web.get(FEED + "/player", player.player),
+    web.get("/v1/networks/{network}/deliveries", deliveries.list_deliveries),
 ]
