@@ -1,0 +1,105 @@
+"""The bench harness's pure parts: wrk's summary, the rows and their verdicts, RESULTS.md."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bench import results
+from bench.stats import percentile
+from bench.table import Row, markdown
+from bench.wrk import WrkError, parse
+
+WRK_OUTPUT = """\
+Running 2s test @ http://127.0.0.1:40000/v1/feeds/bench/p000?key=k
+  1 threads and 64 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     3.10ms    1.20ms  20.31ms   81.00%
+    Req/Sec    10.45k     1.01k   12.00k    70.00%
+  Latency Distribution
+     50%    2.90ms
+     99%    7.80ms
+  20812 requests in 2.00s, 3.02MB read
+  Socket errors: connect 0, read 2, write 1, timeout 3
+  Non-2xx or 3xx responses: 17
+Requests/sec:  10405.33
+Transfer/sec:      1.51MB
+"""
+
+
+def test_wrk_summary_is_read() -> None:
+    result = parse(WRK_OUTPUT)
+    assert result.requests_per_second == pytest.approx(10405.33)
+    assert result.requests == 20812
+    assert result.bad_status == 17
+    assert result.socket_errors == 6
+
+
+def test_clean_wrk_summary_has_no_errors() -> None:
+    clean = "\n".join(
+        line for line in WRK_OUTPUT.splitlines() if "errors" not in line and "Non-2xx" not in line
+    )
+    result = parse(clean)
+    assert (result.bad_status, result.socket_errors) == (0, 0)
+
+
+def test_output_without_summary_is_refused() -> None:
+    with pytest.raises(WrkError, match="unable to connect"):
+        parse("unable to connect to 127.0.0.1:1 Connection refused\n")
+
+
+def test_ratio_and_verdicts() -> None:
+    fast = Row("feedserver 304", 4000.0, "req/s", "nginx 304", 10000.0, "ratio >= 0.35")
+    assert fast.ratio == pytest.approx(0.4)
+    assert fast.verdict == "met"
+    slow = Row("p99", 300.0, "ms", "nchan p99", 200.0, "ratio <= 1.2")
+    assert slow.verdict == "missed"
+    memory = Row("memory", 12.5, "KiB", "nchan", None, "figure < 16")
+    assert memory.ratio is None
+    assert memory.verdict == "met"
+    unmeasured = Row("p99", None, "ms", "nchan p99", 200.0, "ratio <= 1.2")
+    assert (unmeasured.ratio, unmeasured.verdict) == (None, "n/a")
+    assert Row("a", 1.0, "ms", "b", 2.0).verdict == ""
+
+
+def test_goal_must_be_readable() -> None:
+    with pytest.raises(ValueError, match="goal"):
+        Row("a", 1.0, "ms", "b", 2.0, "faster than nginx")
+
+
+def test_markdown_shows_figures_ratio_and_verdict() -> None:
+    table = markdown(
+        [Row("feedserver 304", 4321.0, "req/s", "nginx 304", 12345.0, "ratio >= 0.35", "a|b")]
+    )
+    lines = table.splitlines()
+    assert len(lines) == 3
+    assert "| feedserver 304 | 4,321 req/s | nginx 304 | 12,345 req/s | 0.35 |" in lines[2]
+    assert "ratio >= 0.35 (met)" in lines[2]
+    assert lines[2].endswith("| a/b |")
+
+
+def test_nearest_rank_percentile() -> None:
+    values = [float(v) for v in range(100, 0, -1)]
+    assert percentile(values, 50) == 50.0
+    assert percentile(values, 99) == 99.0
+    assert percentile(values, 100) == 100.0
+    assert percentile([], 99) is None
+
+
+def test_results_keep_the_header_on_top_and_newest_run_first(tmp_path) -> None:
+    path = tmp_path / "RESULTS.md"
+    for minute, figure in ((1, "first"), (2, "second")):
+        run = results.entry(
+            f"| {figure} |",
+            when=datetime(2026, 11, 28, 17, minute, tzinfo=UTC),
+            command="python -m bench",
+            seconds=1.0,
+            notes=[f"note {figure}"],
+        )
+        results.prepend(run, path)
+    text = path.read_text()
+    assert text.startswith(results.HEADER)
+    assert text.count("# Benchmark results") == 1
+    assert text.index("17:02 UTC") < text.index("17:01 UTC")
+    assert text.index("| second |") < text.index("| first |")
