@@ -16,6 +16,7 @@ import time
 from datetime import UTC, datetime
 
 from bench import poll, push, results
+from bench.probe import Settings
 from bench.procs import PINNING, raise_nofile
 from bench.table import Row, markdown
 
@@ -48,7 +49,7 @@ async def render_rows() -> tuple[list[Row], str]:
 
 async def run(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
     chosen = args.only or SECTIONS
-    settings = poll.Settings(seconds=1, repetitions=1) if args.quick else poll.Settings()
+    settings = Settings(seconds=1, repetitions=1) if args.quick else Settings()
     steps, publishes = ((1000,), 2) if args.quick else ((1000, 5000, 10000), 5)
     rows: list[Row] = []
     notes: list[str] = []

@@ -116,7 +116,7 @@ class FeedServer:
     """A running feedserver and a staff/screen client for it."""
 
     port: int
-    pid: int
+    pids: tuple[int, ...]
     profiles: int
     session: aiohttp.ClientSession
 
@@ -162,13 +162,12 @@ class FeedServer:
         await self._call("POST", f"/v1/alerts/{alert_id}/cancel", json={"reason": "bench"})
 
 
-def serve_command(config_path: Path, port: int, *, uvloop: bool, reuse_port: bool) -> list[str]:
-    """The real CLI; through bench.fs_serve when an experiment turns a knob."""
+def serve_command(config_path: Path, port: int, knobs: tuple[str, ...]) -> list[str]:
+    """The real CLI; through bench.fs_serve when an experiment turns knobs (its flags)."""
     serve = ["serve", "--config", str(config_path), "--listen", f"127.0.0.1:{port}"]
-    if not uvloop and not reuse_port:
+    if not knobs:
         return [str(Path(sys.executable).with_name("feedserver")), *serve]
-    flags = ["--uvloop"] * uvloop + ["--reuse-port"] * reuse_port
-    return python("bench.fs_serve", *flags, *serve)
+    return python("bench.fs_serve", *knobs, *serve)
 
 
 @contextlib.asynccontextmanager
@@ -179,18 +178,20 @@ async def feedserver(
     profiles: int = 1,
     formats: tuple[str, ...] = ("jpg",),
     cpus: str | None = None,
-    uvloop: bool = False,
+    knobs: tuple[str, ...] = (),
     workers: int = 1,
 ) -> AsyncIterator[FeedServer]:
     """feedserver on the config and data in `workdir` (written on first use, then reused, so
     that SO_REUSEPORT workers can start on data a single process published); `workers` > 1
-    share the port. `--listen` overrides the config's port (public_url keeps the first)."""
+    share the port. `--listen` overrides the config's port (public_url keeps the first).
+    `knobs` are bench.fs_serve flags such as "--uvloop"."""
     port = port or free_port()
     config_path = workdir / "feedserver.yaml"
     if not config_path.exists():
         workdir.mkdir(parents=True, exist_ok=True)
         config_path.write_text(yaml.safe_dump(config(workdir / "data", port, profiles, formats)))
-    command = serve_command(config_path, port, uvloop=uvloop, reuse_port=workers > 1)
+    knobs += ("--reuse-port",) * (workers > 1)
+    command = serve_command(config_path, port, knobs)
     async with contextlib.AsyncExitStack() as stack:
         pids = []
         for worker in range(workers):
@@ -200,4 +201,4 @@ async def feedserver(
             await wait_for_text(log, "Running on", proc)
             pids.append(proc.pid)
         session = await stack.enter_async_context(aiohttp.ClientSession())
-        yield FeedServer(port=port, pid=pids[0], profiles=profiles, session=session)
+        yield FeedServer(port=port, pids=tuple(pids), profiles=profiles, session=session)

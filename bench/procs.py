@@ -124,6 +124,11 @@ def process_tree(pid: int) -> list[int]:
     return tree
 
 
+def server_tree(pids: Sequence[int]) -> list[int]:
+    """Every process of a server (its workers and their children), each once."""
+    return sorted({p for root in pids for p in process_tree(root)})
+
+
 def rss_kib(pids: Sequence[int]) -> int:
     """Resident memory of these processes together, in KiB (from /proc/PID/status)."""
     total = 0

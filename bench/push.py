@@ -21,7 +21,7 @@ import aiohttp
 from bench import payloads
 from bench.fs import FeedServer, feedserver
 from bench.nginx import NCHAN_LOCATIONS, nginx
-from bench.procs import LOAD_CPUS, SERVER_CPUS, pinned, process_tree, python, rss_kib, stop
+from bench.procs import LOAD_CPUS, SERVER_CPUS, pinned, python, rss_kib, server_tree, stop
 from bench.stats import median, percentile
 from bench.table import Row
 
@@ -104,14 +104,14 @@ async def _deliver(swarm: SwarmProcess, marker: str, send) -> list[float]:
 async def fan_out(
     url: str,
     publisher: Publisher,
-    server_pid: int,
+    server: tuple[int, ...],
     *,
     steps: Sequence[int],
     publishes: int,
     ready_token: str = "",
 ) -> list[Step]:
     """Grow the swarm through `steps` clients; at each, measure memory and `publishes` sends."""
-    baseline = rss_kib(process_tree(server_pid))
+    baseline = rss_kib(server_tree(server))
     swarm = await SwarmProcess.start(url, ready_token)
     results = []
     try:
@@ -119,7 +119,7 @@ async def fan_out(
             grown = await swarm.ask(300, cmd="grow", to=target)
             await asyncio.sleep(SETTLE_SECONDS)
             clients = grown["clients"]
-            rss = rss_kib(process_tree(server_pid))
+            rss = rss_kib(server_tree(server))
             p50s, p99s, lasts, missing = [], [], [], 0
             for _ in range(publishes):
                 marker = await publisher.prepare()
@@ -180,7 +180,7 @@ async def nchan_fan_out(steps: Sequence[int], publishes: int) -> list[Step]:
     ):
         publisher = NchanPublisher(session, server.url("/pub"))
         return await fan_out(
-            server.url("/sub"), publisher, server.pid, steps=steps, publishes=publishes
+            server.url("/sub"), publisher, (server.pid,), steps=steps, publishes=publishes
         )
 
 
@@ -226,7 +226,7 @@ async def feedserver_fan_out(steps: Sequence[int], publishes: int) -> list[Step]
             return await fan_out(
                 fs.feed_url(suffix="/events"),
                 publisher,
-                fs.pid,
+                fs.pids,
                 steps=steps,
                 publishes=publishes,
                 ready_token="snapshot",
