@@ -18,18 +18,18 @@ import aiohttp
 import yaml
 from PIL import Image, ImageDraw
 
+from bench import sizes
 from bench.procs import free_port, python, started, wait_for_text
 
 NETWORK = "bench"
 KEY = "bench-network-key"
 TOKEN = "bench-publisher-token"
-SIZE = "1920x1080"
 
 
 def config(data_dir: Path, port: int, profiles: int, formats: tuple[str, ...]) -> dict:
-    """A config with one network of `profiles` identical 1920x1080 profiles (p000, p001, ...)."""
+    """A config with one network of `profiles` profiles (p000 is 1920x1080, each a different
+    size, so each is its own render)."""
     profile = {
-        "size": SIZE,
         "layout": "auto",
         "formats": list(formats),
         "kinds": ["amber", "missing_child"],
@@ -54,7 +54,10 @@ def config(data_dir: Path, port: int, profiles: int, formats: tuple[str, ...]) -
                 "id": NETWORK,
                 "name": "Bench network",
                 "keys": [KEY],
-                "profiles": [{"id": f"p{i:03d}", **profile} for i in range(profiles)],
+                "profiles": [
+                    {"id": f"p{i:03d}", "size": size, **profile}
+                    for i, size in enumerate(sizes.distinct(profiles))
+                ],
             }
         ],
     }
