@@ -9,19 +9,15 @@ process tree over the run, divided by the requests wrk completed) barely does: i
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import aiohttp
 
 from bench import wrk
-from bench.procs import LOAD_CPUS, server_tree
+from bench.procs import LOAD_CPUS, cpu_seconds, quiet
 from bench.stats import median
-
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True)
@@ -49,18 +45,6 @@ class Figures:
     cpu_us: float | None = None
 
 
-def cpu_seconds(pids: Sequence[int]) -> float:
-    """utime + stime of these processes and their descendants."""
-    total = 0
-    for pid in server_tree(pids):
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15 of stat)
-    return total / TICKS
-
-
 async def _once(probe: Probe, seconds: int) -> tuple[float, float]:
     before = cpu_seconds(probe.server)
     result = await wrk.run(probe.url, seconds=seconds, headers=dict(probe.headers), cpus=probe.cpus)
@@ -70,9 +54,12 @@ async def _once(probe: Probe, seconds: int) -> tuple[float, float]:
 
 async def measure(probes: Mapping[str, Probe], settings: Settings) -> dict[str, Figures]:
     """Figures per probe; repetitions interleaved across the probes (A B C A B C ...) so that
-    drift on the machine hits every side alike. A probe wrk refuses is reported empty."""
+    drift on the machine hits every side alike. Starts once the servers are idle. A probe
+    wrk refuses is reported empty."""
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in probes}
     broken: set[str] = set()
+    for server in {probe.server for probe in probes.values()}:
+        await quiet(server)  # e.g. renders of a publish still running in the pool
     for rep in range(settings.repetitions + 1):
         seconds = settings.warmup if rep == 0 else settings.seconds
         for name, probe in probes.items():

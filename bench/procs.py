@@ -19,6 +19,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
+TICKS = os.sysconf("SC_CLK_TCK")
 PINNING = (os.cpu_count() or 1) >= 2
 SERVER_CPUS = "0" if PINNING else None
 LOAD_CPUS = "1" if PINNING else None
@@ -153,3 +154,27 @@ async def wait_for_text(
         if time.monotonic() > deadline:
             raise TimeoutError(f"{log.name}: no {text!r} after {timeout}s")
         await asyncio.sleep(0.05)
+
+
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """utime + stime of these processes and their descendants."""
+    total = 0
+    for pid in server_tree(pids):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15 of stat)
+    return total / TICKS
+
+
+async def quiet(pids: Sequence[int], *, share: float = 0.05, timeout: float = 30.0) -> bool:
+    """Wait until the server (process pool included) is idle: under `share` of a core over
+    half a second, e.g. once renders a publish started are done. False if it never was."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = cpu_seconds(pids)
+        await asyncio.sleep(0.5)
+        if cpu_seconds(pids) - before < share * 0.5:
+            return True
+    return False

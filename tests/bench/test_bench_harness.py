@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bench import results
+from bench import push, results
+from bench.fanout import Step
 from bench.stats import percentile
 from bench.table import Row, markdown
 from bench.wrk import WrkError, parse
@@ -103,3 +104,33 @@ def test_results_keep_the_header_on_top_and_newest_run_first(tmp_path) -> None:
     assert text.count("# Benchmark results") == 1
     assert text.index("17:02 UTC") < text.index("17:01 UTC")
     assert text.index("| second |") < text.index("| first |")
+
+
+def _step(clients: int, p99: float) -> Step:
+    return Step(
+        clients,
+        failed=0,
+        kib_per_connection=12.0,
+        p50_ms=p99 / 2,
+        p99_ms=p99,
+        last_ms=p99 + 1,
+        missing=0,
+    )
+
+
+def test_push_rows_put_feedserver_beside_nchan_per_client_count() -> None:
+    table = push.rows(
+        [_step(1000, 30.0), _step(10000, 600.0)], [_step(1000, 25.0), _step(10000, 250.0)]
+    )
+    by_name = {row.name: row for row in table}
+    p99 = by_name["publish → client p99, 10,000 SSE clients"]
+    assert (p99.figure, p99.reference_figure, p99.verdict) == (600.0, 250.0, "missed")
+    assert by_name["publish → last client, 10,000 SSE clients"].verdict == "met"
+    assert "publish → client p50, 1,000 SSE clients" not in by_name
+    assert by_name["memory per idle connection, 1,000 SSE clients"].verdict == "met"
+
+
+def test_push_rows_without_feedserver_endpoint_keep_the_reference() -> None:
+    table = push.rows(None, [_step(1000, 25.0)])
+    assert all(row.figure is None and row.reference_figure is not None for row in table)
+    assert all(row.note == "feedserver has no SSE endpoint yet" for row in table)
