@@ -21,7 +21,15 @@ import aiohttp
 from bench import payloads
 from bench.fs import FeedServer, feedserver
 from bench.nginx import nginx
-from bench.probe import Figures, Probe, Settings, conditional, distinct_etags, fetch, measure
+from bench.probe import (
+    Figures,
+    Probe,
+    Settings,
+    conditional,
+    distinct_etags,
+    fetch,
+    measure,
+)
 from bench.procs import SERVER_CPUS, free_port, python, started
 from bench.table import Row
 
@@ -239,57 +247,68 @@ async def reuse_port_rows(work: Path, feed: bytes, jpg: bytes, settings: Setting
 
 
 async def growth_rows(work: Path, ready10: float | None, settings: Settings) -> list[Row]:
-    """The poll figures against the work: 10/40/100 profiles, then 1/5/20 active alerts."""
+    """The poll and render figures against the work: 10/40/100 profiles, 1/5/20 alerts."""
+    return await _profile_growth(work, ready10, settings) + await _alert_growth(work, settings)
+
+
+async def _profile_growth(work: Path, ready10: float | None, settings: Settings) -> list[Row]:
     ready = {10: ready10}
     async with contextlib.AsyncExitStack() as stack:
         session = await stack.enter_async_context(aiohttp.ClientSession())
         probes: dict[str, Probe] = {}
-        servers = {}
         for profiles in (10, 40, 100):
             fs = await stack.enter_async_context(
                 feedserver(work / f"growth{profiles}", profiles=profiles, cpus=SERVER_CPUS)
             )
-            servers[profiles] = fs
             took = await published(fs, 1)
             ready.setdefault(profiles, took)
             probe = await conditional(session, fs.feed_url(), fs.pids)
             probes |= server_probes(f"feedserver, {profiles} profiles,", probe, None)
         got = await measure(probes, settings)
-        rows = [
-            cost_row(got, f"feedserver, {n} profiles, {kind}", f"feedserver, 10 profiles, {kind}")
-            for kind in ("304", "200")
-            for n in (40, 100)
-        ]
-        rows += [
-            Row(
-                f"publish → current.jpg of all {n} profiles",
-                _ms(ready[n]),
-                "ms",
-                "publish → current.jpg of all 10 profiles",
-                _ms(ready10),
-                "figure < 1500" if n == 40 else "",
-                "server on one core",
-            )
-            for n in (40, 100)
-        ]
-        fs, alerts = servers[10], 1
-        for target in (5, 20):
-            await fs.publish_alerts(target - alerts, first=alerts)
-            alerts = target
+    rows = [
+        cost_row(got, f"feedserver, {n} profiles, {kind}", f"feedserver, 10 profiles, {kind}")
+        for kind in ("304", "200")
+        for n in (40, 100)
+    ]
+    return rows + [
+        Row(
+            f"publish → current.jpg of all {n} profiles",
+            _ms(ready[n]),
+            "ms",
+            "publish → current.jpg of all 10 profiles",
+            _ms(ready10),
+            "figure < 1500" if n == 40 else "",
+            "server and its render pool on one core",
+        )
+        for n in (40, 100)
+    ]
+
+
+async def _alert_growth(work: Path, settings: Settings) -> list[Row]:
+    """One profile, measured at 1, then 5, then 20 active alerts (one after the other)."""
+    got: dict[str, Figures] = {}
+    async with contextlib.AsyncExitStack() as stack:
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+        fs = await stack.enter_async_context(
+            feedserver(work / "alerts", profiles=1, cpus=SERVER_CPUS)
+        )
+        active = 0
+        for alerts in (1, 5, 20):
+            await fs.publish_alerts(alerts - active, first=active)
+            active = alerts
             probe = await conditional(session, fs.feed_url(), fs.pids)
-            grown = await measure(server_probes(f"{target} alerts", probe, None), settings)
-            for kind in ("304", "200"):
-                name, ref = f"feedserver, {target} alerts, {kind}", f"feedserver, 1 alert, {kind}"
-                theirs = got[f"feedserver, 10 profiles, {kind}"]
-                rows.append(
-                    cost_row(
-                        {name: grown[f"{target} alerts {kind}"], ref: theirs},
-                        name,
-                        ref,
-                        note="measured after the 1-alert figure",
-                    )
-                )
-    return rows
+            got |= await measure(
+                server_probes(f"feedserver, {_alerts(alerts)},", probe, None), settings
+            )
+    return [
+        cost_row(got, f"feedserver, {n} alerts, {kind}", f"feedserver, {_alerts(1)}, {kind}")
+        for kind in ("304", "200")
+        for n in (5, 20)
+    ]
+
+
+def _alerts(count: int) -> str:
+    return "1 alert" if count == 1 else f"{count} alerts"
 
 
 def _ms(seconds: float | None) -> float | None:

@@ -22,7 +22,7 @@ from bench.stats import median
 
 @dataclass(frozen=True)
 class Settings:
-    seconds: int = 2
+    seconds: int = 1
     repetitions: int = 4
     warmup: int = 1
 
