@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +93,11 @@ class Network:
     webhook: Webhook | None = None
 
     def profile(self, profile_id: str) -> Profile | None:
-        return next((p for p in self.profiles if p.id == profile_id), None)
+        return self._profiles_by_id.get(profile_id)
+
+    @cached_property
+    def _profiles_by_id(self) -> dict[str, Profile]:
+        return {p.id: p for p in self.profiles}
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,11 @@ class Config:
     limits: dict[str, int] = field(default_factory=dict)
 
     def network(self, network_id: str) -> Network | None:
-        return next((n for n in self.networks if n.id == network_id), None)
+        return self._networks_by_id.get(network_id)
+
+    @cached_property
+    def _networks_by_id(self) -> dict[str, Network]:
+        return {n.id: n for n in self.networks}
 
     @property
     def data_dir(self) -> Path:
