@@ -13,6 +13,7 @@ from aiohttp import web
 from feedserver.access_log import PathOnlyAccessLogger
 from feedserver.app import create_app
 from feedserver.config import Config, ConfigError, load_config
+from feedserver.render.cli import add_render_command
 
 DEFAULT_CONFIG = "config/feedserver.yaml"
 
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     check_cmd = commands.add_parser("check-config", help="validate a config file and exit")
     check_cmd.add_argument("file", nargs="?", default=DEFAULT_CONFIG)
     check_cmd.set_defaults(run=check_config)
+    add_render_command(commands)
     return parser
 
 

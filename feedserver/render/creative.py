@@ -1,0 +1,67 @@
+"""The pure entry points run in the process pool: alert + photos + size -> creative bytes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from . import content, report
+from .html import paint_html
+from .paint import encode, paint
+from .photos import PhotoData
+from .plan import resolve
+
+FORMATS = ("jpg", "png", "webp", "html")
+CONTENT_TYPES = {
+    "jpg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "html": "text/html; charset=utf-8",
+}
+
+
+@dataclass(frozen=True)
+class Creative:
+    body: bytes
+    content_type: str
+    report: dict[str, Any]
+
+
+def _title(alert: dict[str, Any], lang: str) -> str:
+    headline = content.localised(alert.get("headline"), lang, lang)
+    return headline or " · ".join(
+        p
+        for p in (
+            content.block_text(alert, "banner", lang, None),
+            content.block_text(alert, "names", lang, None),
+        )
+        if p
+    )
+
+
+def render_creative(
+    alert: dict[str, Any],
+    photos: dict[str, PhotoData],
+    size: tuple[int, int],
+    layout: str,
+    languages: tuple[str, ...],
+    fmt: str,
+) -> Creative:
+    """One creative; equal input gives equal bytes."""
+    plan = resolve(alert, photos, size, layout, languages)
+    if fmt == "html":
+        body = paint_html(plan, photos, _title(alert, plan.layers[0].languages[0]))
+    else:
+        body = encode(paint(plan, photos), fmt)
+    return Creative(body, CONTENT_TYPES[fmt], report.build(plan))
+
+
+def plan_report(
+    alert: dict[str, Any],
+    photos: dict[str, PhotoData],
+    size: tuple[int, int],
+    layout: str,
+    languages: tuple[str, ...],
+) -> dict[str, Any]:
+    """The layout report alone (the preview JSON), without painting."""
+    return report.build(resolve(alert, photos, size, layout, languages))

@@ -1,0 +1,112 @@
+"""The order in which creatives reach the process pool: what a client is waiting for first,
+then each profile's primary format, then the rest. Only as many jobs as the pool has workers
+are handed over at a time, so a new alert's primary creatives overtake an older backlog."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any
+
+from .creative import Creative, render_creative
+from .photos import PhotoData
+
+URGENT, PRIMARY, REST = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Job:
+    """One creative to make: everything the pool needs, and the digest that names the result."""
+
+    digest: str
+    alert: dict[str, Any]
+    size: tuple[int, int]
+    layout: str
+    languages: tuple[str, ...]
+    fmt: str
+
+
+@dataclass
+class _Pending:
+    job: Job
+    photos: dict[str, PhotoData]
+    priority: int
+    future: asyncio.Future[Creative] = field(default_factory=asyncio.Future)
+
+
+Done = Callable[[Job, asyncio.Future[Creative]], None]
+
+
+class RenderQueue:
+    def __init__(self, pool: Executor, workers: int, on_done: Done) -> None:
+        self.pool, self.workers, self.on_done = pool, workers, on_done
+        self._heap: asyncio.PriorityQueue[tuple[int, int, str]] = asyncio.PriorityQueue()
+        self._pending: dict[str, _Pending] = {}
+        self._running: set[str] = set()
+        self._order = itertools.count()
+        self._feeders: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self._feeders = [asyncio.create_task(self._feed()) for _ in range(self.workers)]
+
+    async def stop(self) -> None:
+        for task in self._feeders:
+            task.cancel()
+        await asyncio.gather(*self._feeders, return_exceptions=True)
+        for pending in self._pending.values():
+            pending.future.cancel()
+
+    def submit(self, job: Job, photos: dict[str, PhotoData], priority: int) -> asyncio.Future:
+        """Queue a job (or join the same one already queued, raising its priority)."""
+        pending = self._pending.get(job.digest)
+        if pending is None:
+            pending = _Pending(job, photos, priority)
+            pending.future.add_done_callback(lambda f: self.on_done(job, f))
+            self._pending[job.digest] = pending
+            self._heap.put_nowait((priority, next(self._order), job.digest))
+        elif priority < pending.priority and job.digest not in self._running:
+            pending.priority = priority
+            self._heap.put_nowait((priority, next(self._order), job.digest))
+        return pending.future
+
+    def waiting(self, digest: str) -> asyncio.Future[Creative] | None:
+        """The render of `digest` if it is queued or running; it becomes urgent."""
+        pending = self._pending.get(digest)
+        if pending is None:
+            return None
+        return self.submit(pending.job, pending.photos, URGENT)
+
+    async def _feed(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            _, _, digest = await self._heap.get()
+            pending = self._pending.get(digest)
+            if pending is None or digest in self._running:
+                continue  # a stale entry left by a raised priority
+            self._running.add(digest)
+            job = pending.job
+            try:
+                creative = await loop.run_in_executor(
+                    self.pool,
+                    render_creative,
+                    job.alert,
+                    pending.photos,
+                    job.size,
+                    job.layout,
+                    job.languages,
+                    job.fmt,
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if not pending.future.done():
+                    pending.future.set_exception(exc)
+            else:
+                if not pending.future.done():  # cancelled by a waiter that went away
+                    pending.future.set_result(creative)
+            finally:
+                self._running.discard(digest)
+                self._pending.pop(digest, None)

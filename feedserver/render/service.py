@@ -1,0 +1,235 @@
+"""The render cache: creatives named by digest, rendered in the process pool when an alert is
+published or changes, served from memory. A restart rebuilds it from the store."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from concurrent.futures import Executor
+from typing import Any
+
+from aiohttp import web
+
+from feedserver.appkeys import CONFIG, EVENTS, FEEDS, POOL, STORE
+from feedserver.config import Config, Network, Profile
+from feedserver.feeds.document import VISIBLE, reaches
+from feedserver.store.base import Event, Store
+
+from .creative import Creative, plan_report
+from .digest import EXTENSIONS, content_digest, creative_digest, photo_ids, rendered_part
+from .photos import PhotoData
+from .queue import PRIMARY, REST, URGENT, Job, RenderQueue
+from .report import warnings
+
+log = logging.getLogger(__name__)
+PREVIEW_CACHE = 64  # creatives of drafts and previews kept, most recent first
+
+
+class RenderService:
+    def __init__(self, config: Config, store: Store, pool: Executor) -> None:
+        self.config, self.store, self.pool = config, store, pool
+        self._creatives: dict[str, Creative] = {}
+        # as many jobs in the pool at once as it has workers (ProcessPoolExecutor's own count)
+        workers = getattr(pool, "_max_workers", None) or os.cpu_count() or 1
+        self._queue = RenderQueue(pool, workers, self._rendered)
+        self._served: dict[str, set[str]] = {}  # alert id -> digests of its shown version
+        self._claimed: dict[str, tuple[Job, dict[str, Any]]] = {}  # digest -> job, alert
+        self._previews: OrderedDict[str, Creative] = OrderedDict()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._content: dict[tuple[str, int, str], str] = {}
+
+    # naming -----------------------------------------------------------------------------
+    def _content_digest(self, alert: dict[str, Any]) -> str:
+        key = (alert["id"], alert["version"], alert["status"])
+        if key not in self._content:
+            if len(self._content) > 10_000:
+                self._content.clear()
+            self._content[key] = content_digest(alert)
+        return self._content[key]
+
+    def job(self, alert: dict[str, Any], profile: Profile, fmt: str) -> Job:
+        digest = creative_digest(
+            self._content_digest(alert), profile.size, profile.layout, profile.languages, fmt
+        )
+        return Job(
+            digest, rendered_part(alert), profile.size, profile.layout, profile.languages, fmt
+        )
+
+    def url(self, digest: str, fmt: str) -> str:
+        return f"{self.config.server.public_url.rstrip('/')}/v1/renders/{digest}.{EXTENSIONS[fmt]}"
+
+    def urls(self, alert: dict[str, Any], network: Network, profile: Profile) -> dict[str, str]:
+        """The creative URLs of the alert for a profile, without rendering anything."""
+        return {fmt: self.url(self.job(alert, profile, fmt).digest, fmt) for fmt in profile.formats}
+
+    # rendering ----------------------------------------------------------------------------
+    async def _photos(self, alert: dict[str, Any]) -> dict[str, PhotoData]:
+        photos = {}
+        for photo_id in photo_ids(alert):
+            photo = await self.store.get_photo(photo_id)
+            if photo is not None:
+                photos[photo_id] = PhotoData.from_photo(photo)
+        return photos
+
+    def _rendered(self, job: Job, future: asyncio.Future[Creative]) -> None:
+        if future.cancelled():
+            return
+        if future.exception() is not None:
+            log.error("render %s failed: %r", job.digest, future.exception())
+        elif self._wanted(job.digest):
+            self._creatives[job.digest] = future.result()
+
+    def jobs(self, alert: dict[str, Any]) -> list[tuple[Job, bool]]:
+        """Every profile's creatives of the alert, each marked whether it is a primary format."""
+        unique: dict[str, tuple[Job, bool]] = {}
+        for network in self.config.networks:
+            for profile in network.profiles:
+                if not reaches(alert, profile, None):
+                    continue
+                for i, fmt in enumerate(profile.formats):
+                    job = self.job(alert, profile, fmt)
+                    if job.digest not in unique or i == 0:
+                        unique[job.digest] = (job, i == 0)
+        return list(unique.values())
+
+    def claim(self, alert: dict[str, Any]) -> list[tuple[Job, bool]]:
+        """Name the creatives the alert's current version is served with (at once, so a URL
+        handed out is never refused) and drop those no longer needed."""
+        if alert["status"] not in VISIBLE:
+            self._served.pop(alert["id"], None)
+            self._forget_unused()
+            return []
+        jobs = self.jobs(alert)
+        self._served[alert["id"]] = {job.digest for job, _ in jobs}
+        self._forget_unused()
+        self._claimed.update({job.digest: (job, alert) for job, _ in jobs})
+        return [(job, primary) for job, primary in jobs if job.digest not in self._creatives]
+
+    async def render(self, alert: dict[str, Any], missing: list[tuple[Job, bool]]) -> None:
+        if not missing:
+            return
+        photos = await self._photos(alert)
+        results = [
+            self._queue.submit(job, photos, PRIMARY if primary else REST)
+            for job, primary in missing
+        ]
+        await asyncio.gather(*results, return_exceptions=True)
+
+    def _forget_unused(self) -> None:
+        wanted = set().union(*self._served.values())
+        for digest in [d for d in self._creatives if d not in wanted]:
+            del self._creatives[digest]
+        for digest in [d for d in self._claimed if d not in wanted]:
+            del self._claimed[digest]
+
+    def schedule(self, alert: dict[str, Any]) -> asyncio.Task[None]:
+        """Render (or drop) the alert's creatives in the background."""
+        task = asyncio.get_running_loop().create_task(self.render(alert, self.claim(alert)))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def on_change(self, alert: dict[str, Any], event: Event | None) -> None:
+        """EventBus listener: every committed change to an alert."""
+        if alert["status"] in VISIBLE or alert["id"] in self._served:
+            self.schedule(alert)
+
+    async def start(self) -> None:
+        """Start the pool's workers now, before the server listens: forked later, they would
+        inherit its sockets and hold clients' connections open after the server is killed.
+        Then rebuild the creatives of every shown alert in the background (serving waits for
+        a creative still being rendered)."""
+        await asyncio.get_running_loop().run_in_executor(self.pool, os.getpid)
+        self._queue.start()
+        for alert in await self.store.list_alerts(VISIBLE):
+            self.schedule(alert)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._queue.stop()
+
+    # serving ------------------------------------------------------------------------------
+    def _wanted(self, digest: str) -> bool:
+        return digest in self._claimed
+
+    async def get(self, digest: str) -> Creative | None:
+        """A creative of a shown alert; one not rendered yet is rendered first, urgently."""
+        claimed = self._claimed.get(digest)
+        if claimed is None:
+            return None
+        if digest in self._creatives:
+            return self._creatives[digest]
+        job, alert = claimed
+        waiting = self._queue.waiting(digest)
+        if waiting is None:
+            waiting = self._queue.submit(job, await self._photos(alert), URGENT)
+        try:
+            return await asyncio.shield(waiting)
+        except Exception:  # logged where it failed; the client gets a 404
+            return None
+
+    async def preview(self, alert: dict[str, Any], profile: Profile, fmt: str) -> Creative:
+        """The alert in any state as the profile would get it (drafts included)."""
+        job = self.job(alert, profile, fmt)
+        if job.digest in self._creatives:
+            return self._creatives[job.digest]
+        if job.digest in self._previews:
+            self._previews.move_to_end(job.digest)
+            return self._previews[job.digest]
+        creative = await asyncio.shield(self._queue.submit(job, await self._photos(alert), URGENT))
+        self._previews[job.digest] = creative
+        while len(self._previews) > PREVIEW_CACHE:
+            self._previews.popitem(last=False)
+        return creative
+
+    async def report(self, alert: dict[str, Any], profile: Profile) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self.pool,
+            plan_report,
+            rendered_part(alert),
+            await self._photos(alert),
+            profile.size,
+            profile.layout,
+            profile.languages,
+        )
+
+    def layout_warnings(self, alert: dict[str, Any]) -> list[str]:
+        """What the layouts had to leave out for this alert, per profile, from the reports of
+        its rendered primary creatives (for the alert's `warnings`)."""
+        out = []
+        for network in self.config.networks:
+            for profile in network.profiles:
+                if not reaches(alert, profile, None):
+                    continue
+                creative = self._creatives.get(self.job(alert, profile, profile.formats[0]).digest)
+                if creative is not None:
+                    out.extend(f"{network.id}/{profile.id} {w}" for w in warnings(creative.report))
+        return out
+
+    async def idle(self) -> None:
+        """Wait until every scheduled render has finished (tests, benchmarks, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+RENDERER = web.AppKey("renderer", RenderService)
+
+
+async def render_ctx(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: the render service, fed by the event bus, naming the feeds' creatives."""
+    service = RenderService(app[CONFIG], app[STORE], app[POOL])
+    app[RENDERER] = service
+    app[FEEDS].render_urls = service.urls
+    app[EVENTS].add_listener(service.on_change)
+    await service.start()
+    yield
+    await service.close()

@@ -1,0 +1,118 @@
+"""Render endpoints: creatives by digest, a profile's current creative, and staff previews."""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+
+from feedserver.appkeys import ALERTS, CONFIG, CREDENTIALS, FEEDS, RECEIPTS
+from feedserver.config import Profile
+from feedserver.errors import ApiError, not_found
+from feedserver.feeds.views import etag_matches, screen_profile
+from feedserver.http import json_response, screen_facts
+
+from .creative import CONTENT_TYPES, Creative
+from .service import RENDERER
+
+DIGEST_RE = re.compile(r"^[0-9a-f]{40}$")
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def _respond(
+    request: web.Request,
+    creative: Creative,
+    digest: str,
+    cache_control: str,
+) -> web.Response:
+    etag = f'"{digest}"'
+    headers = {"ETag": etag, "Cache-Control": cache_control}
+    if etag_matches(request, etag):
+        return web.Response(status=304, headers=headers)
+    return web.Response(
+        body=creative.body, headers={**headers, "Content-Type": creative.content_type}
+    )
+
+
+def _extension(request: web.Request) -> str:
+    fmt = request.match_info["ext"]
+    if fmt not in CONTENT_TYPES:
+        raise not_found(f"format {fmt!r} (known: {', '.join(CONTENT_TYPES)})")
+    return fmt
+
+
+def _format(request: web.Request, profile: Profile) -> str:
+    fmt = _extension(request)
+    if fmt not in profile.formats:
+        raise not_found(f"format {fmt} of profile {profile.id}")
+    return fmt
+
+
+async def creative_by_digest(request: web.Request) -> web.Response:
+    """A creative of a published alert; no credentials, cacheable forever."""
+    digest = request.match_info["digest"]
+    fmt = _extension(request)
+    creative = await request.app[RENDERER].get(digest) if DIGEST_RE.match(digest) else None
+    if creative is None or creative.content_type != CONTENT_TYPES[fmt]:
+        raise not_found(f"render {digest}")
+    return _respond(request, creative, digest, IMMUTABLE)
+
+
+async def current_creative(request: web.Request) -> web.Response:
+    """The profile's first alert as a creative; 404 no_active_alert when the profile is idle."""
+    network, profile = screen_profile(request)
+    fmt = _format(request, profile)
+    screen, region = screen_facts(request)
+    document = request.app[FEEDS].document(network, profile, region)
+    if screen is not None:
+        request.app[RECEIPTS].record(
+            network.id, profile.id, screen, ((e["id"], e["version"]) for e in document.entries)
+        )
+    if not document.entries:
+        raise ApiError(404, "no_active_alert", f"no alert is shown on {network.id}/{profile.id}")
+    alert = await request.app[ALERTS].get(document.entries[0]["id"])
+    digest = request.app[RENDERER].job(alert, profile, fmt).digest
+    creative = await request.app[RENDERER].get(digest)
+    if creative is None:
+        raise not_found(f"render {digest}")
+    return _respond(request, creative, digest, "no-cache")
+
+
+def _preview_target(request: web.Request) -> tuple[Profile, str]:
+    request.app[CREDENTIALS].staff_member(request, "viewer")
+    network = request.app[CONFIG].network(request.match_info["network"])
+    if network is None:
+        raise not_found(f"network {request.match_info['network']}")
+    profile = network.profile(request.match_info["profile"])
+    if profile is None:
+        raise not_found(f"profile {request.match_info['profile']}")
+    return profile, request.match_info["alert_id"]
+
+
+async def preview_creative(request: web.Request) -> web.Response:
+    """Staff: the alert in any state as the profile would get it."""
+    profile, alert_id = _preview_target(request)
+    fmt = _extension(request)
+    alert = await request.app[ALERTS].get(alert_id)
+    service = request.app[RENDERER]
+    creative = await service.preview(alert, profile, fmt)
+    return _respond(request, creative, service.job(alert, profile, fmt).digest, "private, no-cache")
+
+
+async def preview_report(request: web.Request) -> web.Response:
+    """Staff: the layout report of the alert on the profile (what fit, sizes, drops, contrast)."""
+    profile, alert_id = _preview_target(request)
+    alert = await request.app[ALERTS].get(alert_id)
+    report = await request.app[RENDERER].report(alert, profile)
+    return json_response(
+        {"alert": alert["id"], "version": alert["version"], "profile": profile.id, **report}
+    )
+
+
+PREVIEW = "/v1/alerts/{alert_id}/preview/{network}/{profile}"
+RENDER_ROUTES = [
+    web.get("/v1/renders/{digest}.{ext}", creative_by_digest),
+    web.get("/v1/feeds/{network}/{profile}/current.{ext}", current_creative),
+    web.get(PREVIEW + ".{ext}", preview_creative),
+    web.get(PREVIEW, preview_report),
+]

@@ -1,0 +1,100 @@
+"""The HTML creatives in a real headless Chromium: no scrollbars, no line outside its box."""
+
+from __future__ import annotations
+
+import pytest
+import samples
+from samples import SIZES, all_renders, parse
+
+from feedserver.render import render_creative
+
+playwright = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+MEASURE = """() => {
+  const outside = [];
+  for (const box of document.querySelectorAll('.box')) {
+    const b = box.getBoundingClientRect();
+    for (const line of box.querySelectorAll('.line')) {
+      const range = document.createRange();
+      range.selectNodeContents(line);
+      const r = range.getBoundingClientRect();
+      if (r.left < b.left - 0.5 || r.right > b.right + 0.5) outside.push(line.textContent);
+    }
+  }
+  const doc = document.documentElement;
+  return {scrollWidth: doc.scrollWidth, scrollHeight: doc.scrollHeight, outside,
+          fontLoaded: document.fonts.check('700 20px "Feedserver Noto Sans"'),
+          scripts: document.scripts.length};
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+def load(browser, html: bytes, size: tuple[int, int]):
+    page = browser.new_page(viewport={"width": size[0], "height": size[1]})
+    page.set_content(html.decode("utf-8"), wait_until="load")
+    page.evaluate("document.fonts.ready.then(() => true)")
+    return page
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_html_fits_the_screen_exactly(browser, size):
+    dims = parse(size)
+    page = load(browser, all_renders()[size]["html"].body, dims)
+    try:
+        facts = page.evaluate(MEASURE)
+    finally:
+        page.close()
+    assert (facts["scrollWidth"], facts["scrollHeight"]) == dims
+    assert facts["outside"] == []
+    assert facts["fontLoaded"] and facts["scripts"] == 0
+
+
+def test_a_name_with_markup_shows_as_text(browser):
+    alert = samples.alert(
+        children=[{**samples.alert()["children"][0], "name": "<script>alert(1)</script>"}]
+    )
+    html = render_creative(alert, samples.photos(), (1920, 1080), "auto", ("nl",), "html").body
+    assert b"<script>" not in html
+    page = load(browser, html, (1920, 1080))
+    try:
+        texts = page.eval_on_selector_all(
+            ".box[data-block=name] .line", "ls => ls.map(l => l.textContent)"
+        )
+        scripts = page.evaluate("document.scripts.length")
+    finally:
+        page.close()
+    assert "".join(texts).replace(" ", "").startswith("<script>alert(1)</script>")
+    assert scripts == 0
+
+
+def test_html_and_png_put_the_text_in_the_same_place(browser):
+    """The two painters follow one plan: the name's line box is where the plan says."""
+    dims = (1280, 1024)
+    creative = render_creative(
+        samples.alert(), samples.photos(), dims, "auto", ("nl", "en"), "html"
+    )
+    name = next(b for b in creative.report["layers"][0]["blocks"] if b["block"] == "name")
+    page = load(browser, creative.body, dims)
+    try:
+        rect = page.eval_on_selector(
+            ".box[data-block=name]",
+            "b => { const r = b.getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; }",
+        )
+    finally:
+        page.close()
+    assert [round(v) for v in rect] == name["box"]
