@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
-import importlib.util
-import inspect
 import sys
 import time
 from datetime import UTC, datetime
 
 from bench import poll, push, results
+from bench.creatives import render_rows
 from bench.probe import Settings
 from bench.procs import PINNING, raise_nofile
 from bench.table import Row, markdown
@@ -35,16 +33,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md")
     return parser.parse_args(argv)
-
-
-async def render_rows() -> tuple[list[Row], str]:
-    """bench/render.py's rows, when the render benchmark exists."""
-    if importlib.util.find_spec("bench.render") is None:
-        return [], "render rows: bench/render.py is not there yet"
-    rows = importlib.import_module("bench.render").run()
-    if inspect.isawaitable(rows):
-        rows = await rows
-    return list(rows), ""
 
 
 async def run(args: argparse.Namespace) -> tuple[list[Row], list[str]]:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bench import push, results
+from bench.creatives import rows_from
 from bench.fanout import Step
 from bench.stats import percentile
 from bench.table import Row, markdown
@@ -134,3 +135,17 @@ def test_push_rows_without_feedserver_endpoint_keep_the_reference() -> None:
     table = push.rows(None, [_step(1000, 25.0)])
     assert all(row.figure is None and row.reference_figure is not None for row in table)
     assert all(row.note == "feedserver has no SSE endpoint yet" for row in table)
+
+
+def test_render_figures_become_rows_beside_bare_pillow() -> None:
+    per_format = {"bare_ms": 60.0, "full_ms": 66.0, "full_cold_cache_ms": 75.0}
+    figures = {
+        "full_render_1920x1080": {fmt: per_format for fmt in ("jpg", "png", "webp")},
+        "primary_jpg_of_40_sizes_one_process": {"creatives": 40, "cpu_s": 1.9},
+        "publish_to_primary_ready": {"profiles": 40, "cold_s": 2.0, "warm_s": 1.2},
+    }
+    table = {row.name: row for row in rows_from(figures)}
+    jpg = table["full render 1920x1080 jpg"]
+    assert (jpg.ratio, jpg.verdict) == (pytest.approx(1.1), "met")
+    assert table["publish → primary creative of 40 profiles, cold"].verdict == "missed"
+    assert table["publish → primary creative of 40 profiles, warm"].figure == 1200.0
