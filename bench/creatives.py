@@ -7,8 +7,10 @@ bench/render.py either exposes `run() -> list[Row]` or, as now, `main() -> dict`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import importlib.util
+import io
 from typing import Any
 
 from bench.table import Row
@@ -59,5 +61,8 @@ async def render_rows() -> tuple[list[Row], str]:
     module = importlib.import_module("bench.render")
     if hasattr(module, "run"):
         return list(module.run()), ""
-    # main() runs its own event loop: give it a thread of its own.
-    return rows_from(await asyncio.to_thread(module.main)), ""
+    # main() runs its own event loop (so: a thread of its own) and prints its figures, which
+    # the table shows instead.
+    with contextlib.redirect_stdout(io.StringIO()):
+        figures = await asyncio.to_thread(module.main)
+    return rows_from(figures), ""

@@ -109,16 +109,19 @@ async def fan_out(
     publishes: int,
     ready_token: str = "",
 ) -> list[Step]:
-    """Grow the swarm through `steps` clients; at each, measure memory and `publishes` sends."""
-    baseline = rss_kib(server_tree(server))
+    """Grow the swarm through `steps` clients; at each, measure `publishes` sends, and memory
+    per connection as the server's RSS growth over the clients this step added (so what
+    publishes leave behind, such as cached renders, is not counted as connection memory)."""
     swarm = await SwarmProcess.start(url, ready_token)
-    results = []
+    results, clients = [], 0
     try:
         for target in steps:
+            await quiet(server)
+            before, connected = rss_kib(server_tree(server)), clients
             grown = await swarm.ask(300, cmd="grow", to=target)
             await asyncio.sleep(SETTLE_SECONDS)
             clients = grown["clients"]
-            rss = rss_kib(server_tree(server))
+            added = rss_kib(server_tree(server)) - before
             p50s, p99s, lasts, missing = [], [], [], 0
             for _ in range(publishes):
                 await quiet(server)  # the last publish's renders, if any, are done
@@ -136,7 +139,9 @@ async def fan_out(
                 Step(
                     clients=clients,
                     failed=grown["failed"],
-                    kib_per_connection=(rss - baseline) / clients if clients else None,
+                    kib_per_connection=added / (clients - connected)
+                    if clients > connected
+                    else None,
                     p50_ms=median(p50s),
                     p99_ms=median(p99s),
                     last_ms=median(lasts),
