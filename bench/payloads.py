@@ -1,7 +1,5 @@
-"""What the references serve and send when feedserver cannot be asked for its real bytes.
-
-Shaped like API.md's feed document and event envelope, with invented data, so that the
-reference rows can run on their own; with feedserver up, the poll bench uses its real bytes.
+"""Bytes for the references where feedserver gives none to copy: the envelope nchan sends
+(shaped like API.md's, invented data) and a drawn JPEG while feedserver has no current.jpg.
 """
 
 from __future__ import annotations
@@ -31,20 +29,6 @@ def _entry(alert_id: str) -> dict:
         "valid_until": "2026-11-28T14:25:00+00:00",
         "renders": renders,
     }
-
-
-def feed_document(alert_id: str = "bench-alert") -> bytes:
-    """A feed document with one active alert, as a profile's poll answers it."""
-    doc = {
-        "network": "bench",
-        "profile": "landscape",
-        "size": "1920x1080",
-        "state": "alert",
-        "generated_at": _AT,
-        "poll_after_seconds": 30,
-        "alerts": [_entry(alert_id)],
-    }
-    return json.dumps(doc, separators=(",", ":")).encode()
 
 
 def envelope(alert_id: str) -> bytes:
