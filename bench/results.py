@@ -15,8 +15,9 @@ HEADER = """\
 Written by `make bench` (`python -m bench`), newest run on top. Every row is a figure beside
 its reference measured in the same run on the same machine, and figure / reference. Figures
 are medians of several repetitions (the machine is shared and noisy). Servers run on core 0,
-the load (wrk `-t1 -c64`, the SSE client swarm) on core 1; see bench/poll.py and
-bench/push.py for the method.
+the load (wrk `-t1 -c64`, the SSE client swarm) on core 1. Poll rows compare the server's CPU
+time per request, which that noise moves far less than req/s (kept in the note); see
+bench/probe.py, bench/poll.py and bench/push.py for the method.
 """
 
 
