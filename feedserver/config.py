@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +93,11 @@ class Network:
     webhook: Webhook | None = None
 
     def profile(self, profile_id: str) -> Profile | None:
-        return next((p for p in self.profiles if p.id == profile_id), None)
+        return self._profiles_by_id.get(profile_id)
+
+    @cached_property
+    def _profiles_by_id(self) -> dict[str, Profile]:
+        return {p.id: p for p in self.profiles}
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,11 @@ class Config:
     limits: dict[str, int] = field(default_factory=dict)
 
     def network(self, network_id: str) -> Network | None:
-        return next((n for n in self.networks if n.id == network_id), None)
+        return self._networks_by_id.get(network_id)
+
+    @cached_property
+    def _networks_by_id(self) -> dict[str, Network]:
+        return {n.id: n for n in self.networks}
 
     @property
     def data_dir(self) -> Path:
@@ -176,6 +185,12 @@ class _Reader:
         value = self.get(key, int, default)
         if value <= 0:
             raise ConfigError(f"{self.at(key)}: must be a positive number of seconds, not {value}")
+        return value
+
+    def one_of(self, key: str, allowed: tuple[str, ...], default: Any = ...) -> str:
+        value = self.get(key, str, default)
+        if value not in allowed:
+            raise ConfigError(f"{self.at(key)}: {value!r} is not one of {', '.join(allowed)}")
         return value
 
     def choices(self, key: str, allowed: tuple[str, ...], default: tuple[str, ...]):
@@ -266,9 +281,7 @@ def _alerts(reader: _Reader) -> AlertsConfig:
 
 
 def _staff(reader: _Reader) -> Staff:
-    role = reader.get("role", str, required=True)
-    if role not in ROLES:
-        raise ConfigError(f"{reader.at('role')}: {role!r} is not one of {', '.join(ROLES)}")
+    role = reader.one_of("role", ROLES)
     token = reader.get("token", str, required=True)
     if len(token) < 8:
         raise ConfigError(f"{reader.at('token')}: must be at least 8 characters")
@@ -321,10 +334,8 @@ def _profile(reader: _Reader, layouts: frozenset[str]) -> Profile:
 
 
 def _webhook(reader: _Reader) -> Webhook:
-    fmt = reader.get("format", str, "json")
-    if fmt not in WEBHOOK_FORMATS:
-        raise ConfigError(f"{reader.at('format')}: {fmt!r} is not one of json, cap")
-    webhook = Webhook(url=_url(reader, "url"), secret=reader.get("secret", str, ""), format=fmt)
+    webhook = Webhook(url=_url(reader, "url"), secret=reader.get("secret", str, ""),
+                      format=reader.one_of("format", WEBHOOK_FORMATS, "json"))
     if not webhook.secret:
         raise ConfigError(f"{reader.at('secret')}: must be set so receivers can verify deliveries")
     reader.done()
@@ -353,18 +364,12 @@ def _network(reader: _Reader, layouts: frozenset[str]) -> Network:
 
 
 def _upstream(reader: _Reader) -> Upstream:
-    fmt = reader.get("format", str, "national-json")
-    if fmt not in UPSTREAM_FORMATS:
-        raise ConfigError(f"{reader.at('format')}: {fmt!r} is not one of national-json")
-    mode = reader.get("mode", str, "publish")
-    if mode not in UPSTREAM_MODES:
-        raise ConfigError(f"{reader.at('mode')}: {mode!r} is not one of publish, draft")
     upstream = Upstream(
         id=_id(reader),
         url=_url(reader, "url"),
-        format=fmt,
+        format=reader.one_of("format", UPSTREAM_FORMATS, "national-json"),
         interval_seconds=reader.positive("interval_seconds", 60),
-        mode=mode,
+        mode=reader.one_of("mode", UPSTREAM_MODES, "publish"),
     )
     reader.done()
     return upstream

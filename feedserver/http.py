@@ -54,8 +54,11 @@ async def read_json(request: web.Request, types: tuple[str, ...] = JSON_TYPES,
 
 def screen_facts(request: web.Request) -> tuple[str | None, str | None]:
     """The optional `screen` id and `region` a screen gives about itself, checked."""
-    screen = request.query.get("screen")
-    region = request.query.get("region")
+    query = request.query
+    screen = query.get("screen")
+    region = query.get("region")
+    if screen is None and region is None:
+        return None, None
     errors = []
     if screen is not None and not SCREEN_RE.match(screen):
         errors.append(FieldError("screen", "must be 1 to 128 letters, digits or . _ : @ -"))

@@ -73,6 +73,10 @@ class FeedDocument:
     variants: tuple[tuple[bytes, str], ...]
     fresh_until: datetime
 
+    @property
+    def receipt_keys(self) -> list[tuple[str, int]]:
+        return [(entry["id"], entry["version"]) for entry in self.entries]
+
     def variant(self, client: str) -> tuple[bytes, str]:
         """The body and ETag for a client; each client keeps its own poll interval."""
         digest = hashlib.blake2b(client.encode(), digest_size=2).digest()

@@ -9,16 +9,21 @@ from feedserver.config import Network, Profile
 from feedserver.errors import not_found
 from feedserver.http import screen_facts
 
+CACHING = {"Cache-Control": "private, no-cache", "Vary": "Authorization"}
+JSON_TYPE = {"Content-Type": "application/json; charset=utf-8"}
+
 
 def screen_profile(request: web.Request) -> tuple[Network, Profile]:
     """The network and profile in the path, after checking the caller may read them."""
-    network = request.app[CONFIG].network(request.match_info["network"])
+    app = request.app
+    match = request.match_info
+    network = app[CONFIG].network(match["network"])
     if network is None:
-        raise not_found(f"network {request.match_info['network']}")
-    request.app[CREDENTIALS].screen_access(request, network)
-    profile = network.profile(request.match_info["profile"])
+        raise not_found(f"network {match['network']}")
+    app[CREDENTIALS].screen_access(request, network)
+    profile = network.profile(match["profile"])
     if profile is None:
-        raise not_found(f"profile {request.match_info['profile']}")
+        raise not_found(f"profile {match['profile']}")
     return network, profile
 
 
@@ -26,19 +31,20 @@ def etag_matches(request: web.Request, etag: str) -> bool:
     header = request.headers.get("If-None-Match")
     if header is None:
         return False
+    if header == etag:
+        return True
     return header.strip() == "*" or etag in (t.strip() for t in header.split(","))
 
 
 async def feed_document(request: web.Request) -> web.Response:
+    """The hot path of the whole server: a dictionary lookup and a few header comparisons."""
     network, profile = screen_profile(request)
     screen, region = screen_facts(request)
-    document = request.app[FEEDS].document(network, profile, region)
+    app = request.app
+    document = app[FEEDS].document(network, profile, region)
     if screen is not None:
-        request.app[RECEIPTS].record(network.id, profile.id, screen,
-                                     ((e["id"], e["version"]) for e in document.entries))
+        app[RECEIPTS].record(network.id, profile.id, screen, document.receipt_keys)
     body, etag = document.variant(screen or request.remote or "")
-    headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Authorization"}
     if etag_matches(request, etag):
-        return web.Response(status=304, headers=headers)
-    return web.Response(body=body, content_type="application/json", charset="utf-8",
-                        headers=headers)
+        return web.Response(status=304, headers={**CACHING, "ETag": etag})
+    return web.Response(body=body, headers={**CACHING, "ETag": etag, **JSON_TYPE})
