@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 import samples
+from PIL import Image, ImageChops, ImageStat
 from samples import SIZES, all_renders, parse
 
 from feedserver.render import render_creative
@@ -98,3 +101,20 @@ def test_html_and_png_put_the_text_in_the_same_place(browser):
     finally:
         page.close()
     assert [round(v) for v in rect] == name["box"]
+
+
+@pytest.mark.parametrize("size", ["1920x1080", "1080x1920", "800x600", "1400x400", "728x90"])
+def test_the_browser_draws_what_pillow_draws(browser, size):
+    """One plan, two painters: a screenshot of the HTML and the PNG differ only in how text
+    edges are smoothed, never in where things are."""
+    dims = parse(size)
+    page = load(browser, all_renders()[size]["html"].body, dims)
+    try:
+        shot = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
+    finally:
+        page.close()
+    png = Image.open(io.BytesIO(all_renders()[size]["png"].body)).convert("RGB")
+    diff = ImageChops.difference(shot, png)
+    assert max(ImageStat.Stat(diff).mean) < 8
+    strong = diff.convert("L").point(lambda v: 255 if v > 64 else 0)
+    assert ImageStat.Stat(strong).mean[0] / 255 < 0.05
