@@ -118,3 +118,20 @@ def test_the_browser_draws_what_pillow_draws(browser, size):
     assert max(ImageStat.Stat(diff).mean) < 8
     strong = diff.convert("L").point(lambda v: 255 if v > 64 else 0)
     assert ImageStat.Stat(strong).mean[0] / 255 < 0.05
+
+
+def test_a_ticker_alternates_its_languages_with_css_alone(browser):
+    html = all_renders()["728x90"]["html"].body
+    page = load(browser, html, (728, 90))
+    visible = """t => { for (const a of document.getAnimations()) { a.pause(); a.currentTime = t; }
+        return [...document.querySelectorAll('.layer')].map(
+            l => [l.lang, getComputedStyle(l).visibility]); }"""
+    try:
+        first = page.evaluate(visible, 1000)
+        second = page.evaluate(visible, 9000)
+        scripts = page.evaluate("document.scripts.length")
+    finally:
+        page.close()
+    assert first == [["nl", "visible"], ["en", "hidden"]]
+    assert second == [["nl", "hidden"], ["en", "visible"]]
+    assert scripts == 0

@@ -194,7 +194,7 @@ def test_ticker_alternates_languages_in_html_only():
     creative = render_creative(samples.alert(), {}, (728, 90), "auto", ("nl", "en"), "html")
     assert [layer["languages"] for layer in creative.report["layers"]] == [["nl"], ["en"]]
     html = creative.body.decode()
-    assert "@keyframes alternate" in html and "Gezien? Bel" in html and "Seen? Call" in html
+    assert "@keyframes take-turns" in html and "Gezien? Bel" in html and "Seen? Call" in html
     png = render_creative(samples.alert(), {}, (728, 90), "auto", ("nl", "en"), "png")
     assert Image.open(io.BytesIO(png.body)).size == (728, 90)
 
