@@ -7,11 +7,10 @@ import io
 import pytest
 import samples
 from PIL import Image, ImageChops, ImageStat
+from playwright.sync_api import sync_playwright
 from samples import SIZES, all_renders, parse
 
 from feedserver.render import render_creative
-
-playwright = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -41,7 +40,7 @@ MEASURE = """() => {
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright.sync_playwright() as p:
+    with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield browser
         browser.close()
