@@ -352,6 +352,8 @@ class _Resolver:
                 self.stack(layer, self.specs(area, langs, child), rect, colours, area)
                 continue
             kids = content.children(self.alert)
+            if not kids:
+                continue
             cells = [
                 (self.specs(area, langs, child), cell, self.photos.get(child.get("photo") or ""))
                 for child, cell in zip(kids, self.cells(rect, len(kids)), strict=True)

@@ -237,3 +237,19 @@ def test_any_layout_can_be_forced():
     report = plan_report(samples.alert(), samples.photos(), (1920, 1080), "close", ("nl",))
     assert report["layout"] == "close"
     assert_sound(report)
+
+
+@pytest.mark.parametrize("fmt", ["png", "html"])
+def test_a_sparse_ingested_draft_still_renders(fmt):
+    """Drafts from ingest may break the rules (no child, odd times); a preview must not fail."""
+    sparse = {
+        "kind": "amber",
+        "languages": ["nl"],
+        "children": [],
+        "last_seen": {"at": "yesterday", "place": "Zwolle"},
+    }
+    for size in ((1920, 1080), (728, 90), (800, 600)):
+        creative = render_creative(sparse, {}, size, "auto", ("nl",), fmt)
+        assert texts(creative.report)["banner"] == "AMBER ALERT"
+    report = plan_report(sparse, {}, (1920, 1080), "auto", ("nl",))
+    assert texts(report)["last_seen"] == "Laatst gezien: Zwolle"
