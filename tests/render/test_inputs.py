@@ -3,7 +3,11 @@ cards, test alerts, languages; and that equal input gives equal bytes."""
 
 from __future__ import annotations
 
+import hashlib
 import io
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import samples
@@ -210,6 +214,33 @@ def test_equal_input_gives_equal_bytes(fmt):
     first = render_creative(samples.alert(), samples.photos(), (1024, 768), "auto", ("nl",), fmt)
     again = render_creative(samples.alert(), samples.photos(), (1024, 768), "auto", ("nl",), fmt)
     assert first.body == again.body
+
+
+def test_equal_bytes_in_another_process_too():
+    """Nothing in a creative depends on the process: no timestamps, no cached state."""
+    script = (
+        "import sys, hashlib; sys.path.insert(0, sys.argv[1]); import samples;"
+        "from feedserver.render import render_creative as r;"
+        "print(' '.join(hashlib.sha256(r(samples.alert(), samples.photos(), (1024, 768), 'auto',"
+        " ('nl', 'en'), f).body).hexdigest() for f in ('jpg', 'png', 'webp', 'html')))"
+    )
+    here = str(Path(__file__).parent)
+    out = subprocess.run(
+        [sys.executable, "-c", script, here],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout.split()
+    mine = [
+        hashlib.sha256(
+            render_creative(
+                samples.alert(), samples.photos(), (1024, 768), "auto", ("nl", "en"), f
+            ).body
+        ).hexdigest()
+        for f in ("jpg", "png", "webp", "html")
+    ]
+    assert out == mine
 
 
 @pytest.mark.parametrize(
