@@ -14,7 +14,18 @@ from aiohttp import web
 
 from feedserver.alerts.clock import run_expiry_clock
 from feedserver.alerts.service import AlertService
-from feedserver.appkeys import ALERTS, CONFIG, CREDENTIALS, EVENTS, FEEDS, POOL, RECEIPTS, STORE
+from feedserver.appkeys import (
+    ALERTS,
+    CONFIG,
+    CREDENTIALS,
+    EVENTS,
+    FEEDS,
+    POOL,
+    PUSH_SETTINGS,
+    RECEIPTS,
+    STORE,
+    WEBHOOK_SETTINGS,
+)
 from feedserver.auth import Credentials
 from feedserver.config import Config
 from feedserver.errors import error_middleware
@@ -22,6 +33,9 @@ from feedserver.events import EventBus
 from feedserver.feeds.document import FeedCache
 from feedserver.feeds.receipts import ReceiptBook
 from feedserver.photos import MAX_BYTES
+from feedserver.push import webhooks
+from feedserver.push.context import close_push_clients, push_ctx, webhooks_ctx
+from feedserver.push.fanout import PushSettings
 from feedserver.render.service import render_ctx
 from feedserver.routes import ROUTES
 from feedserver.store.sqlite import SQLiteStore
@@ -33,7 +47,7 @@ POOL_WORKERS = 2
 
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
-    store = SQLiteStore(app[CONFIG].sqlite_path)
+    store = SQLiteStore(app[CONFIG].sqlite_path, webhooks.targets(app[CONFIG]))
     await store.open()
     app[STORE] = store
     yield
@@ -79,6 +93,8 @@ def create_app(config: Config) -> web.Application:
     app[CONFIG] = config
     app[CREDENTIALS] = Credentials(config)
     app[EVENTS] = EventBus()
+    app[PUSH_SETTINGS] = PushSettings()
+    app[WEBHOOK_SETTINGS] = webhooks.WebhookSettings()
     app.cleanup_ctx.extend([
         _store_ctx,
         _pool_ctx,
@@ -86,6 +102,9 @@ def create_app(config: Config) -> web.Application:
         render_ctx,
         _background("expiry-clock", lambda a: run_expiry_clock(a[ALERTS], a[EVENTS])),
         _background("receipts", lambda a: a[RECEIPTS].run()),
+        push_ctx,
+        webhooks_ctx,
     ])
+    app.on_shutdown.append(close_push_clients)
     app.router.add_routes(ROUTES)
     return app

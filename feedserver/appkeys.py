@@ -12,6 +12,8 @@ from feedserver.config import Config
 from feedserver.events import EventBus
 from feedserver.feeds.document import FeedCache
 from feedserver.feeds.receipts import ReceiptBook
+from feedserver.push.fanout import Hub, PushSettings
+from feedserver.push.webhooks import WebhookSettings
 from feedserver.store.base import Store
 
 CONFIG = web.AppKey("config", Config)
@@ -22,3 +24,6 @@ ALERTS = web.AppKey("alerts", AlertService)
 FEEDS = web.AppKey("feeds", FeedCache)
 RECEIPTS = web.AppKey("receipts", ReceiptBook)
 POOL = web.AppKey("pool", ProcessPoolExecutor)
+HUB = web.AppKey("hub", Hub)
+PUSH_SETTINGS = web.AppKey("push_settings", PushSettings)
+WEBHOOK_SETTINGS = web.AppKey("webhook_settings", WebhookSettings)

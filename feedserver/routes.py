@@ -8,6 +8,7 @@ from feedserver import meta_views as meta
 from feedserver import photo_views as photos
 from feedserver.alerts import views as alerts
 from feedserver.feeds import views as feeds
+from feedserver.push import deliveries, player, sse, ws
 from feedserver.render.views import RENDER_ROUTES
 
 ALERT = "/v1/alerts/{alert_id}"
@@ -29,4 +30,8 @@ ROUTES = [
     web.get("/v1/photos/{photo_id}", photos.get_photo),
     web.get(FEED, feeds.feed_document),
     *RENDER_ROUTES,
+    web.get(FEED + "/events", sse.events),
+    web.get(FEED + "/ws", ws.websocket),
+    web.get(FEED + "/player", player.player),
+    web.get("/v1/networks/{network}/deliveries", deliveries.list_deliveries),
 ]

@@ -7,7 +7,7 @@ an event with a monotonically increasing sequence number, all written in one tra
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -55,6 +55,31 @@ class Receipt:
     profile: str
     screen: str
     at: datetime
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One webhook delivery of one event to one network (and profile, for per-profile formats).
+
+    Written to the outbox in the event's own transaction, so a crash never loses one.
+    `state` is pending, delivered or failed (given up after the retry period).
+    """
+
+    id: str
+    seq: int
+    network: str
+    profile: str | None
+    state: str
+    attempts: int
+    created_at: datetime
+    next_at: datetime | None
+    delivered_at: datetime | None
+    last_status: int | None
+    last_error: str | None
+
+
+# Which (network, profile) pairs get a webhook delivery of an event.
+DeliveryTargets = Callable[[Event], Iterable[tuple[str, str | None]]]
 
 
 class Store(ABC):
@@ -106,3 +131,18 @@ class Store(ABC):
     @abstractmethod
     async def receipts(self, alert_id: str, version: int) -> list[dict]:
         """Per network and profile: distinct screens and the last time one received it."""
+
+    @abstractmethod
+    async def next_delivery(self, network: str) -> Delivery | None:
+        """The network's oldest pending delivery: deliveries go out in order, one at a time."""
+
+    @abstractmethod
+    async def mark_delivery(self, delivery_id: str, *, state: str, at: datetime,
+                            status: int | None, error: str | None,
+                            next_at: datetime | None) -> None:
+        """Record one attempt: its outcome, and when to try again if still pending."""
+
+    @abstractmethod
+    async def deliveries(self, network: str, state: str | None = None,
+                         limit: int = 100) -> list[Delivery]:
+        """The network's deliveries, newest first."""

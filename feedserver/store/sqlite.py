@@ -9,13 +9,24 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 
 import aiosqlite
 
-from feedserver.store.base import Change, Event, Photo, Receipt, Store, VersionConflict
+from feedserver.store.base import (
+    Change,
+    Delivery,
+    DeliveryTargets,
+    Event,
+    Photo,
+    Receipt,
+    Store,
+    VersionConflict,
+)
 from feedserver.timeutil import format_time, parse_time
 
 SCHEMA = """
@@ -66,7 +77,25 @@ CREATE TABLE IF NOT EXISTS receipts (
     last_at TEXT NOT NULL,
     PRIMARY KEY (alert_id, version, network, profile, screen)
 );
+CREATE TABLE IF NOT EXISTS deliveries (
+    position INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    seq INTEGER NOT NULL REFERENCES events (seq),
+    network TEXT NOT NULL,
+    profile TEXT,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    next_at TEXT,
+    delivered_at TEXT,
+    last_status INTEGER,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (network, state, position);
 """
+
+DELIVERY_COLUMNS = ("id, seq, network, profile, state, attempts, created_at, next_at,"
+                    " delivered_at, last_status, last_error")
 
 
 def _dump(doc: dict) -> str:
@@ -74,8 +103,9 @@ def _dump(doc: dict) -> str:
 
 
 class SQLiteStore(Store):
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, delivery_targets: DeliveryTargets | None = None) -> None:
         self.path = path
+        self.delivery_targets = delivery_targets
         self._db: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
 
@@ -145,7 +175,19 @@ class SQLiteStore(Store):
                     (change.event_type, at, alert["id"], alert["version"], doc),
                 )
                 event = Event(cursor.lastrowid, change.event_type, change.at, alert)
+                await self._queue_deliveries(db, event, at)
         return event
+
+    async def _queue_deliveries(self, db: aiosqlite.Connection, event: Event, at: str) -> None:
+        """The webhook outbox rows of an event, in the event's own transaction."""
+        if self.delivery_targets is None:
+            return
+        await db.executemany(
+            "INSERT INTO deliveries (id, seq, network, profile, state, created_at, next_at)"
+            " VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+            [("d_" + secrets.token_hex(12), event.seq, network, profile, at, at)
+             for network, profile in self.delivery_targets(event)],
+        )
 
     async def get_alert(self, alert_id: str) -> dict | None:
         rows = await self.db.execute_fetchall("SELECT doc FROM alerts WHERE id = ?", (alert_id,))
@@ -233,3 +275,41 @@ class SQLiteStore(Store):
             " ORDER BY network, profile", (alert_id, version))
         return [{"network": n, "profile": p, "screens": c, "last_at": last}
                 for n, p, c, last in rows]
+
+    async def next_delivery(self, network: str) -> Delivery | None:
+        rows = await self.db.execute_fetchall(
+            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE network = ? AND state = 'pending'"
+            " ORDER BY position LIMIT 1", (network,))
+        return _delivery(rows[0]) if rows else None
+
+    async def mark_delivery(self, delivery_id: str, *, state: str, at: datetime,
+                            status: int | None, error: str | None,
+                            next_at: datetime | None) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE deliveries SET state = ?, attempts = attempts + 1, last_status = ?,"
+                " last_error = ?, next_at = ?,"
+                " delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END"
+                " WHERE id = ?",
+                (state, status, error, format_time(next_at) if next_at else None, state,
+                 format_time(at), delivery_id),
+            )
+
+    async def deliveries(self, network: str, state: str | None = None,
+                         limit: int = 100) -> list[Delivery]:
+        query = f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE network = ?"
+        params: tuple = (network,)
+        if state is not None:
+            query += " AND state = ?"
+            params += (state,)
+        rows = await self.db.execute_fetchall(query + " ORDER BY position DESC LIMIT ?",
+                                              (*params, limit))
+        return [_delivery(row) for row in rows]
+
+
+def _delivery(row: Iterable) -> Delivery:
+    (did, seq, network, profile, state, attempts, created_at, next_at, delivered_at,
+     last_status, last_error) = row
+    return Delivery(did, seq, network, profile, state, attempts, parse_time(created_at),
+                    parse_time(next_at) if next_at else None,
+                    parse_time(delivered_at) if delivered_at else None, last_status, last_error)

@@ -1,0 +1,1 @@
+"""Push delivery: SSE and WebSocket streams, their fan-out, signed webhooks, the player."""

@@ -1,0 +1,65 @@
+"""What a profile hears of an event: its feed entry wrapped in the contract's envelope.
+
+Push streams and webhooks carry the same envelope. An ended alert (cancelled, expired) still
+reaches the profiles that had it, with no renders and a `valid_until` in the past, so a screen
+takes it down at once.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from datetime import datetime, timedelta
+
+from feedserver.config import AlertsConfig, Network, Profile
+from feedserver.feeds.document import VISIBLE, FeedCache, feed_entry, shown_until
+from feedserver.store.base import Event
+from feedserver.timeutil import format_time, parse_time
+
+
+def event_entry(alert: dict, network: Network, profile: Profile, feeds: FeedCache,
+                now: datetime) -> dict:
+    """The alert's feed entry for this profile as of `now`, also for an alert that ended."""
+    settings: AlertsConfig = feeds.settings
+    if alert["status"] in VISIBLE:
+        grace = now + timedelta(seconds=settings.offline_grace_seconds)
+        valid_until = min(shown_until(alert, settings), grace)
+        renders = feeds.render_urls(alert, network, profile)
+    else:
+        valid_until = parse_time(alert["ended_at"])
+        renders = {}
+    return feed_entry(alert, profile, renders, valid_until)
+
+
+def envelope(event: Event, network: Network, profile: Profile, entry: dict) -> dict:
+    return {"id": event.seq, "type": event.type, "at": format_time(event.at),
+            "network": network.id, "profile": profile.id, "alert": entry}
+
+
+def dump(document: dict) -> bytes:
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def sse_frame(seq: int, event_type: str, data: bytes) -> bytes:
+    """One Server-Sent Events message; `data` is compact JSON, so it is a single line."""
+    return b"id: %d\nevent: %s\ndata: %s\n\n" % (seq, event_type.encode(), data)
+
+
+def http_chunk(data: bytes) -> bytes:
+    """`data` as one chunk of a chunked HTTP/1.1 body."""
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+def websocket_text(payload: bytes) -> bytes:
+    """An unmasked, uncompressed, final WebSocket text frame (RFC 6455 5.2), as servers send."""
+    size = len(payload)
+    if size < 126:
+        header = struct.pack("!BB", 0x81, size)
+    elif size < 1 << 16:
+        header = struct.pack("!BBH", 0x81, 126, size)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, size)
+    return header + payload
+
+
+WEBSOCKET_PING = b"\x89\x00"

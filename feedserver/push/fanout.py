@@ -1,0 +1,282 @@
+"""Fan-out of committed events to every connected screen, never waiting for the slowest.
+
+Each event becomes wire bytes once per (network, profile, region) group: an SSE message as an
+HTTP chunk (or plain, for HTTP/1.0 proxies) and a WebSocket text frame. One synchronous pass
+writes those shared bytes straight to each client's transport: no task wakes up per client.
+A transport holding more than `send_buffer_bytes` unsent is a client that cannot keep up; it
+is disconnected at once and reconnects with Last-Event-ID to catch up from the store.
+Keepalives go out in slices, so the whole crowd is never written to in the same instant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from feedserver.config import Network, Profile
+from feedserver.feeds.document import FeedCache, reaches
+from feedserver.feeds.receipts import ReceiptBook
+from feedserver.push.envelopes import (
+    WEBSOCKET_PING,
+    dump,
+    envelope,
+    event_entry,
+    http_chunk,
+    sse_frame,
+    websocket_text,
+)
+from feedserver.store.base import Event, Store
+
+log = logging.getLogger(__name__)
+
+SSE_CHUNKED, SSE_PLAIN, WS = 0, 1, 2
+KEEPALIVE_SLICES = 15
+
+
+@dataclass(frozen=True)
+class PushSettings:
+    send_buffer_bytes: int = 64 * 1024  # unsent bytes a client may have before it is dropped
+    queue_limit: int = 64               # messages held for a client while it catches up
+    keepalive_seconds: float = 15.0
+    replay_limit: int = 1000            # more missed events than this: a fresh snapshot
+
+
+class Outgoing:
+    """One message as every client of a group gets it, as wire bytes per kind of connection."""
+
+    __slots__ = ("frames", "receipt")
+
+    def __init__(self, frames: tuple[bytes, bytes, bytes],
+                 receipt: tuple[str, int] | None) -> None:
+        self.frames = frames
+        self.receipt = receipt
+
+
+def _message(seq: int, event_type: str, data: bytes,
+             receipt: tuple[str, int] | None) -> Outgoing:
+    sse = sse_frame(seq, event_type, data)
+    return Outgoing((http_chunk(sse), sse, websocket_text(data)), receipt)
+
+
+def event_message(event: Event, network: Network, profile: Profile, entry: dict) -> Outgoing:
+    return _message(event.seq, event.type, dump(envelope(event, network, profile, entry)),
+                    (entry["id"], entry["version"]))
+
+
+def snapshot_message(seq: int, document: bytes) -> Outgoing:
+    return _message(seq, "snapshot", document, None)
+
+
+_COMMENT = b": keepalive\n\n"
+KEEPALIVE = Outgoing((http_chunk(_COMMENT), _COMMENT, WEBSOCKET_PING), None)
+
+
+class Group:
+    __slots__ = ("clients", "network", "profile", "region")
+
+    def __init__(self, network: Network, profile: Profile, region: str | None) -> None:
+        self.network = network
+        self.profile = profile
+        self.region = region
+        self.clients: set[Client] = set()
+
+
+class Client:
+    """A connected screen: its transport, and until it has caught up, what waits for it."""
+
+    __slots__ = ("done", "group", "kind", "limit", "pending", "pending_limit", "screen",
+                 "slot", "transport")
+
+    def __init__(self, group: Group, screen: str | None, transport: asyncio.Transport,
+                 kind: int, slot: int, settings: PushSettings) -> None:
+        self.group = group
+        self.screen = screen
+        self.transport = transport
+        self.kind = kind
+        self.slot = slot
+        self.limit = settings.send_buffer_bytes
+        self.pending_limit = settings.queue_limit
+        self.pending: list[Outgoing] | None = []
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def send(self, message: Outgoing) -> bool:
+        """Write (or hold, while catching up); False when the client cannot keep up."""
+        if self.done.done():
+            return False
+        if self.pending is not None:
+            if len(self.pending) >= self.pending_limit:
+                return False
+            self.pending.append(message)
+            return True
+        return self._write(message)
+
+    def _write(self, message: Outgoing) -> bool:
+        transport = self.transport
+        if transport.is_closing() or transport.get_write_buffer_size() > self.limit:
+            return False
+        transport.write(message.frames[self.kind])
+        return True
+
+    def go_live(self, opening: list[Outgoing]) -> bool:
+        """Write what it missed, then what arrived meanwhile; from now on, write directly.
+
+        The catch-up (at most `replay_limit` events) is written whole; only what comes after
+        it counts against the client's buffer limit.
+        """
+        held, self.pending = self.pending or [], None
+        if self.transport.is_closing():
+            return False
+        self.transport.write(b"".join(message.frames[self.kind] for message in opening))
+        return all(self._write(message) for message in held)
+
+    def drop(self) -> None:
+        """Disconnect now: abort rather than close, since a stalled peer never drains."""
+        if not self.done.done():
+            self.done.set_result(None)
+        self.transport.abort()
+
+
+class Hub:
+    """Every connected push client, grouped by what they receive."""
+
+    def __init__(self, store: Store, feeds: FeedCache, receipts: ReceiptBook,
+                 settings: PushSettings, clock: Callable[[], datetime], last_seq: int) -> None:
+        self.store = store
+        self.feeds = feeds
+        self.receipts = receipts
+        self.settings = settings
+        self.clock = clock
+        self.last_seq = last_seq
+        self.dropped = 0
+        self._joined = 0
+        self._groups: dict[tuple[str, str, str | None], Group] = {}
+
+    @property
+    def connected(self) -> int:
+        return sum(len(g.clients) for g in self._groups.values())
+
+    def join(self, network: Network, profile: Profile, region: str | None, screen: str | None,
+             transport: asyncio.Transport, kind: int) -> Client:
+        """Register a client; from now on it is sent every event after `self.last_seq`."""
+        key = (network.id, profile.id, region)
+        group = self._groups.get(key)
+        if group is None:
+            group = self._groups[key] = Group(network, profile, region)
+        self._bound_buffers(transport)
+        self._joined += 1
+        client = Client(group, screen, transport, kind, self._joined % KEEPALIVE_SLICES,
+                        self.settings)
+        group.clients.add(client)
+        return client
+
+    def _bound_buffers(self, transport: asyncio.Transport) -> None:
+        """A small kernel buffer: an idle connection costs little, a stalled one shows soon."""
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.settings.send_buffer_bytes)
+
+    def leave(self, client: Client) -> None:
+        if not client.done.done():
+            client.done.set_result(None)
+        group = client.group
+        group.clients.discard(client)
+        if not group.clients:
+            self._groups.pop((group.network.id, group.profile.id, group.region), None)
+
+    def _drop(self, clients: list[Client]) -> None:
+        for client in clients:
+            self.dropped += 1
+            client.drop()
+            self.leave(client)
+
+    def on_change(self, alert: dict, event: Event | None) -> None:
+        """The bus listener: one pass over the groups, one message per group that it reaches."""
+        if event is None:
+            return
+        self.last_seq = event.seq
+        now = self.clock()
+        for group in list(self._groups.values()):
+            # The profile's filters by kind, regions and test, never by status: a cancel
+            # must reach exactly the screens that had the alert.
+            if not reaches(event.alert, group.profile, group.region):
+                continue
+            try:
+                entry = event_entry(event.alert, group.network, group.profile, self.feeds, now)
+                message = event_message(event, group.network, group.profile, entry)
+            except Exception:
+                # The change is committed; its publisher must not get an error for it.
+                # These screens reconnect and catch up from the store.
+                log.exception("could not build event %d for %s/%s", event.seq,
+                              group.network.id, group.profile.id)
+                self._drop(list(group.clients))
+                continue
+            self._drop([client for client in group.clients if not client.send(message)])
+            self._record(group, [c for c in group.clients if c.screen is not None], message)
+
+    def _record(self, group: Group, clients: list[Client], message: Outgoing) -> None:
+        """Receipts for what named screens have now been sent."""
+        if message.receipt is None:
+            return
+        for client in clients:
+            self.receipts.record(group.network.id, group.profile.id, client.screen,
+                                 (message.receipt,))
+
+    def keepalive(self, slot: int) -> None:
+        for group in list(self._groups.values()):
+            self._drop([client for client in group.clients
+                        if client.slot == slot and not client.send(KEEPALIVE)])
+
+    async def run_keepalive(self) -> None:
+        """Every client hears something at least every `keepalive_seconds`, one slice a tick."""
+        slot = 0
+        while True:
+            await asyncio.sleep(self.settings.keepalive_seconds / KEEPALIVE_SLICES)
+            self.keepalive(slot)
+            slot = (slot + 1) % KEEPALIVE_SLICES
+
+    def close_all(self) -> None:
+        for group in list(self._groups.values()):
+            for client in list(group.clients):
+                client.drop()
+                self.leave(client)
+
+    async def opening(self, client: Client, since: int | None) -> list[Outgoing]:
+        """What a client gets first: the events it missed, or a snapshot of the feed.
+
+        Called right after `join`: events after `seq` are held for the client meanwhile, so
+        nothing is sent twice or lost in between.
+        """
+        seq = self.last_seq
+        group = client.group
+        if since is not None and since <= seq:
+            missed = await self.store.events_since(since, self.settings.replay_limit + 1)
+            missed = [e for e in missed if e.seq <= seq]
+            if len(missed) <= self.settings.replay_limit:
+                now = self.clock()
+                replay = [
+                    event_message(e, group.network, group.profile,
+                                  event_entry(e.alert, group.network, group.profile,
+                                              self.feeds, now))
+                    for e in missed if reaches(e.alert, group.profile, group.region)
+                ]
+                if client.screen is not None:
+                    for message in replay:
+                        self._record(group, [client], message)
+                return replay
+        document = self.feeds.document(group.network, group.profile, group.region)
+        if client.screen is not None:
+            self.receipts.record(group.network.id, group.profile.id, client.screen,
+                                 ((e["id"], e["version"]) for e in document.entries))
+        body, _ = document.variant(client.screen or "")
+        return [snapshot_message(seq, body)]
+
+    def go_live(self, client: Client, opening: list[Outgoing]) -> bool:
+        """Send the opening and switch to direct writes; False if the client was dropped."""
+        if client.go_live(opening):
+            return True
+        self._drop([client])
+        return False

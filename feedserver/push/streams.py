@@ -1,0 +1,52 @@
+"""What SSE and WebSocket connections share: who is asking, and where they left off."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from feedserver.config import Network, Profile
+from feedserver.errors import ApiError, FieldError
+from feedserver.feeds.views import screen_profile
+from feedserver.http import screen_facts
+
+
+@dataclass(frozen=True)
+class StreamRequest:
+    network: Network
+    profile: Profile
+    screen: str | None
+    region: str | None
+    since: int | None
+
+
+def _event_id(raw: str | None) -> int | None:
+    """An event id as a screen gives it back: None when absent, ValueError when malformed."""
+    if raw is None or not raw.strip():
+        return None
+    raw = raw.strip()
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
+        raise ValueError(raw)
+    return int(raw)
+
+
+def stream_request(request: web.Request) -> StreamRequest:
+    """Checked before the upgrade, so a refusal is still a JSON error.
+
+    `Last-Event-ID` (what EventSource sends on reconnect) wins over `?since=`. A malformed
+    header gets a fresh snapshot, as if the screen were new; a malformed `since` is a 400.
+    """
+    network, profile = screen_profile(request)
+    screen, region = screen_facts(request)
+    try:
+        since = _event_id(request.headers.get("Last-Event-ID"))
+    except ValueError:
+        since = None
+    if since is None:
+        try:
+            since = _event_id(request.query.get("since"))
+        except ValueError:
+            raise ApiError(400, "invalid_query", "since: must be an event id (0 or more)",
+                           [FieldError("since", "must be a non-negative integer")]) from None
+    return StreamRequest(network, profile, screen, region, since)

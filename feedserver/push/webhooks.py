@@ -1,0 +1,228 @@
+"""Signed webhooks from a durable outbox: every event reaches every hooked network, in order.
+
+The store writes a network's deliveries in the event's own transaction (see `targets`), so a
+crash never loses one. One sender per network takes its oldest pending delivery, posts it and
+retries with exponential backoff and jitter until the receiver answers 2xx or the retry period
+(more than 24 h) has passed; later deliveries wait, so a receiver sees events in order.
+
+Bodies are made per format by a `BodyFormat`; `json` posts the push envelope. A format without
+a builder here (`cap`, from the interop module) keeps its deliveries pending until one exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import aiohttp
+
+from feedserver.config import Config, Network, Profile
+from feedserver.feeds.document import FeedCache, reaches
+from feedserver.push.envelopes import dump, envelope, event_entry
+from feedserver.store.base import Delivery, DeliveryTargets, Event, Store
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "feedserver-webhooks/1"
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    backoff_seconds: float = 5.0        # first retry after about this long, doubling each time
+    backoff_max_seconds: float = 3600.0
+    retry_for_seconds: float = 26 * 3600.0  # then a delivery is given up as failed
+    timeout_seconds: float = 10.0
+    idle_check_seconds: float = 60.0    # look at the outbox this often even without a wake-up
+
+
+@dataclass(frozen=True)
+class Sources:
+    """What a body builder may read."""
+
+    config: Config
+    store: Store
+    feeds: FeedCache
+    clock: Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class BodyFormat:
+    content_type: str
+    per_profile: bool  # one delivery per profile the event reaches, or one per network
+    build: Callable[[Sources, Event, Network, Profile | None], Awaitable[bytes]]
+
+
+async def json_body(sources: Sources, event: Event, network: Network,
+                    profile: Profile | None) -> bytes:
+    """The push envelope: the alert as this profile's feed shows it now."""
+    if profile is None:
+        raise ValueError("the json format needs a profile")
+    entry = event_entry(event.alert, network, profile, sources.feeds, sources.clock())
+    return dump(envelope(event, network, profile, entry))
+
+
+FORMATS: dict[str, BodyFormat] = {
+    "json": BodyFormat("application/json", True, json_body),
+}
+
+
+def targets(config: Config) -> DeliveryTargets:
+    """For the store: which (network, profile) pairs get a delivery of an event."""
+    hooked = [n for n in config.networks if n.webhook is not None]
+
+    def event_targets(event: Event) -> Iterator[tuple[str, str | None]]:
+        for network in hooked:
+            reached = [p.id for p in network.profiles if reaches(event.alert, p, None)]
+            body = FORMATS.get(network.webhook.format)
+            if body is not None and body.per_profile:
+                yield from ((network.id, profile) for profile in reached)
+            elif reached:
+                yield network.id, None
+
+    return event_targets
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    """`t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`, as receivers verify it."""
+    mac = hmac.new(secret.encode(), b"%d." % timestamp + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def backoff(attempts: int, settings: WebhookSettings, retry_after: float | None) -> float:
+    """Seconds until the next try: doubling, capped, with jitter so receivers are not stormed."""
+    delay = min(settings.backoff_max_seconds, settings.backoff_seconds * 2 ** (attempts - 1))
+    delay = delay / 2 + random.uniform(0, delay / 2)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, settings.backoff_max_seconds))
+    return delay
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    value = headers.get("Retry-After", "")
+    return float(value) if value.isdigit() else None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int | None
+    error: str | None
+    retry_after: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+class Sender:
+    """Delivers one network's outbox, oldest first, one delivery at a time."""
+
+    def __init__(self, network: Network, body: BodyFormat, sources: Sources,
+                 session: aiohttp.ClientSession, settings: WebhookSettings) -> None:
+        self.network = network
+        self.body = body
+        self.sources = sources
+        self.session = session
+        self.settings = settings
+        self.wake = asyncio.Event()
+
+    async def run(self) -> None:
+        store = self.sources.store
+        while True:
+            self.wake.clear()
+            try:
+                delivery = await store.next_delivery(self.network.id)
+                if delivery is not None and self._due_in(delivery) <= 0:
+                    await self._attempt(delivery)
+                    continue
+            except Exception:
+                log.exception("webhook sender for %s failed; retrying", self.network.id)
+                delivery = None
+            wait = self.settings.idle_check_seconds if delivery is None else self._due_in(delivery)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), max(wait, 0.01))
+
+    def _due_in(self, delivery: Delivery) -> float:
+        if delivery.next_at is None:
+            return 0.0
+        return (delivery.next_at - self.sources.clock()).total_seconds()
+
+    async def _attempt(self, delivery: Delivery) -> None:
+        store = self.sources.store
+        events = await store.events_since(delivery.seq - 1, 1)
+        profile = self.network.profile(delivery.profile) if delivery.profile else None
+        if not events or events[0].seq != delivery.seq or (delivery.profile and not profile):
+            await store.mark_delivery(delivery.id, state="failed", at=self.sources.clock(),
+                                      status=None, error="event or profile no longer exists",
+                                      next_at=None)
+            return
+        event = events[0]
+        body = await self.body.build(self.sources, event, self.network, profile)
+        outcome = await self._post(delivery, event, body)
+        now = self.sources.clock()
+        if outcome.ok:
+            await store.mark_delivery(delivery.id, state="delivered", at=now,
+                                      status=outcome.status, error=None, next_at=None)
+            return
+        attempts = delivery.attempts + 1
+        expired = now - delivery.created_at >= timedelta(seconds=self.settings.retry_for_seconds)
+        next_at = None if expired else now + timedelta(
+            seconds=backoff(attempts, self.settings, outcome.retry_after))
+        await store.mark_delivery(delivery.id, state="failed" if expired else "pending", at=now,
+                                  status=outcome.status, error=outcome.error, next_at=next_at)
+        log.warning("webhook delivery %s to %s failed (attempt %d): %s", delivery.id,
+                    self.network.id, attempts, outcome.error)
+
+    async def _post(self, delivery: Delivery, event: Event, body: bytes) -> Outcome:
+        webhook = self.network.webhook
+        headers = {
+            "Content-Type": self.body.content_type,
+            "User-Agent": USER_AGENT,
+            "Feedserver-Event": event.type,
+            "Feedserver-Delivery": delivery.id,
+            "Feedserver-Signature": signature(webhook.secret, int(time.time()), body),
+        }
+        try:
+            async with self.session.post(
+                webhook.url, data=body, headers=headers, allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=self.settings.timeout_seconds),
+            ) as response:
+                await response.read()
+                error = None if 200 <= response.status < 300 else f"HTTP {response.status}"
+                return Outcome(response.status, error, _retry_after(response.headers))
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            return Outcome(None, f"{type(exc).__name__}: {exc}"[:300])
+
+
+class Webhooks:
+    """One sender per network with a webhook, woken by every committed event."""
+
+    def __init__(self, sources: Sources, session: aiohttp.ClientSession,
+                 settings: WebhookSettings) -> None:
+        self.senders: list[Sender] = []
+        for network in sources.config.networks:
+            if network.webhook is None:
+                continue
+            body = FORMATS.get(network.webhook.format)
+            if body is None:
+                log.error("network %s: webhook format %r is not available in this build; its "
+                          "deliveries stay pending", network.id, network.webhook.format)
+                continue
+            self.senders.append(Sender(network, body, sources, session, settings))
+
+    def on_change(self, alert: dict, event: Event | None) -> None:
+        if event is not None:
+            for sender in self.senders:
+                sender.wake.set()
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as group:
+            for sender in self.senders:
+                group.create_task(sender.run(), name=f"webhooks-{sender.network.id}")

@@ -1,0 +1,1 @@
+"""Push delivery tests: SSE, WebSocket, fan-out, webhooks and the player."""

@@ -1,0 +1,38 @@
+"""Fixtures for the push tests: a real app on a real socket, with settings a test may change."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from feedserver.app import create_app
+from feedserver.appkeys import PUSH_SETTINGS, WEBHOOK_SETTINGS
+from feedserver.config import parse_config
+from push.pushkit import Staff, config_data
+
+
+@pytest.fixture
+def make_app(tmp_path) -> Callable[..., web.Application]:
+    """The app with quick webhook retries; keyword arguments change its PushSettings."""
+    def make(webhook_url: str | None = None, alerts: dict | None = None,
+             webhooks: dict | None = None, **push) -> web.Application:
+        app = create_app(parse_config(config_data(tmp_path, webhook_url, alerts)))
+        app[PUSH_SETTINGS] = replace(app[PUSH_SETTINGS], **push)
+        app[WEBHOOK_SETTINGS] = replace(app[WEBHOOK_SETTINGS], backoff_seconds=0.05,
+                                        backoff_max_seconds=0.2, **(webhooks or {}))
+        return app
+    return make
+
+
+@pytest.fixture
+async def client(aiohttp_client, make_app) -> TestClient:
+    return await aiohttp_client(make_app())
+
+
+@pytest.fixture
+def staff(client) -> Staff:
+    return Staff(client)

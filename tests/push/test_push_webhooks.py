@@ -1,0 +1,206 @@
+"""Signed webhooks from the durable outbox: retries, order, and delivery across a SIGKILL."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass, field
+
+import aiohttp
+import pytest
+from aiohttp import web
+from server_process import ServerProcess
+
+from feedserver.push.webhooks import WebhookSettings, backoff, signature
+from push.pushkit import ADMIN, HOOK_SECRET, NETWORK, PUBLISHER, Staff, alert_body, config_data
+
+
+@dataclass
+class Receiver:
+    """A webhook endpoint that answers 503 to its first `failures` requests."""
+
+    failures: int = 0
+    requests: list[dict] = field(default_factory=list)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        ok = len(self.requests) >= self.failures
+        self.requests.append({"headers": dict(request.headers), "body": body, "ok": ok})
+        self.arrived.set()
+        return web.Response(status=204 if ok else 503)
+
+    @property
+    def delivered(self) -> list[dict]:
+        return [r for r in self.requests if r["ok"]]
+
+    async def wait_for(self, condition, timeout: float = 15.0) -> None:
+        async with asyncio.timeout(timeout):
+            while not condition():
+                self.arrived.clear()
+                await self.arrived.wait()
+
+
+@pytest.fixture
+async def receiver(aiohttp_server) -> tuple[Receiver, str]:
+    hook = Receiver()
+    app = web.Application()
+    app.router.add_post("/hook", hook.handle)
+    server = await aiohttp_server(app)
+    return hook, str(server.make_url("/hook"))
+
+
+def verified(request: dict) -> dict:
+    """The envelope, after checking the signature as a receiver would."""
+    headers = request["headers"]
+    parts = dict(part.split("=", 1) for part in headers["Feedserver-Signature"].split(","))
+    expected = hmac.new(HOOK_SECRET.encode(), parts["t"].encode() + b"." + request["body"],
+                        hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(parts["v1"], expected)
+    envelope = json.loads(request["body"])
+    assert headers["Feedserver-Event"] == envelope["type"]
+    assert headers["Content-Type"] == "application/json"
+    return envelope
+
+
+async def deliveries(client, **query) -> list[dict]:
+    response = await client.get(f"/v1/networks/{NETWORK}/deliveries", params=query,
+                                headers={"Authorization": f"Bearer {ADMIN}"})
+    assert response.status == 200, await response.text()
+    return (await response.json())["deliveries"]
+
+
+async def test_a_receiver_failing_five_times_gets_the_event_once_signed(
+        aiohttp_client, make_app, receiver):
+    hook, url = receiver
+    hook.failures = 5
+    client = await aiohttp_client(make_app(webhook_url=url))
+    alert = await Staff(client).publish_new(kind="amber", circumstance="stranger_abduction")
+    # A national amber alert reaches all three of the network's profiles.
+    await hook.wait_for(lambda: len(hook.delivered) == 3)
+
+    first_id = hook.requests[0]["headers"]["Feedserver-Delivery"]
+    assert [r["headers"]["Feedserver-Delivery"] for r in hook.requests[:6]] == [first_id] * 6
+    envelopes = [verified(r) for r in hook.delivered]
+    assert [(e["type"], e["profile"], e["alert"]["id"]) for e in envelopes] == [
+        ("alert.published", profile, alert["id"]) for profile in ("hall", "amber-only", "utrecht")]
+    assert len({r["headers"]["Feedserver-Delivery"] for r in hook.delivered}) == 3
+
+    states = await settled(client, 3)
+    assert [(d["profile"], d["state"], d["attempts"]) for d in states] == [
+        ("utrecht", "delivered", 1), ("amber-only", "delivered", 1), ("hall", "delivered", 6)]
+    assert states[2]["id"] == first_id and states[2]["last_status"] == 204
+
+
+async def test_a_receiver_that_was_down_gets_everything_in_order(aiohttp_client, make_app,
+                                                                 receiver):
+    hook, url = receiver
+    hook.failures = 12
+    client = await aiohttp_client(make_app(webhook_url=url))
+    staff = Staff(client)
+    first = await staff.publish_new("Testkind Een", regions=["NL-UT"])
+    second = await staff.publish_new("Testkind Twee", regions=["NL-UT"])
+    await staff.cancel(first["id"])
+    await staff.resolve(second["id"])
+    # Regional Utrecht alerts reach hall (all of NL) and utrecht: eight deliveries.
+    await hook.wait_for(lambda: len(hook.delivered) == 8)
+    got = [verified(r) for r in hook.delivered]
+    assert [(e["id"], e["type"], e["profile"]) for e in got] == [
+        (seq, kind, profile)
+        for seq, kind in [(1, "alert.published"), (2, "alert.published"),
+                          (3, "alert.cancelled"), (4, "alert.resolved")]
+        for profile in ("hall", "utrecht")
+    ]
+    assert all(d["state"] == "delivered" for d in await settled(client, 8))
+
+
+async def test_a_delivery_is_given_up_after_the_retry_period_and_the_next_one_goes(
+        aiohttp_client, make_app, receiver):
+    hook, url = receiver
+    hook.failures = 10**6
+    client = await aiohttp_client(make_app(webhook_url=url,
+                                           webhooks={"retry_for_seconds": 0.3}))
+    staff = Staff(client)
+    first = await staff.publish_new("Testkind Een")
+    states = await settled(client, 2)
+    assert [(d["state"], d["last_status"]) for d in states] == [("failed", 503)] * 2
+    assert states[-1]["attempts"] > 1  # the first was retried until the period ran out
+    assert all(d["next_attempt_at"] is None for d in states)
+
+    hook.failures = 0
+    await staff.cancel(first["id"])
+    await hook.wait_for(lambda: len(hook.delivered) == 2)
+    assert [verified(r)["type"] for r in hook.delivered] == ["alert.cancelled"] * 2
+
+
+def test_backoff_doubles_with_jitter_up_to_its_cap_and_honours_retry_after():
+    settings = WebhookSettings(backoff_seconds=2.0, backoff_max_seconds=60.0)
+    for attempts, full in [(1, 2.0), (2, 4.0), (3, 8.0), (6, 60.0), (40, 60.0)]:
+        delays = {backoff(attempts, settings, None) for _ in range(50)}
+        assert all(full / 2 <= d <= full for d in delays) and len(delays) > 1
+    assert backoff(1, settings, 30.0) == 30.0
+    assert backoff(1, settings, 10**6) == 60.0
+
+
+def test_signature_is_hmac_sha256_of_timestamp_and_body():
+    body = b'{"id":1}'
+    expected = hmac.new(b"s3cret", b"1700000000." + body, hashlib.sha256).hexdigest()
+    assert signature("s3cret", 1700000000, body) == f"t=1700000000,v1={expected}"
+
+
+async def test_deliveries_need_an_admin_and_check_their_query(aiohttp_client, make_app):
+    client = await aiohttp_client(make_app())
+    path = f"/v1/networks/{NETWORK}/deliveries"
+    assert (await client.get(path)).status == 401
+    publisher = {"Authorization": f"Bearer {PUBLISHER}"}
+    assert (await client.get(path, headers=publisher)).status == 403
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    assert (await client.get("/v1/networks/nowhere/deliveries", headers=admin)).status == 404
+    for query in ({"state": "lost"}, {"limit": "0"}, {"limit": "many"}):
+        response = await client.get(path, params=query, headers=admin)
+        assert response.status == 400
+        assert (await response.json())["error"]["details"]
+    assert await deliveries(client, state="pending") == []
+
+
+async def settled(client, count: int) -> list[dict]:
+    """The deliveries once `count` of them are no longer pending (the receiver answered)."""
+    async with asyncio.timeout(10):
+        while True:
+            states = await deliveries(client)
+            if sum(d["state"] != "pending" for d in states) == count:
+                return states
+            await asyncio.sleep(0.02)
+
+
+async def test_deliveries_pending_at_a_sigkill_go_out_after_restart(tmp_path, receiver):
+    """The real `feedserver serve`, with its default backoff, killed while the hook is down."""
+    hook, url = receiver
+    hook.failures = 10**6
+    server = ServerProcess(config_data(tmp_path, url), tmp_path)
+    await server.start()
+    try:
+        async with aiohttp.ClientSession(server.url, headers={
+                "Authorization": f"Bearer {PUBLISHER}"}) as session:
+            async with session.post("/v1/alerts", json=alert_body()) as response:
+                alert = await response.json()
+            async with session.post(f"/v1/alerts/{alert['id']}/publish") as response:
+                assert response.status == 200
+        await hook.wait_for(lambda: len(hook.requests) >= 1)
+    finally:
+        server.kill()
+
+    hook.failures = len(hook.requests)
+    await server.start()
+    try:
+        await hook.wait_for(lambda: len(hook.delivered) == 2, timeout=30)
+        envelopes = [verified(r) for r in hook.delivered]
+        assert [(e["type"], e["profile"], e["alert"]["id"]) for e in envelopes] == [
+            ("alert.published", "hall", alert["id"]),
+            ("alert.published", "utrecht", alert["id"])]
+        async with aiohttp.ClientSession(server.url) as session:
+            assert [d["state"] for d in await settled(session, 2)] == ["delivered"] * 2
+    finally:
+        server.kill()
