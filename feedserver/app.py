@@ -32,6 +32,7 @@ from feedserver.errors import error_middleware
 from feedserver.events import EventBus
 from feedserver.feeds.document import FeedCache
 from feedserver.feeds.receipts import ReceiptBook
+from feedserver.interop.views import interop_ctx
 from feedserver.photos import MAX_BYTES
 from feedserver.push import webhooks
 from feedserver.push.context import close_push_clients, push_ctx, webhooks_ctx
@@ -102,6 +103,7 @@ def create_app(config: Config) -> web.Application:
         render_ctx,
         _background("expiry-clock", lambda a: run_expiry_clock(a[ALERTS], a[EVENTS])),
         _background("receipts", lambda a: a[RECEIPTS].run()),
+        interop_ctx,
         push_ctx,
         webhooks_ctx,
     ])

@@ -8,6 +8,7 @@ from feedserver import meta_views as meta
 from feedserver import photo_views as photos
 from feedserver.alerts import views as alerts
 from feedserver.feeds import views as feeds
+from feedserver.interop.views import INTEROP_ROUTES
 from feedserver.push import deliveries, player, sse, ws
 from feedserver.render.views import RENDER_ROUTES
 
@@ -29,6 +30,7 @@ ROUTES = [
     web.post("/v1/photos", photos.upload_photo),
     web.get("/v1/photos/{photo_id}", photos.get_photo),
     web.get(FEED, feeds.feed_document),
+    *INTEROP_ROUTES,
     *RENDER_ROUTES,
     web.get(FEED + "/events", sse.events),
     web.get(FEED + "/ws", ws.websocket),

@@ -87,7 +87,9 @@ class AlertService:
         return await self._commit(alert, None, Change(actor.name, "created", now))
 
     async def patch(self, alert_id: str, patch: dict, actor: Actor, *,
-                    lenient: bool = False) -> dict:
+                    lenient: bool = False, trusted: bool = False) -> dict:
+        """`trusted`: mirrored from the national feed, already judged by the police, so the
+        local policy rules are not applied, even to an active alert."""
         async with self._lock:
             current = await self.get(alert_id)
             status = current["status"]
@@ -99,7 +101,8 @@ class AlertService:
             self._check_read_only(patch, current)
             editable = {k: v for k, v in patch.items() if k not in SERVER_FIELDS}
             merged = merge_patch(input_fields(current), editable)
-            content = await self._checked(merged, lenient=lenient and status == "draft")
+            content = await self._checked(merged,
+                                          lenient=(lenient and status == "draft") or trusted)
             if content == input_fields(current):
                 return current
             alert = {**current, **content}
@@ -107,14 +110,15 @@ class AlertService:
             return await self._commit(alert, current,
                                       Change(actor.name, "edited", self.clock(), event))
 
-    async def publish(self, alert_id: str, actor: Actor) -> dict:
+    async def publish(self, alert_id: str, actor: Actor, *, trusted: bool = False) -> dict:
         async with self._lock:
             current = await self._in_state(alert_id, ("draft",), "published")
             now = self.clock()
             alert = {**current, "status": "active", "published_at": format_time(now)}
             if not alert["expires_at"]:
                 alert["expires_at"] = format_time(now + DEFAULT_LIFETIME[alert["kind"]])
-            await self._check_policy(alert)
+            if not trusted:
+                await self._check_policy(alert)
             note = {"policy_override": alert["policy_override"]} if alert["policy_override"] \
                 else None
             return await self._commit(

@@ -5,8 +5,8 @@ crash never loses one. One sender per network takes its oldest pending delivery,
 retries with exponential backoff and jitter until the receiver answers 2xx or the retry period
 (more than 24 h) has passed; later deliveries wait, so a receiver sees events in order.
 
-Bodies are made per format by a `BodyFormat`; `json` posts the push envelope. A format without
-a builder here (`cap`, from the interop module) keeps its deliveries pending until one exists.
+Bodies are made per format by a `BodyFormat`; `json` posts the push envelope per profile, `cap`
+the CAP 1.2 message of the event's alert version once per network (built by the interop module).
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ import aiohttp
 
 from feedserver.config import Config, Network, Profile
 from feedserver.feeds.document import FeedCache, reaches
+from feedserver.interop.capservice import cap_delivery_body
+from feedserver.interop.vocabulary import CAP_CONTENT_TYPE
 from feedserver.push.envelopes import dump, envelope, event_entry
 from feedserver.store.base import Delivery, DeliveryTargets, Event, Store
 
@@ -71,6 +73,7 @@ async def json_body(sources: Sources, event: Event, network: Network,
 
 FORMATS: dict[str, BodyFormat] = {
     "json": BodyFormat("application/json", True, json_body),
+    "cap": BodyFormat(CAP_CONTENT_TYPE, False, cap_delivery_body),
 }
 
 

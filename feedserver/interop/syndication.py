@@ -1,0 +1,141 @@
+"""Atom and Media RSS documents per profile, built from the feed document and cached as bytes.
+
+They are views of the same entries as the JSON feed document (same filters, order and render
+URLs); their bytes are rebuilt only when those entries change, so a poll costs a lookup and
+their strong ETags stay put between changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from feedserver.appkeys import CONFIG, FEEDS, STORE
+from feedserver.config import Network, Profile
+from feedserver.interop.capservice import AppSources, build_cap
+from feedserver.interop.vocabulary import xml_text
+
+IMAGE_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_CACHED = 20_000
+
+
+@dataclass(frozen=True)
+class Image:
+    url: str
+    content_type: str
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    alert: dict
+    title: str
+    text: str | None
+    link: str
+    cap_url: str
+    cap: bytes
+    images: tuple[Image, ...]
+
+
+@dataclass(frozen=True)
+class FeedMeta:
+    network: Network
+    profile: Profile
+    public_url: str
+    self_url: str
+    title: str
+    subtitle: str
+    language: str
+    updated: datetime
+    ttl_minutes: int
+
+
+Builder = Callable[[FeedMeta, list[FeedItem]], bytes]
+
+
+@dataclass(frozen=True)
+class Syndicated:
+    signature: tuple
+    body: bytes
+    etag: str
+
+
+class Syndication:
+    """The cache of Atom and RSS bytes, keyed by network, profile, region and format."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple, Syndicated] = {}
+
+    async def get(self, app: web.Application, network: Network, profile: Profile,
+                  region: str | None, kind: str, build: Builder) -> Syndicated:
+        """Atom or RSS of the profile's current feed document, rebuilt when its entries change."""
+        entries = app[FEEDS].document(network, profile, region).entries
+        signature = tuple((e["id"], e["version"], tuple(sorted(e["renders"].items())))
+                          for e in entries)
+        key = (network.id, profile.id, region, kind)
+        cached = self._cache.get(key)
+        if cached is not None and cached.signature == signature:
+            return cached
+        meta = await _meta(app, network, profile, kind, entries)
+        items = [await _item(app, profile, entry) for entry in entries]
+        body = build(meta, [item for item in items if item is not None])
+        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        if len(self._cache) >= MAX_CACHED:
+            self._cache.clear()
+        self._cache[key] = Syndicated(signature, body, etag)
+        return self._cache[key]
+
+
+async def _meta(app: web.Application, network: Network, profile: Profile, kind: str,
+                entries: tuple[dict, ...]) -> FeedMeta:
+    config = app[CONFIG]
+    public_url = config.server.public_url.rstrip("/")
+    updated = max((datetime.fromisoformat(e["updated_at"]) for e in entries), default=None)
+    return FeedMeta(
+        network=network,
+        profile=profile,
+        public_url=public_url,
+        self_url=f"{public_url}/v1/feeds/{network.id}/{profile.id}/{kind}",
+        title=f"{network.name}: {profile.id} ({profile.size_text})",
+        subtitle="AMBER Alerts and Vermist Kind Alerts for this screen profile",
+        language=profile.languages[0],
+        updated=updated or await _last_change(app),
+        ttl_minutes=max(1, config.alerts.poll_after_seconds // 60),
+    )
+
+
+async def _last_change(app: web.Application) -> datetime:
+    """When screens last saw anything change: the newest event (an idle feed's `updated`)."""
+    store = app[STORE]
+    seq = await store.last_seq()
+    events = await store.events_since(seq - 1, 1) if seq else []
+    return events[0].at if events else EPOCH
+
+
+async def _item(app: web.Application, profile: Profile, entry: dict) -> FeedItem | None:
+    alert = await app[STORE].get_alert(entry["id"])
+    if alert is None:
+        return None
+    lang = next((lang for lang in profile.languages if lang in alert["languages"]),
+                alert["languages"][0])
+    title = entry["headline"].get(lang) or next(iter(entry["headline"].values()))
+    words = (alert.get("resolution") or {}).get("message") if alert["status"] == "resolved" \
+        else alert.get("message")
+    renders = entry["renders"]
+    images = tuple(Image(renders[fmt], IMAGE_TYPES[fmt]) for fmt in profile.formats
+                   if fmt in IMAGE_TYPES and fmt in renders)
+    public_url = app[CONFIG].server.public_url.rstrip("/")
+    cap_url = f"{public_url}/v1/cap/{alert['id']}.xml"
+    link = renders.get("html") or (images[0].url if images else cap_url)
+    text = (words or {}).get(lang)
+    return FeedItem(alert, xml_text(title), text and xml_text(text), link, cap_url,
+                    await cap_message(app, alert), images)
+
+
+async def cap_message(app: web.Application, alert: dict) -> bytes:
+    """The CAP message of an alert version, from this app's config and store."""
+    return await build_cap(AppSources(app[CONFIG], app[STORE]), alert)

@@ -1,0 +1,203 @@
+"""Mirroring upstream alert lists (the national JSON feed) into alerts.
+
+Each configured upstream is polled with conditional requests. An entry that appears becomes
+an alert (published at once in `publish` mode: the police judged it already; a draft for staff
+in `draft` mode); a changed entry updates it; an entry that leaves the list, or says Cancel,
+ends it (cancel: the list does not say whether the child was found). While listed, the alert's
+expiry is kept a lifetime ahead, so it still leaves screens if the upstream goes silent. A
+failed or malformed answer keeps the last good state, logs one line, and backs off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from feedserver.alerts.service import DEFAULT_LIFETIME
+from feedserver.appkeys import ALERTS, CONFIG
+from feedserver.auth import Actor
+from feedserver.config import Upstream
+from feedserver.errors import ApiError
+from feedserver.interop.images import ImageUnavailable, fetch_bytes, store_image
+from feedserver.interop.national import Listed, Malformed, parse_list
+from feedserver.timeutil import format_time, parse_time, utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_LIST_BYTES = 4 * 1024 * 1024
+MAX_BACKOFF_SECONDS = 900
+REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=30, sock_connect=10)
+LIVE = ("draft", "active")
+
+
+class Poller:
+    """One upstream: fetch, compare, mirror. `poll_once` is the whole job, run on a timer."""
+
+    def __init__(self, app: web.Application, upstream: Upstream,
+                 session: aiohttp.ClientSession) -> None:
+        self.app = app
+        self.upstream = upstream
+        self.session = session
+        self.actor = Actor(f"upstream:{upstream.id}", "publisher")
+        self.failures = 0
+        self.polled = asyncio.Event()
+        self._validators: dict[str, str] = {}
+        self._applied: dict[str, str | None] = {}
+        self._lock = asyncio.Lock()
+
+    def ref(self, alert_id: str) -> str:
+        return f"{self.upstream.id}:{alert_id}"
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.poll_once()
+            except Exception:
+                log.exception("upstream %s: mirroring failed", self.upstream.id)
+                self._failed("mirroring failed")
+            await asyncio.sleep(self.delay())
+
+    def delay(self) -> float:
+        """Seconds to the next poll: the interval, doubled per failure in a row, capped."""
+        if not self.failures:
+            return self.upstream.interval_seconds
+        return min(MAX_BACKOFF_SECONDS, self.upstream.interval_seconds * 2 ** self.failures)
+
+    async def poll_once(self) -> bool:
+        """One poll; True when the upstream answered with a usable list (or 304)."""
+        async with self._lock:
+            try:
+                listed = await self._fetch()
+                if listed is not None:
+                    await self._mirror(listed)
+            except Malformed as exc:
+                return self._failed(f"malformed answer ({exc}); keeping the last good state")
+            except aiohttp.ClientResponseError as exc:
+                return self._failed(f"answered HTTP {exc.status}; keeping the last good state")
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                return self._failed(f"unreachable ({type(exc).__name__}); keeping the last "
+                                    "good state")
+            finally:
+                self.polled.set()
+            self.failures = 0
+            return True
+
+    def _failed(self, why: str) -> bool:
+        self.failures += 1
+        log.warning("upstream %s: %s; retry %d", self.upstream.id, why, self.failures)
+        return False
+
+    async def _fetch(self) -> list[Listed] | None:
+        """The list, or None when unchanged (304)."""
+        async with self.session.get(self.upstream.url, headers=self._validators,
+                                    timeout=REQUEST_TIMEOUT) as response:
+            if response.status == 304:
+                return None
+            if response.status != 200:
+                raise aiohttp.ClientResponseError(response.request_info, (),
+                                                  status=response.status)
+            body = await response.content.read(MAX_LIST_BYTES + 1)
+            if len(body) > MAX_LIST_BYTES:
+                raise Malformed(f"larger than {MAX_LIST_BYTES} bytes")
+            listed = parse_list(body)
+            validators = {"ETag": "If-None-Match", "Last-Modified": "If-Modified-Since"}
+            self._validators = {request: response.headers[answer]
+                                for answer, request in validators.items()
+                                if answer in response.headers}
+            return listed
+
+    async def _mirror(self, listed: list[Listed]) -> None:
+        for entry in listed:
+            try:
+                await self._apply(entry)
+            except ApiError as exc:
+                log.warning("upstream %s: entry %s not mirrored: %s", self.upstream.id,
+                            entry.alert_id, exc.message)
+        present = {self.ref(entry.alert_id) for entry in listed}
+        prefix = self.ref("")
+        for alert in await self.app[ALERTS].list(LIVE):
+            origin = alert["origin"]
+            if origin["kind"] == "upstream" and origin["ref"].startswith(prefix) \
+                    and origin["ref"] not in present:
+                await self.app[ALERTS].cancel(alert["id"], "no longer in the upstream list",
+                                              self.actor)
+                self._applied.pop(origin["ref"], None)
+
+    async def _apply(self, entry: Listed) -> None:
+        alerts = self.app[ALERTS]
+        ref = self.ref(entry.alert_id)
+        alert = await alerts.find_by_origin("upstream", ref)
+        if entry.cancelled:
+            if alert is not None and alert["status"] in LIVE:
+                await alerts.cancel(alert["id"], "cancelled by the upstream list", self.actor)
+            return
+        if alert is not None and alert["status"] not in LIVE:
+            return  # ended here (by staff, or expired): the mirror does not bring it back
+        if alert is not None and self._applied.get(ref) == entry.message_id \
+                and entry.message_id is not None and not self._expiry_due(alert):
+            return
+        fields = {**entry.fields, "children": await self._children(entry, alert)}
+        lifetime = DEFAULT_LIFETIME[fields["kind"]]
+        if alert is None:
+            fields["expires_at"] = format_time(utcnow() + lifetime)
+            alert = await alerts.create(fields, self.actor, lenient=True,
+                                        origin={"kind": "upstream", "ref": ref})
+            if self.upstream.mode == "publish":
+                await alerts.publish(alert["id"], self.actor, trusted=True)
+        else:
+            if self._expiry_due(alert):
+                fields["expires_at"] = format_time(utcnow() + lifetime)
+            await alerts.patch(alert["id"], fields, self.actor, lenient=True, trusted=True)
+        self._applied[ref] = entry.message_id
+
+    @staticmethod
+    def _expiry_due(alert: dict) -> bool:
+        """Less than half a lifetime left: push the expiry a lifetime ahead again."""
+        if not alert.get("expires_at"):
+            return False
+        left = parse_time(alert["expires_at"]) - utcnow()
+        return left < DEFAULT_LIFETIME[alert["kind"]] / 2
+
+    async def _children(self, entry: Listed, alert: dict | None) -> list[dict]:
+        """The entry's children, the first with the entry's photo (kept when a fetch fails)."""
+        children = [dict(child) for child in entry.fields["children"]]
+        if not children or not entry.photo_url:
+            return children
+        try:
+            children[0]["photo"] = await store_image(
+                self.app, await fetch_bytes(self.session, entry.photo_url))
+        except ImageUnavailable as exc:
+            log.warning("upstream %s: photo of entry %s left out: %s", self.upstream.id,
+                        entry.alert_id, exc)
+            earlier = (alert or {}).get("children") or [{}]
+            if earlier[0].get("photo"):
+                children[0]["photo"] = earlier[0]["photo"]
+        return children
+
+
+POLLERS = web.AppKey("upstream_pollers", dict[str, Poller])
+
+
+@contextlib.asynccontextmanager
+async def run_pollers(app: web.Application) -> AsyncIterator[None]:
+    """One poller task per configured upstream, for as long as the block runs."""
+    upstreams = app[CONFIG].upstreams
+    async with aiohttp.ClientSession() as session:
+        pollers = {u.id: Poller(app, u, session) for u in upstreams}
+        app[POLLERS] = pollers
+        tasks = [asyncio.create_task(p.run(), name=f"upstream-{p.upstream.id}")
+                 for p in pollers.values()]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+

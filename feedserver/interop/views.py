@@ -1,0 +1,135 @@
+"""HTTP endpoints for CAP in and out, and the Atom and Media RSS feeds of each profile."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from feedserver.appkeys import ALERTS, CREDENTIALS, FEEDS, RECEIPTS, STORE
+from feedserver.errors import ApiError, FieldError
+from feedserver.feeds.views import CACHING, etag_matches, screen_profile
+from feedserver.http import json_response, read_body, screen_facts
+from feedserver.interop.atom import atom_feed
+from feedserver.interop.cap_ingest import ingest_cap
+from feedserver.interop.cap_out import photo_paths
+from feedserver.interop.capxml import CapError
+from feedserver.interop.mrss import rss_feed
+from feedserver.interop.syndication import Builder, Syndication, cap_message
+from feedserver.interop.upstream import run_pollers
+from feedserver.interop.vocabulary import CAP_CONTENT_TYPE
+
+SYNDICATION = web.AppKey("syndication", Syndication)
+CAP_IN_TYPES = ("application/cap+xml", "application/xml", "text/xml", "application/atom+xml")
+# libxml2 refuses text nodes over 10 MB without huge_tree, which caps an embedded photo anyway.
+MAX_CAP_BYTES = 10 * 1024 * 1024
+CAP_CODES = {400: "malformed_cap", 404: "not_found", 422: "invalid_cap"}
+# Short, so a cancelled alert's photo also leaves caches soon.
+PHOTO_MAX_AGE = 60
+
+
+def _cap_response(request: web.Request, body: bytes) -> web.Response:
+    """The message with a strong ETag: a player polling it gets 304 until the alert changes."""
+    headers = {**CACHING, "ETag": '"' + hashlib.sha256(body).hexdigest()[:32] + '"'}
+    if etag_matches(request, headers["ETag"]):
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=body, content_type=CAP_CONTENT_TYPE, charset="utf-8",
+                        headers=headers)
+
+
+async def alert_cap(request: web.Request) -> web.Response:
+    """GET /v1/alerts/{id}/cap.xml (viewer): any alert, drafts as `status Draft`."""
+    request.app[CREDENTIALS].staff_member(request, "viewer")
+    alert = await request.app[ALERTS].get(request.match_info["alert_id"])
+    return _cap_response(request, await cap_message(request.app, alert))
+
+
+async def screen_cap(request: web.Request) -> web.Response:
+    """GET /v1/cap/{id}.xml (any network key or staff token): published alerts only."""
+    credentials = request.app[CREDENTIALS]
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    token = value.strip() if scheme.lower() == "bearer" else request.query.get("key", "")
+    if not token:
+        raise ApiError(401, "unauthorized", "credentials required: Authorization: Bearer "
+                       "<token> or ?key=<network key>", headers={"WWW-Authenticate": "Bearer"})
+    if token not in credentials.staff and token not in credentials.networks:
+        raise ApiError(401, "unauthorized", "unknown key", headers={"WWW-Authenticate": "Bearer"})
+    alert = await request.app[ALERTS].get(request.match_info["alert_id"])
+    if alert["status"] == "draft" and token not in credentials.staff:
+        raise ApiError(404, "not_found", f"alert {alert['id']} not found")
+    return _cap_response(request, await cap_message(request.app, alert))
+
+
+async def cap_photo(request: web.Request) -> web.Response:
+    """GET /v1/cap/{id}/photos/{photo} (no credentials): a photo a CAP resource points at,
+    served only while its alert is on screens (active, or its "found" card), like creatives."""
+    alert = await request.app[ALERTS].get(request.match_info["alert_id"])
+    photo_id = request.match_info["photo_id"]
+    shown = alert["status"] in ("active", "resolved") and \
+        photo_id in {shown_id for _, shown_id in photo_paths(alert)}
+    photo = await request.app[STORE].get_photo(photo_id) if shown else None
+    if photo is None:
+        raise ApiError(404, "not_found", "photo not found")
+    return web.Response(body=photo.data, content_type=photo.content_type,
+                        headers={"Cache-Control": f"public, max-age={PHOTO_MAX_AGE}"})
+
+
+async def ingest(request: web.Request) -> web.Response:
+    """POST /v1/ingest/cap (publisher): Alert → draft (201); Update/Cancel → changed alert."""
+    actor = request.app[CREDENTIALS].staff_member(request, "publisher")
+    if request.content_type not in CAP_IN_TYPES:
+        raise ApiError(415, "unsupported_media_type",
+                       f"Content-Type must be one of {', '.join(CAP_IN_TYPES)}")
+    body = await read_body(request, MAX_CAP_BYTES)
+    try:
+        outcome = await ingest_cap(request.app, body, actor)
+    except CapError as exc:
+        raise ApiError(exc.status, CAP_CODES.get(exc.status, "invalid_cap"), exc.message,
+                       [FieldError(place, message) for place, message in exc.details]) from exc
+    alert = outcome.alert
+    if outcome.created:
+        return json_response(alert, status=201,
+                             headers={"Location": f"/v1/alerts/{alert['id']}"})
+    return json_response(alert)
+
+
+def _syndicated(kind: str, build: Builder, content_type: str):
+    async def view(request: web.Request) -> web.Response:
+        network, profile = screen_profile(request)
+        screen, region = screen_facts(request)
+        app = request.app
+        if screen is not None:
+            document = app[FEEDS].document(network, profile, region)
+            app[RECEIPTS].record(network.id, profile.id, screen, document.receipt_keys)
+        feed = await app[SYNDICATION].get(app, network, profile, region, kind, build)
+        headers = {**CACHING, "ETag": feed.etag}
+        if etag_matches(request, feed.etag):
+            return web.Response(status=304, headers=headers)
+        return web.Response(body=feed.body, content_type=content_type, charset="utf-8",
+                            headers=headers)
+
+    view.__name__ = f"{kind}_feed"
+    view.__doc__ = f"GET /v1/feeds/{{network}}/{{profile}}/{kind} (network key)"
+    return view
+
+
+atom = _syndicated("atom", atom_feed, "application/atom+xml")
+rss = _syndicated("rss", rss_feed, "application/rss+xml")
+
+FEED = "/v1/feeds/{network}/{profile}"
+INTEROP_ROUTES = [
+    web.post("/v1/ingest/cap", ingest),
+    web.get("/v1/alerts/{alert_id}/cap.xml", alert_cap),
+    web.get("/v1/cap/{alert_id}.xml", screen_cap),
+    web.get("/v1/cap/{alert_id}/photos/{photo_id}", cap_photo),
+    web.get(FEED + "/atom", atom),
+    web.get(FEED + "/rss", rss),
+]
+
+
+async def interop_ctx(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: the Atom/RSS cache, and one poller per configured upstream."""
+    app[SYNDICATION] = Syndication()
+    async with run_pollers(app):
+        yield

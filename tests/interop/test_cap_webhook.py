@@ -1,0 +1,116 @@
+"""`format: cap` webhooks: each event delivered as a signed, schema-valid CAP message."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from conftest import PUBLISHER, amber_alert, auth, config_data, publish
+from interop_support import CAP, assert_valid_cap, text
+
+from feedserver.app import create_app
+from feedserver.appkeys import CONFIG, STORE
+from feedserver.config import parse_config
+from feedserver.interop.capservice import AppSources, cap_delivery_body
+
+SECRET = "cms-secret-0001"
+
+
+async def test_publish_update_resolve_cancel_bodies(client):
+    resolved = await publish(client, amber_alert())
+    response = await client.patch(f"/v1/alerts/{resolved['id']}", json={"message": "Update."},
+                                  headers=auth(PUBLISHER))
+    assert response.status == 200
+    response = await client.post(f"/v1/alerts/{resolved['id']}/resolve",
+                                 json={"message": "Gevonden."}, headers=auth(PUBLISHER))
+    assert response.status == 200
+    cancelled = await publish(client, amber_alert())
+    response = await client.post(f"/v1/alerts/{cancelled['id']}/cancel",
+                                 json={"reason": "Vergissing"}, headers=auth(PUBLISHER))
+    assert response.status == 200
+
+    sources = AppSources(client.app[CONFIG], client.app[STORE])
+    network = client.app[CONFIG].network("net-a")
+    seen = []
+    for event in await client.app[STORE].events_since(0):
+        body = await cap_delivery_body(sources, event, network, None)
+        assert body == await cap_delivery_body(sources, event, network, None)  # retries agree
+        root = assert_valid_cap(body)
+        assert text(root, "cap:identifier") == \
+            f"feedserver-{event.alert['id']}-v{event.alert['version']}"
+        response_types = {e.text for e in root.iter(CAP + "responseType")}
+        refs = len((text(root, "cap:references") or "").split())
+        seen.append((event.type, text(root, "cap:msgType"), sorted(response_types), refs))
+    assert seen == [
+        ("alert.published", "Alert", ["Monitor"], 0),
+        ("alert.updated", "Update", ["Monitor"], 1),
+        ("alert.resolved", "Update", ["AllClear"], 2),
+        ("alert.published", "Alert", ["Monitor"], 0),
+        ("alert.cancelled", "Cancel", [], 1),
+    ]
+
+
+@dataclass
+class Receiver:
+    """A signage CMS's webhook endpoint: records what arrives."""
+
+    requests: list[tuple[dict, bytes]] = field(default_factory=list)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.requests.append((dict(request.headers), await request.read()))
+        self.arrived.set()
+        return web.Response(status=204)
+
+    async def wait_for(self, count: int) -> None:
+        async with asyncio.timeout(20):
+            while len(self.requests) < count:
+                self.arrived.clear()
+                await self.arrived.wait()
+
+
+async def test_a_cap_webhook_receives_signed_schema_valid_cap(aiohttp_client, aiohttp_server,
+                                                              tmp_path):
+    receiver = Receiver()
+    hook_app = web.Application()
+    hook_app.router.add_post("/cap", receiver.handle)
+    hook = await aiohttp_server(hook_app)
+    data = config_data(tmp_path / "data")
+    data["networks"][0]["webhook"] = {"url": str(hook.make_url("/cap")), "secret": SECRET,
+                                      "format": "cap"}
+    client = await aiohttp_client(create_app(parse_config(data)))
+
+    found = await publish(client, amber_alert())
+    response = await client.patch(f"/v1/alerts/{found['id']}", json={"message": "Nieuw"},
+                                  headers=auth(PUBLISHER))
+    assert response.status == 200
+    response = await client.post(f"/v1/alerts/{found['id']}/resolve",
+                                 json={"message": "Gevonden"}, headers=auth(PUBLISHER))
+    assert response.status == 200
+    withdrawn = await publish(client, amber_alert())
+    response = await client.post(f"/v1/alerts/{withdrawn['id']}/cancel",
+                                 json={"reason": "Vergissing"}, headers=auth(PUBLISHER))
+    assert response.status == 200
+    await receiver.wait_for(5)
+
+    seen = []
+    for headers, body in receiver.requests:
+        assert headers["Content-Type"] == "application/cap+xml"
+        parts = dict(part.split("=", 1) for part in headers["Feedserver-Signature"].split(","))
+        expected = hmac.new(SECRET.encode(), parts["t"].encode() + b"." + body,
+                            hashlib.sha256).hexdigest()
+        assert hmac.compare_digest(parts["v1"], expected)
+        root = assert_valid_cap(body)
+        seen.append((headers["Feedserver-Event"], text(root, "cap:msgType"),
+                     sorted({e.text for e in root.iter(CAP + "responseType")}),
+                     len((text(root, "cap:references") or "").split())))
+    assert seen == [
+        ("alert.published", "Alert", ["Monitor"], 0),
+        ("alert.updated", "Update", ["Monitor"], 1),
+        ("alert.resolved", "Update", ["AllClear"], 2),
+        ("alert.published", "Alert", ["Monitor"], 0),
+        ("alert.cancelled", "Cancel", [], 1),
+    ]
