@@ -13,6 +13,7 @@ from aiohttp import web
 from feedserver.access_log import PathOnlyAccessLogger
 from feedserver.app import create_app
 from feedserver.config import Config, ConfigError, load_config
+from feedserver.render import LAYOUT_NAMES
 from feedserver.render.cli import add_render_command
 
 DEFAULT_CONFIG = "config/feedserver.yaml"
@@ -20,7 +21,7 @@ DEFAULT_CONFIG = "config/feedserver.yaml"
 
 def _load(path: str) -> Config:
     try:
-        return load_config(path)
+        return load_config(path, LAYOUT_NAMES)
     except ConfigError as exc:
         print(f"{path}: {exc}" if not str(exc).startswith(path) else str(exc), file=sys.stderr)
         raise SystemExit(2) from exc

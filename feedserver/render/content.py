@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -53,7 +54,7 @@ def _details(child: dict[str, Any], lang: str) -> str:
 def _last_seen(alert: dict[str, Any], lang: str) -> str:
     seen = alert.get("last_seen") or {}
     parts = []
-    if seen.get("at"):
+    with contextlib.suppress(TypeError, ValueError):  # an ingested draft may carry anything
         at = datetime.fromisoformat(seen["at"]).astimezone(LOCAL_TIME)
         parts.append(at.strftime("%d-%m %H:%M"))
     if seen.get("place"):

@@ -225,10 +225,17 @@ def _place(layer: Layer, fit: _Fit, rect: Rect, colours: dict[str, str]) -> None
 
 
 class _Resolver:
-    def __init__(self, alert, photos, size, layout: Layout, languages: tuple[str, ...]):
+    """Resolves one alert at one size with one layout, a layer per language group."""
+
+    def __init__(
+        self,
+        alert: dict[str, Any],
+        photos: dict[str, PhotoData],
+        size: tuple[int, int],
+        layout: Layout,
+    ) -> None:
         self.alert, self.photos, self.layout = alert, photos, layout
         self.width, self.height = size
-        self.languages = languages
         self.floor = max(FLOOR_PX, round(layout.floor * self.height))
         self.pad = max(2, round(layout.padding * min(size)))
 
@@ -345,6 +352,8 @@ class _Resolver:
                 self.stack(layer, self.specs(area, langs, child), rect, colours, area)
                 continue
             kids = content.children(self.alert)
+            if not kids:
+                continue
             cells = [
                 (self.specs(area, langs, child), cell, self.photos.get(child.get("photo") or ""))
                 for child, cell in zip(kids, self.cells(rect, len(kids)), strict=True)
@@ -384,7 +393,7 @@ def resolve(
 ) -> Plan:
     chosen = choose(layout, size)
     langs = shown_languages(alert, languages)
-    resolver = _Resolver(alert, photos, size, chosen, langs)
+    resolver = _Resolver(alert, photos, size, chosen)
     if chosen.languages == "both":
         groups = [langs]
     elif chosen.languages == "primary":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .fonts import vertical_metrics
 from .plan import Plan
 
 
@@ -37,6 +38,7 @@ def build(plan: Plan) -> dict[str, Any]:
                     "block": box.block,
                     "box": list(box.box),
                     "font_px": box.px,
+                    "cap_height_px": round(box.px * vertical_metrics(box.weight)[2], 1),
                     "share_of_height": round(box.px / height, 4),
                     "lines": [line.text for line in box.lines],
                     "contrast": round(

@@ -10,14 +10,16 @@ import os
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
 from feedserver.appkeys import CONFIG, EVENTS, FEEDS, POOL, STORE
 from feedserver.config import Config, Network, Profile
-from feedserver.feeds.document import VISIBLE, reaches
+from feedserver.feeds.document import VISIBLE, reaches, shown_until
 from feedserver.store.base import Event, Store
+from feedserver.timeutil import utcnow
 
 from .creative import Creative, plan_report
 from .digest import EXTENSIONS, content_digest, creative_digest, photo_ids, rendered_part
@@ -38,6 +40,7 @@ class RenderService:
         self._queue = RenderQueue(pool, workers, self._rendered)
         self._served: dict[str, set[str]] = {}  # alert id -> digests of its shown version
         self._claimed: dict[str, tuple[Job, dict[str, Any]]] = {}  # digest -> job, alert
+        self._alerts: dict[str, dict[str, Any]] = {}  # alert id -> its shown version
         self._previews: OrderedDict[str, Creative] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
         self._content: dict[tuple[str, int, str], str] = {}
@@ -99,8 +102,12 @@ class RenderService:
     def claim(self, alert: dict[str, Any]) -> list[tuple[Job, bool]]:
         """Name the creatives the alert's current version is served with (at once, so a URL
         handed out is never refused) and drop those no longer needed."""
-        if alert["status"] not in VISIBLE:
-            self._served.pop(alert["id"], None)
+        self._alerts[alert["id"]] = alert
+        now = utcnow()
+        for gone in [a for a in self._alerts.values() if not self._shown(a, now)]:
+            self._served.pop(gone["id"], None)  # cancelled, expired, or its found card ended
+            del self._alerts[gone["id"]]
+        if alert["id"] not in self._alerts:
             self._forget_unused()
             return []
         jobs = self.jobs(alert)
@@ -119,6 +126,9 @@ class RenderService:
         ]
         await asyncio.gather(*results, return_exceptions=True)
 
+    def _shown(self, alert: dict[str, Any], now: datetime) -> bool:
+        return alert["status"] in VISIBLE and shown_until(alert, self.config.alerts) > now
+
     def _forget_unused(self) -> None:
         wanted = set().union(*self._served.values())
         for digest in [d for d in self._creatives if d not in wanted]:
@@ -135,7 +145,7 @@ class RenderService:
 
     def on_change(self, alert: dict[str, Any], event: Event | None) -> None:
         """EventBus listener: every committed change to an alert."""
-        if alert["status"] in VISIBLE or alert["id"] in self._served:
+        if alert["status"] in VISIBLE or alert["id"] in self._alerts:
             self.schedule(alert)
 
     async def start(self) -> None:

@@ -65,9 +65,7 @@ async def current_creative(request: web.Request) -> web.Response:
     screen, region = screen_facts(request)
     document = request.app[FEEDS].document(network, profile, region)
     if screen is not None:
-        request.app[RECEIPTS].record(
-            network.id, profile.id, screen, ((e["id"], e["version"]) for e in document.entries)
-        )
+        request.app[RECEIPTS].record(network.id, profile.id, screen, document.receipt_keys)
     if not document.entries:
         raise ApiError(404, "no_active_alert", f"no alert is shown on {network.id}/{profile.id}")
     alert = await request.app[ALERTS].get(document.entries[0]["id"])

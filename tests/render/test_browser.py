@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 import samples
+from PIL import Image, ImageChops, ImageStat
+from playwright.sync_api import sync_playwright
 from samples import SIZES, all_renders, parse
 
 from feedserver.render import render_creative
-
-playwright = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -38,7 +40,7 @@ MEASURE = """() => {
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright.sync_playwright() as p:
+    with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield browser
         browser.close()
@@ -98,3 +100,37 @@ def test_html_and_png_put_the_text_in_the_same_place(browser):
     finally:
         page.close()
     assert [round(v) for v in rect] == name["box"]
+
+
+@pytest.mark.parametrize("size", ["1920x1080", "1080x1920", "800x600", "1400x400", "728x90"])
+def test_the_browser_draws_what_pillow_draws(browser, size):
+    """One plan, two painters: a screenshot of the HTML and the PNG differ only in how text
+    edges are smoothed, never in where things are."""
+    dims = parse(size)
+    page = load(browser, all_renders()[size]["html"].body, dims)
+    try:
+        shot = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
+    finally:
+        page.close()
+    png = Image.open(io.BytesIO(all_renders()[size]["png"].body)).convert("RGB")
+    diff = ImageChops.difference(shot, png)
+    assert max(ImageStat.Stat(diff).mean) < 8
+    strong = diff.convert("L").point(lambda v: 255 if v > 64 else 0)
+    assert ImageStat.Stat(strong).mean[0] / 255 < 0.05
+
+
+def test_a_ticker_alternates_its_languages_with_css_alone(browser):
+    html = all_renders()["728x90"]["html"].body
+    page = load(browser, html, (728, 90))
+    visible = """t => { for (const a of document.getAnimations()) { a.pause(); a.currentTime = t; }
+        return [...document.querySelectorAll('.layer')].map(
+            l => [l.lang, getComputedStyle(l).visibility]); }"""
+    try:
+        first = page.evaluate(visible, 1000)
+        second = page.evaluate(visible, 9000)
+        scripts = page.evaluate("document.scripts.length")
+    finally:
+        page.close()
+    assert first == [["nl", "visible"], ["en", "hidden"]]
+    assert second == [["nl", "hidden"], ["en", "visible"]]
+    assert scripts == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 
+import pytest
 import samples
 from PIL import Image
 
@@ -79,3 +80,21 @@ def test_render_command_refuses_a_missing_file(tmp_path, capsys):
     )
     assert code == 2
     assert "nope.json" in capsys.readouterr().err
+
+
+def test_check_config_knows_the_layouts(tmp_path, capsys):
+    config = tmp_path / "feedserver.yaml"
+    text = """server: {listen: "127.0.0.1:8080", public_url: "http://127.0.0.1:8080",
+                       data_dir: "%s"}
+storage: sqlite
+alerts: {resolved_display_seconds: 3600, offline_grace_seconds: 900}
+staff: []
+networks:
+  - {id: n, name: N, keys: [key-0123456789], profiles: [{id: p, size: "800x600", layout: "%s"}]}
+"""
+    config.write_text(text % (tmp_path, "ticker"), "utf-8")
+    assert main(["check-config", str(config)]) == 0
+    config.write_text(text % (tmp_path, "fancy"), "utf-8")
+    with pytest.raises(SystemExit):
+        main(["check-config", str(config)])
+    assert "unknown layout 'fancy'" in capsys.readouterr().err

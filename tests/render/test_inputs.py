@@ -3,7 +3,11 @@ cards, test alerts, languages; and that equal input gives equal bytes."""
 
 from __future__ import annotations
 
+import hashlib
 import io
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import samples
@@ -194,7 +198,7 @@ def test_ticker_alternates_languages_in_html_only():
     creative = render_creative(samples.alert(), {}, (728, 90), "auto", ("nl", "en"), "html")
     assert [layer["languages"] for layer in creative.report["layers"]] == [["nl"], ["en"]]
     html = creative.body.decode()
-    assert "@keyframes alternate" in html and "Gezien? Bel" in html and "Seen? Call" in html
+    assert "@keyframes take-turns" in html and "Gezien? Bel" in html and "Seen? Call" in html
     png = render_creative(samples.alert(), {}, (728, 90), "auto", ("nl", "en"), "png")
     assert Image.open(io.BytesIO(png.body)).size == (728, 90)
 
@@ -210,6 +214,33 @@ def test_equal_input_gives_equal_bytes(fmt):
     first = render_creative(samples.alert(), samples.photos(), (1024, 768), "auto", ("nl",), fmt)
     again = render_creative(samples.alert(), samples.photos(), (1024, 768), "auto", ("nl",), fmt)
     assert first.body == again.body
+
+
+def test_equal_bytes_in_another_process_too():
+    """Nothing in a creative depends on the process: no timestamps, no cached state."""
+    script = (
+        "import sys, hashlib; sys.path.insert(0, sys.argv[1]); import samples;"
+        "from feedserver.render import render_creative as r;"
+        "print(' '.join(hashlib.sha256(r(samples.alert(), samples.photos(), (1024, 768), 'auto',"
+        " ('nl', 'en'), f).body).hexdigest() for f in ('jpg', 'png', 'webp', 'html')))"
+    )
+    here = str(Path(__file__).parent)
+    out = subprocess.run(
+        [sys.executable, "-c", script, here],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout.split()
+    mine = [
+        hashlib.sha256(
+            render_creative(
+                samples.alert(), samples.photos(), (1024, 768), "auto", ("nl", "en"), f
+            ).body
+        ).hexdigest()
+        for f in ("jpg", "png", "webp", "html")
+    ]
+    assert out == mine
 
 
 @pytest.mark.parametrize(
@@ -237,3 +268,19 @@ def test_any_layout_can_be_forced():
     report = plan_report(samples.alert(), samples.photos(), (1920, 1080), "close", ("nl",))
     assert report["layout"] == "close"
     assert_sound(report)
+
+
+@pytest.mark.parametrize("fmt", ["png", "html"])
+def test_a_sparse_ingested_draft_still_renders(fmt):
+    """Drafts from ingest may break the rules (no child, odd times); a preview must not fail."""
+    sparse = {
+        "kind": "amber",
+        "languages": ["nl"],
+        "children": [],
+        "last_seen": {"at": "yesterday", "place": "Zwolle"},
+    }
+    for size in ((1920, 1080), (728, 90), (800, 600)):
+        creative = render_creative(sparse, {}, size, "auto", ("nl",), fmt)
+        assert texts(creative.report)["banner"] == "AMBER ALERT"
+    report = plan_report(sparse, {}, (1920, 1080), "auto", ("nl",))
+    assert texts(report)["last_seen"] == "Laatst gezien: Zwolle"

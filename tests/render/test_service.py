@@ -4,6 +4,7 @@ from memory with immutable caching; current.*, previews, and a restart that rebu
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 import pytest
@@ -207,3 +208,23 @@ async def test_layout_warnings_name_what_was_left_out(client):
     await settled(client)
     warnings = client.server.app[RENDERER].layout_warnings(published)
     assert any(w.startswith("net-a/landscape 1920x1080") and "message" in w for w in warnings)
+
+
+async def test_a_found_card_past_its_display_time_is_not_kept(aiohttp_client, render_config):
+    config = replace(
+        render_config, alerts=replace(render_config.alerts, resolved_display_seconds=0)
+    )
+    client = await aiohttp_client(TestServer(create_app(config)))
+    published = await publish(client, amber_alert())
+    url = (await feed(client, "net-a", "landscape", KEY_A))["alerts"][0]["renders"]["jpg"]
+    assert (await client.get(urlsplit(url).path)).status == 200
+    resolved = await client.post(
+        f"/v1/alerts/{published['id']}/resolve",
+        json={"message": {"nl": "Gevonden."}},
+        headers=auth(PUBLISHER),
+    )
+    assert resolved.status == 200
+    await settled(client)
+    assert (await feed(client, "net-a", "landscape", KEY_A))["state"] == "idle"
+    assert (await client.get(urlsplit(url).path)).status == 404
+    assert client.server.app[RENDERER].layout_warnings(await resolved.json()) == []

@@ -5,9 +5,12 @@ from __future__ import annotations
 import io
 
 import pytest
+import samples
 from PIL import Image, ImageCms
 from samples import DESIGN_SIZES, SIZES, all_renders, parse
 
+from feedserver.render.fonts import font
+from feedserver.render.plan import resolve
 from feedserver.render.report import contrast
 
 
@@ -42,6 +45,7 @@ def test_text_fits_above_the_floor_with_contrast(size):
             assert block["font_px"] >= report["floor_px"], block
             assert block["contrast"] >= 4.5, block
         assert names[0]["font_px"] >= max(12, 0.016 * height)
+        assert names[0]["cap_height_px"] >= 0.7 * report["floor_px"]
 
 
 @pytest.mark.parametrize("size", ["1920x1080", "1080x1920", "800x600", "728x90"])
@@ -70,3 +74,19 @@ def test_report_gives_sizes_as_share_of_height():
 def test_wcag_contrast_formula():
     assert round(contrast("#000000", "#FFFFFF"), 1) == 21.0
     assert round(contrast("#777777", "#FFFFFF"), 2) == 4.48
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_pillow_ink_stays_inside_each_text_box(size):
+    """The painted glyphs, not just the measured advances, stay inside their boxes."""
+    plan = resolve(samples.alert(), samples.photos(), parse(size), "auto", ("nl", "en"))
+    for layer in plan.layers:
+        for box in layer.texts:
+            x, _, w, _ = box.box
+            face = font(box.weight, box.px)
+            for line in box.lines:
+                left, _, right, _ = face.getbbox(line.text, anchor="ls")
+                # a glyph such as "j" may hang a little left of its pen position, as in print
+                overhang = 0.1 * box.px
+                assert line.x + left >= x - overhang, (box.block, line.text)
+                assert line.x + right <= x + w, (box.block, line.text)
