@@ -16,10 +16,6 @@ $(VENV)/.test-deps: $(BIN)/feedserver pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-$(VENV)/.bench-deps: $(VENV)/.test-deps pyproject.toml
-	$(BIN)/pip install --quiet -e '.[test,bench]'
-	touch $@
-
 install: $(BIN)/feedserver
 
 serve: $(BIN)/feedserver
@@ -33,7 +29,7 @@ lint: $(VENV)/.test-deps
 	$(BIN)/ruff check feedserver tests bench
 	$(BIN)/ruff format --check feedserver tests bench
 
-bench: $(VENV)/.bench-deps
+bench: $(VENV)/.test-deps
 	$(BIN)/python -m bench
 
 clean:

@@ -187,7 +187,7 @@ async def feedserver(
     """feedserver on the config and data in `workdir` (written on first use, then reused, so
     that SO_REUSEPORT workers can start on data a single process published); `workers` > 1
     share the port. `--listen` overrides the config's port (public_url keeps the first).
-    `knobs` are bench.fs_serve flags such as "--uvloop"."""
+    `knobs` are bench.fs_serve flags."""
     port = port or free_port()
     config_path = workdir / "feedserver.yaml"
     if not config_path.exists():
