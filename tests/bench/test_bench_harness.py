@@ -142,10 +142,12 @@ def test_render_figures_become_rows_beside_bare_pillow() -> None:
     figures = {
         "full_render_1920x1080": {fmt: per_format for fmt in ("jpg", "png", "webp")},
         "primary_jpg_of_40_sizes_one_process": {"creatives": 40, "cpu_s": 1.9},
-        "publish_to_primary_ready": {"profiles": 40, "cold_s": 2.0, "warm_s": 1.2},
+        "publish_to_primary_ready": {"profiles": 40, "first_alert_s": 2.0,
+                                     "during_backlog_s": 2.5, "pool_idle_s": 1.2},
     }
     table = {row.name: row for row in rows_from(figures)}
     jpg = table["full render 1920x1080 jpg"]
     assert (jpg.ratio, jpg.verdict) == (pytest.approx(1.1), "met")
-    assert table["publish → primary creative of 40 profiles, cold"].verdict == "missed"
-    assert table["publish → primary creative of 40 profiles, warm"].figure == 1200.0
+    first = "publish → primary creative of 40 profiles, first alert after start"
+    assert table[first].verdict == "missed"
+    assert table["publish → primary creative of 40 profiles, pool idle"].figure == 1200.0
