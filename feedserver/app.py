@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
 from collections.abc import AsyncIterator, Callable, Coroutine
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
@@ -56,7 +57,10 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
-    pool = ProcessPoolExecutor(max_workers=POOL_WORKERS)
+    """Workers come from a fork server: a worker forked from this process on demand would
+    inherit its sockets and pipes and keep clients' connections open after it is gone."""
+    pool = ProcessPoolExecutor(max_workers=POOL_WORKERS,
+                               mp_context=multiprocessing.get_context("forkserver"))
     app[POOL] = pool
     yield
     pool.shutdown(wait=True, cancel_futures=True)

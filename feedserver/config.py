@@ -37,6 +37,7 @@ class ServerConfig:
     listen: str = "127.0.0.1:8080"
     public_url: str = "http://127.0.0.1:8080"
     data_dir: str = "./data"
+    access_log: bool = False
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -253,6 +254,7 @@ def _server(reader: _Reader) -> ServerConfig:
         listen=listen,
         public_url=_url(reader, "public_url", f"http://{listen}").rstrip("/"),
         data_dir=reader.get("data_dir", str, ServerConfig.data_dir),
+        access_log=reader.get("access_log", bool, False),
     )
     reader.done()
     return server

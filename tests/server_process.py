@@ -37,7 +37,8 @@ class ServerProcess:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "feedserver", "serve", "--config", str(self.config_path),
              "--listen", f"127.0.0.1:{self.port}"],
-            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            start_new_session=True)
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as session:
             while True:
@@ -54,7 +55,7 @@ class ServerProcess:
                 await asyncio.sleep(0.05)
 
     def kill(self) -> None:
-        """SIGKILL: no shutdown handlers, no flushing; what the disk has is what survives."""
+        """SIGKILL to the server and its pool workers: no shutdown handlers, no flushing."""
         if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
+            os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)

@@ -53,6 +53,8 @@ RULES = [
     ({"children": [{"name": f"Kind {i}", "age": 5} for i in range(4)]}, "children",
      "at most 3"),
     ({"policy_override": {"reason": ""}}, "policy_override.reason", "must not be empty"),
+    ({"message": {"nl": "bel \ud800 nu"}}, "message.nl", "lone surrogates"),
+    ({"children": [{"name": "Kim\x00Test", "age": 9}]}, "children[0].name", "control"),
 ]
 
 

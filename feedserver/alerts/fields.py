@@ -59,6 +59,9 @@ class Checker:
             self.fail(field, "must be a string")
             return None
         value = value.strip()
+        if not value.isprintable() and not _valid_text(value):
+            self.fail(field, "must be Unicode text without control characters or lone surrogates")
+            return None
         if len(value) > max_len:
             self.fail(field, f"must be at most {max_len} characters")
             return None
@@ -149,6 +152,15 @@ class Checker:
             self.fail(field, "must be an object")
             return None
         return value
+
+
+def _valid_text(value: str) -> bool:
+    """Line breaks and tabs are text; other control characters and lone surrogates are not."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return all(ch.isprintable() or ch in "\n\t" for ch in value)
 
 
 def _join(path: str, key: str) -> str:

@@ -154,6 +154,7 @@ class Hub:
         self.dropped = 0
         self._joined = 0
         self._groups: dict[tuple[str, str, str | None], Group] = {}
+        self.closed = False
 
     @property
     def connected(self) -> int:
@@ -239,6 +240,9 @@ class Hub:
             slot = (slot + 1) % KEEPALIVE_SLICES
 
     def close_all(self) -> None:
+        """At shutdown: end every stream and take no new ones (a browser may reuse a kept-alive
+        connection for its reconnect while the server waits for handlers to finish)."""
+        self.closed = True
         for group in list(self._groups.values()):
             for client in list(group.clients):
                 client.drop()

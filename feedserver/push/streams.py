@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from feedserver.appkeys import HUB
 from feedserver.config import Network, Profile
 from feedserver.errors import ApiError, FieldError
 from feedserver.feeds.views import screen_profile
@@ -37,6 +38,9 @@ def stream_request(request: web.Request) -> StreamRequest:
     `Last-Event-ID` (what EventSource sends on reconnect) wins over `?since=`. A malformed
     header gets a fresh snapshot, as if the screen were new; a malformed `since` is a 400.
     """
+    if request.app[HUB].closed:
+        raise ApiError(503, "shutting_down", "the server is shutting down; reconnect shortly",
+                       headers={"Retry-After": "2"})
     network, profile = screen_profile(request)
     screen, region = screen_facts(request)
     try:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
+from server_process import free_port
 
 from feedserver.app import create_app
 from feedserver.appkeys import PUSH_SETTINGS, WEBHOOK_SETTINGS
@@ -19,13 +20,24 @@ from push.pushkit import Staff, config_data
 def make_app(tmp_path) -> Callable[..., web.Application]:
     """The app with quick webhook retries; keyword arguments change its PushSettings."""
     def make(webhook_url: str | None = None, alerts: dict | None = None,
-             webhooks: dict | None = None, **push) -> web.Application:
-        app = create_app(parse_config(config_data(tmp_path, webhook_url, alerts)))
+             webhooks: dict | None = None, public_url: str = "http://127.0.0.1:8080",
+             **push) -> web.Application:
+        app = create_app(parse_config(config_data(tmp_path, webhook_url, alerts, public_url)))
         app[PUSH_SETTINGS] = replace(app[PUSH_SETTINGS], **push)
         app[WEBHOOK_SETTINGS] = replace(app[WEBHOOK_SETTINGS], backoff_seconds=0.05,
                                         backoff_max_seconds=0.2, **(webhooks or {}))
         return app
     return make
+
+
+@pytest.fixture
+def served(aiohttp_client, make_app) -> Callable[..., Awaitable[TestClient]]:
+    """A client of an app whose public_url is its own address, so render URLs load."""
+    async def serve(**kwargs) -> TestClient:
+        port = free_port()
+        app = make_app(public_url=f"http://127.0.0.1:{port}", **kwargs)
+        return await aiohttp_client(TestServer(app, port=port))
+    return serve
 
 
 @pytest.fixture
@@ -36,3 +48,4 @@ async def client(aiohttp_client, make_app) -> TestClient:
 @pytest.fixture
 def staff(client) -> Staff:
     return Staff(client)
+

@@ -19,7 +19,8 @@ ADMIN = "admin-token-0001"
 HOOK_SECRET = "hook-secret-0001"
 
 
-def config_data(tmp_path, webhook_url: str | None = None, alerts: dict | None = None) -> dict:
+def config_data(tmp_path, webhook_url: str | None = None, alerts: dict | None = None,
+                public_url: str = "http://127.0.0.1:8080") -> dict:
     metro = {
         "id": NETWORK, "name": "Metro screens", "keys": [KEY],
         "profiles": [
@@ -31,7 +32,7 @@ def config_data(tmp_path, webhook_url: str | None = None, alerts: dict | None = 
     if webhook_url:
         metro["webhook"] = {"url": webhook_url, "secret": HOOK_SECRET, "format": "json"}
     return {
-        "server": {"data_dir": str(tmp_path / "data")},
+        "server": {"data_dir": str(tmp_path / "data"), "public_url": public_url},
         "alerts": alerts or {},
         "staff": [{"name": "test-publisher", "role": "publisher", "token": PUBLISHER},
                   {"name": "test-admin", "role": "admin", "token": ADMIN}],

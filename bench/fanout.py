@@ -1,0 +1,153 @@
+"""The push driver: publish -> every idle SSE client received it, and memory per connection.
+
+`fan_out` works against any SSE URL and any `Publisher` (feedserver's alert publish, nchan's
+publisher location), so both sides are measured by the same clients in the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from bench.procs import (
+    LOAD_CPUS,
+    pinned,
+    python,
+    quiet,
+    rss_kib,
+    server_tree,
+    stop,
+)
+from bench.stats import median, percentile
+
+COLLECT_TIMEOUT = 15.0
+SETTLE_SECONDS = 1.0
+
+
+class Publisher(Protocol):
+    """Something that can broadcast a message the clients will recognise."""
+
+    async def prepare(self) -> str:
+        """Get the next message ready; return a string that only its delivery contains."""
+
+    async def publish(self) -> None:
+        """Broadcast the prepared message (the clock starts just before this call)."""
+
+    async def retract(self) -> None:
+        """Undo the last message where the server keeps state (e.g. cancel the alert)."""
+
+    @property
+    def retract_echoes(self) -> bool:
+        """True when retract() sends an event carrying the same marker: the driver waits for
+        it to reach every client, so that the next publish starts with quiet clients."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """The figures at one number of connected clients (medians over the publishes)."""
+
+    clients: int
+    failed: int
+    kib_per_connection: float | None
+    p50_ms: float | None
+    p99_ms: float | None
+    last_ms: float | None
+    missing: int
+
+
+class SwarmProcess:
+    """The client swarm (bench.swarm) in its own process, pinned away from the server."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+
+    @classmethod
+    async def start(cls, url: str, ready_token: str) -> SwarmProcess:
+        args = python("bench.swarm", "--url", url, "--ready-token", ready_token)
+        proc = await asyncio.create_subprocess_exec(
+            *pinned(args, LOAD_CPUS),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            limit=2**24,
+        )
+        return cls(proc)
+
+    async def ask(self, wait: float, **command: object) -> dict:
+        assert self.proc.stdin and self.proc.stdout
+        self.proc.stdin.write(json.dumps(command).encode() + b"\n")
+        await self.proc.stdin.drain()
+        line = await asyncio.wait_for(self.proc.stdout.readline(), wait)
+        if not line:
+            raise RuntimeError(f"swarm exited ({self.proc.returncode}) during {command}")
+        return json.loads(line)
+
+    async def close(self) -> None:
+        if self.proc.stdin and not self.proc.stdin.is_closing():
+            self.proc.stdin.write(b'{"cmd": "quit"}\n')
+            self.proc.stdin.close()
+        await stop(self.proc)
+
+
+async def _deliver(swarm: SwarmProcess, marker: str, send) -> list[float]:
+    await swarm.ask(10, cmd="arm", marker=marker)
+    t0 = time.monotonic()
+    await send()
+    reply = await swarm.ask(COLLECT_TIMEOUT + 10, cmd="collect", t0=t0, timeout=COLLECT_TIMEOUT)
+    return reply["latencies_ms"] + [float("inf")] * (reply["clients"] - reply["received"])
+
+
+async def fan_out(
+    url: str,
+    publisher: Publisher,
+    server: tuple[int, ...],
+    *,
+    steps: Sequence[int],
+    publishes: int,
+    ready_token: str = "",
+) -> list[Step]:
+    """Grow the swarm through `steps` clients; at each, measure `publishes` sends, and memory
+    per connection as the server's RSS growth over the clients this step added (so what
+    publishes leave behind, such as cached renders, is not counted as connection memory)."""
+    swarm = await SwarmProcess.start(url, ready_token)
+    results, clients = [], 0
+    try:
+        for target in steps:
+            await quiet(server)
+            before, connected = rss_kib(server_tree(server)), clients
+            grown = await swarm.ask(300, cmd="grow", to=target)
+            await asyncio.sleep(SETTLE_SECONDS)
+            clients = grown["clients"]
+            added = rss_kib(server_tree(server)) - before
+            p50s, p99s, lasts, missing = [], [], [], 0
+            for _ in range(publishes):
+                await quiet(server)  # the last publish's renders, if any, are done
+                marker = await publisher.prepare()
+                latencies = await _deliver(swarm, marker, publisher.publish)
+                missing = max(missing, sum(1 for x in latencies if x == float("inf")))
+                p50s.append(percentile(latencies, 50))
+                p99s.append(percentile(latencies, 99))
+                lasts.append(max(latencies, default=None))
+                if publisher.retract_echoes:
+                    await _deliver(swarm, marker, publisher.retract)
+                else:
+                    await publisher.retract()
+            results.append(
+                Step(
+                    clients=clients,
+                    failed=grown["failed"],
+                    kib_per_connection=added / (clients - connected)
+                    if clients > connected
+                    else None,
+                    p50_ms=median(p50s),
+                    p99_ms=median(p99s),
+                    last_ms=median(lasts),
+                    missing=missing,
+                )
+            )
+    finally:
+        await swarm.close()
+    return results

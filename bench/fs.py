@@ -1,0 +1,207 @@
+"""feedserver under test: a temporary config and data dir, the server process, and its API.
+
+The server is the real `feedserver serve --config FILE --listen 127.0.0.1:PORT` (the uvloop
+and SO_REUSEPORT experiments run the same CLI through bench.fs_serve).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+import yaml
+from PIL import Image, ImageDraw
+
+from bench import sizes
+from bench.procs import free_port, python, started, wait_for_text
+
+NETWORK = "bench"
+KEY = "bench-network-key"
+TOKEN = "bench-publisher-token"
+
+
+def config(data_dir: Path, port: int, profiles: int, formats: tuple[str, ...]) -> dict:
+    """A config with one network of `profiles` profiles (p000 is 1920x1080, each a different
+    size, so each is its own render)."""
+    profile = {
+        "layout": "auto",
+        "formats": list(formats),
+        "kinds": ["amber", "missing_child"],
+        "regions": ["NL"],
+        "languages": ["nl", "en"],
+    }
+    return {
+        "server": {
+            "listen": f"127.0.0.1:{port}",
+            "public_url": f"http://127.0.0.1:{port}",
+            "data_dir": str(data_dir),
+        },
+        "storage": "sqlite",
+        "alerts": {
+            "resolved_display_seconds": 3600,
+            "offline_grace_seconds": 900,
+            "default_contact": {"phone": "0800-6070", "url": "https://www.politie.nl/amberalert"},
+        },
+        "staff": [{"name": "bench-publisher", "role": "publisher", "token": TOKEN}],
+        "networks": [
+            {
+                "id": NETWORK,
+                "name": "Bench network",
+                "keys": [KEY],
+                "profiles": [
+                    {"id": f"p{i:03d}", "size": size, **profile}
+                    for i, size in enumerate(sizes.distinct(profiles))
+                ],
+            }
+        ],
+    }
+
+
+def alert_body(number: int, photo: str | None) -> dict:
+    """An AMBER alert with invented data (a drawn photo, no real person)."""
+    expires = (datetime.now(UTC) + timedelta(hours=12)).isoformat(timespec="seconds")
+    seen = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="seconds")
+    return {
+        "kind": "amber",
+        "circumstance": "stranger_abduction",
+        "test": False,
+        "regions": ["NL"],
+        "languages": ["nl", "en"],
+        "children": [
+            {
+                "name": f"Testkind Bench {number}",
+                "age": 9,
+                "sex": "female",
+                "height_cm": 134,
+                "description": {"nl": "Blond haar, blauwe ogen", "en": "Blond hair, blue eyes"},
+                "clothing": {"nl": "Rode jas, spijkerbroek", "en": "Red coat, jeans"},
+                "photo": photo,
+            }
+        ],
+        "vehicles": [
+            {
+                "make": "Volkswagen",
+                "model": "Golf",
+                "colour": {"nl": "blauw", "en": "blue"},
+                "plate": "00-BEN-1",
+                "country": "NL",
+            }
+        ],
+        "last_seen": {"place": "Utrecht, Vredenburg", "at": seen},
+        "message": {"nl": "Bel 112 als u haar ziet.", "en": "Call 112 if you see her."},
+        "expires_at": expires,
+    }
+
+
+def drawn_photo() -> bytes:
+    """A 600x800 portrait-like picture drawn with Pillow."""
+    image = Image.new("RGB", (600, 800), (180, 200, 220))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((180, 120, 420, 400), fill=(230, 190, 160))
+    draw.rectangle((120, 420, 480, 800), fill=(200, 40, 40))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+class FeedServerError(RuntimeError):
+    """feedserver did not start or refused a bench request."""
+
+
+@dataclass
+class FeedServer:
+    """A running feedserver and a staff/screen client for it."""
+
+    port: int
+    pids: tuple[int, ...]
+    profiles: int
+    session: aiohttp.ClientSession
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def feed_url(self, profile: str = "p000", suffix: str = "") -> str:
+        return self.url(f"/v1/feeds/{NETWORK}/{profile}{suffix}?key={KEY}")
+
+    async def _call(self, method: str, path: str, **kwargs) -> dict:
+        headers = {"Authorization": f"Bearer {TOKEN}", **kwargs.pop("headers", {})}
+        async with self.session.request(
+            method, self.url(path), headers=headers, **kwargs
+        ) as response:
+            if response.status >= 300:
+                raise FeedServerError(
+                    f"{method} {path}: {response.status} {(await response.text())[:300]}"
+                )
+            return await response.json()
+
+    async def upload_photo(self) -> str:
+        reply = await self._call(
+            "POST", "/v1/photos", data=drawn_photo(), headers={"Content-Type": "image/jpeg"}
+        )
+        return reply["id"]
+
+    async def create(self, number: int, photo: str | None) -> str:
+        return (await self._call("POST", "/v1/alerts", json=alert_body(number, photo)))["id"]
+
+    async def publish(self, alert_id: str) -> None:
+        await self._call("POST", f"/v1/alerts/{alert_id}/publish")
+
+    async def publish_alerts(self, count: int, first: int = 0) -> list[str]:
+        """Create and publish `count` alerts (one shared drawn photo); their ids."""
+        photo = await self.upload_photo()
+        ids = []
+        for number in range(first, first + count):
+            ids.append(await self.create(number, photo))
+            await self.publish(ids[-1])
+        return ids
+
+    async def cancel(self, alert_id: str) -> None:
+        await self._call("POST", f"/v1/alerts/{alert_id}/cancel", json={"reason": "bench"})
+
+
+def serve_command(config_path: Path, port: int, knobs: tuple[str, ...]) -> list[str]:
+    """The real CLI; through bench.fs_serve when an experiment turns knobs (its flags)."""
+    serve = ["serve", "--config", str(config_path), "--listen", f"127.0.0.1:{port}"]
+    if not knobs:
+        return [str(Path(sys.executable).with_name("feedserver")), *serve]
+    return python("bench.fs_serve", *knobs, *serve)
+
+
+@contextlib.asynccontextmanager
+async def feedserver(
+    workdir: Path,
+    *,
+    port: int | None = None,
+    profiles: int = 1,
+    formats: tuple[str, ...] = ("jpg",),
+    cpus: str | None = None,
+    knobs: tuple[str, ...] = (),
+    workers: int = 1,
+) -> AsyncIterator[FeedServer]:
+    """feedserver on the config and data in `workdir` (written on first use, then reused, so
+    that SO_REUSEPORT workers can start on data a single process published); `workers` > 1
+    share the port. `--listen` overrides the config's port (public_url keeps the first).
+    `knobs` are bench.fs_serve flags."""
+    port = port or free_port()
+    config_path = workdir / "feedserver.yaml"
+    if not config_path.exists():
+        workdir.mkdir(parents=True, exist_ok=True)
+        config_path.write_text(yaml.safe_dump(config(workdir / "data", port, profiles, formats)))
+    knobs += ("--reuse-port",) * (workers > 1)
+    command = serve_command(config_path, port, knobs)
+    async with contextlib.AsyncExitStack() as stack:
+        pids = []
+        for worker in range(workers):
+            log = workdir / f"server-{worker}.log"
+            log.write_bytes(b"")
+            proc = await stack.enter_async_context(started(command, cpus=cpus, log=log))
+            await wait_for_text(log, "Running on", proc)
+            pids.append(proc.pid)
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+        yield FeedServer(port=port, pids=tuple(pids), profiles=profiles, session=session)

@@ -1,0 +1,299 @@
+"""Poll rows: wrk against feedserver's feed (304 and 200) and current.jpg, beside nginx serving
+the same bytes from files and a bare aiohttp handler serving them from memory.
+
+Fairness: every server is pinned to core 0 and wrk (`-t1 -c64`) to core 1, so each server has
+one core and the load generator never takes it. The rows judge by server CPU time per request
+(see bench/probe.py), with req/s in the note. The SO_REUSEPORT experiment is about using both
+cores, so it runs unpinned and reports req/s against one process run unpinned too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+import time
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+
+import aiohttp
+
+from bench import payloads
+from bench.fs import FeedServer, feedserver
+from bench.nginx import nginx
+from bench.probe import (
+    Figures,
+    Probe,
+    Settings,
+    conditional,
+    distinct_etags,
+    fetch,
+    measure,
+)
+from bench.procs import SERVER_CPUS, free_port, python, started
+from bench.table import Row
+
+RENDER_WAIT = 60.0
+COST = "µs CPU/req"
+REUSE = "SO_REUSEPORT, all unpinned"
+# Issue 2: a 304 costs at most 1.3x the bare handler's. Issue 6: at least 0.35x nginx's
+# throughput, which on one core each is at most 1 / 0.35 = 2.86x nginx's cost.
+GOAL_VS_BARE = "ratio <= 1.3"
+GOAL_VS_NGINX = "ratio <= 2.86"
+# `feedserver serve` runs on uvloop without an access log: its reference is bare aiohttp on
+# uvloop; the bare handler on asyncio's own loop is measured too, for what uvloop is worth.
+BARE_UVLOOP = "bare aiohttp 304 on uvloop"
+
+
+def cost_row(
+    figures: Mapping[str, Figures], name: str, ref: str, goal: str = "", note: str = ""
+) -> Row:
+    """A row judged by CPU per request, with both sides' req/s in the note."""
+    ours, theirs = figures.get(name, Figures()), figures.get(ref, Figures())
+    if ours.rps and theirs.rps:
+        note = "; ".join(filter(None, [f"{ours.rps:,.0f} vs {theirs.rps:,.0f} req/s", note]))
+    return Row(name, ours.cpu_us, COST, ref, theirs.cpu_us, goal, note)
+
+
+def rate_row(figures: Mapping[str, Figures], name: str, ref: str, note: str = "") -> Row:
+    """A row judged by req/s (for experiments about using more cores)."""
+    ours, theirs = figures.get(name, Figures()), figures.get(ref, Figures())
+    return Row(name, ours.rps, "req/s", ref, theirs.rps, note=note)
+
+
+async def renders_ready(fs: FeedServer, started_at: float) -> float | None:
+    """Seconds from `started_at` until every profile's current.jpg answers 200 (bounded);
+    None at once when the feed names no JPEG render (rendering not there yet)."""
+    async with fs.session.get(fs.feed_url()) as response:
+        entries = (await response.json())["alerts"]
+    if not entries or "jpg" not in entries[0]["renders"]:
+        return None
+    waiting = {f"p{i:03d}" for i in range(fs.profiles)}
+    while waiting:
+        if time.monotonic() - started_at > RENDER_WAIT:
+            return None
+        for profile in sorted(waiting):
+            if await fetch(fs.session, fs.feed_url(profile, "/current.jpg")) is not None:
+                waiting.discard(profile)
+        await asyncio.sleep(0.02)
+    return time.monotonic() - started_at
+
+
+async def published(fs: FeedServer, alerts: int) -> float | None:
+    """Publish alerts; seconds from the last publish until every profile's JPEG is ready."""
+    await fs.publish_alerts(alerts - 1)
+    began = time.monotonic()
+    await fs.publish_alerts(1, first=alerts - 1)
+    return await renders_ready(fs, began)
+
+
+def server_probes(name: str, feed: Probe, jpg: str | None) -> dict[str, Probe]:
+    """`name 304` (the conditional `feed` probe), `name 200` and `name current.jpg`."""
+    probes = {f"{name} 304": feed, f"{name} 200": Probe(feed.url, feed.server, cpus=feed.cpus)}
+    if jpg:
+        probes[f"{name} current.jpg"] = Probe(jpg, feed.server, cpus=feed.cpus)
+    return probes
+
+
+@contextlib.asynccontextmanager
+async def bare_aiohttp(
+    workdir: Path,
+    feed: bytes,
+    jpg: bytes,
+    *,
+    knobs: tuple[str, ...] = (),
+    workers: int = 1,
+    cpus: str | None = SERVER_CPUS,
+) -> AsyncIterator[tuple[str, tuple[int, ...]]]:
+    """The bare aiohttp reference serving `feed` and `jpg` from memory: (base URL, pids)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "feed.json").write_bytes(feed)
+    (workdir / "current.jpg").write_bytes(jpg)
+    port = free_port()
+    args = python("bench.bare", "--port", str(port), "--feed", str(workdir / "feed.json"))
+    args += ["--jpg", str(workdir / "current.jpg"), *knobs]
+    args += ["--reuse-port"] * (workers > 1)
+    async with contextlib.AsyncExitStack() as stack:
+        procs = [
+            await stack.enter_async_context(started(args, port=port, cpus=cpus))
+            for _ in range(workers)
+        ]
+        yield f"http://127.0.0.1:{port}", tuple(p.pid for p in procs)
+
+
+async def section(settings: Settings) -> list[Row]:
+    """All poll rows: feedserver beside the references, the knobs, SO_REUSEPORT, growth."""
+    with tempfile.TemporaryDirectory(prefix="bench-poll-") as tmp:
+        work = Path(tmp)
+        rows, feed, jpg, ready10 = await pinned_rows(work, settings)
+        rows += await reuse_port_rows(work, feed, jpg, settings)
+        rows += await growth_rows(work, ready10, settings)
+    return rows
+
+
+async def pinned_rows(
+    work: Path, settings: Settings
+) -> tuple[list[Row], bytes, bytes, float | None]:
+    """feedserver (and its knob variants), bare aiohttp and nginx, one core each. Also gives
+    the bytes served (for the other groups) and the 10-profile render time."""
+    async with contextlib.AsyncExitStack() as stack:
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+        main = await stack.enter_async_context(
+            feedserver(work / "fs10", profiles=10, cpus=SERVER_CPUS)
+        )
+        ready10 = await published(main, 1)
+        feed = await fetch(session, main.feed_url()) or b""
+        jpg_url = main.feed_url(suffix="/current.jpg")
+        real_jpg = await fetch(session, jpg_url)
+        jpg = real_jpg or payloads.jpeg()
+        probes = server_probes(
+            "feedserver",
+            await conditional(session, main.feed_url(), main.pids),
+            real_jpg and jpg_url,
+        )
+        screen_url = main.feed_url() + "&screen=bench-screen-1"
+        probes["feedserver 304 ?screen="] = await conditional(session, screen_url, main.pids)
+
+        bare, bare_pids = await stack.enter_async_context(bare_aiohttp(work / "bare", feed, jpg))
+        probes |= server_probes(
+            "bare aiohttp",
+            await conditional(session, bare + "/feed", bare_pids),
+            bare + "/current.jpg",
+        )
+        uv, uv_pids = await stack.enter_async_context(
+            bare_aiohttp(work / "bare", feed, jpg, knobs=("--uvloop",))
+        )
+        probes[BARE_UVLOOP] = await conditional(session, uv + "/feed", uv_pids)
+        files = {"feed.json": feed, "current.jpg": jpg}
+        server = await stack.enter_async_context(nginx(files=files, cpus=SERVER_CPUS))
+        probes |= server_probes(
+            "nginx",
+            await conditional(session, server.url("/feed.json"), (server.pid,)),
+            server.url("/current.jpg"),
+        )
+        got = await measure(probes, settings)
+
+    jpg_note = "" if real_jpg else "no current.jpg in feedserver yet"
+    rows = [
+        cost_row(got, "feedserver 304", BARE_UVLOOP, GOAL_VS_BARE),
+        cost_row(got, "feedserver 304", "nginx 304", GOAL_VS_NGINX),
+        cost_row(got, "feedserver 200", "bare aiohttp 200"),
+        cost_row(got, "feedserver 200", "nginx 200"),
+        cost_row(got, "feedserver current.jpg", "bare aiohttp current.jpg", note=jpg_note),
+        cost_row(got, "feedserver current.jpg", "nginx current.jpg", note=jpg_note),
+        cost_row(got, "bare aiohttp 304", "nginx 304", note="aiohttp's own floor"),
+        cost_row(got, "feedserver 304 ?screen=", "feedserver 304", note="records a receipt"),
+    ]
+    rows += [cost_row(got, BARE_UVLOOP, "bare aiohttp 304")]
+    return rows, feed, jpg, ready10
+
+
+async def reuse_port_rows(work: Path, feed: bytes, jpg: bytes, settings: Settings) -> list[Row]:
+    """Two processes sharing the port vs one, everything unpinned (both cores for all).
+
+    feedserver's workers each build their own documents; when their ETags differ (so a
+    screen's 304 would turn into a 200 on the other worker), the rows compare plain 200s."""
+    async with contextlib.AsyncExitStack() as stack:
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+        one = await stack.enter_async_context(bare_aiohttp(work / "rp", feed, jpg, cpus=None))
+        two = await stack.enter_async_context(
+            bare_aiohttp(work / "rp", feed, jpg, cpus=None, workers=2)
+        )
+        async with feedserver(work / "fs-rp", profiles=10) as fs:
+            await fs.publish_alerts(1)  # the workers below start on this data
+        single = await stack.enter_async_context(feedserver(work / "fs-one", profiles=10))
+        await single.publish_alerts(1)
+        workers = await stack.enter_async_context(feedserver(work / "fs-rp", workers=2))
+        etags = await distinct_etags(workers.feed_url())
+        kind = "304" if etags == 1 else "200"
+        probes = {
+            "bare aiohttp 304, 1 process": await conditional(
+                session, one[0] + "/feed", one[1], None
+            ),
+            "bare aiohttp 304, 2 processes": await conditional(
+                session, two[0] + "/feed", two[1], None
+            ),
+        }
+        for name, fs in (
+            (f"feedserver {kind}, 1 process", single),
+            (f"feedserver {kind}, 2 processes", workers),
+        ):
+            probe = await conditional(session, fs.feed_url(), fs.pids, None)
+            probes[name] = probe if kind == "304" else Probe(probe.url, probe.server, cpus=None)
+        got = await measure(probes, settings)
+    fs_note = "" if etags == 1 else f"; workers answer {etags} ETags for one document: no 304"
+    return [
+        rate_row(got, "bare aiohttp 304, 2 processes", "bare aiohttp 304, 1 process", REUSE),
+        rate_row(
+            got, f"feedserver {kind}, 2 processes", f"feedserver {kind}, 1 process", REUSE + fs_note
+        ),
+    ]
+
+
+async def growth_rows(work: Path, ready10: float | None, settings: Settings) -> list[Row]:
+    """The poll and render figures against the work: 10/40/100 profiles, 1/5/20 alerts."""
+    return await _profile_growth(work, ready10, settings) + await _alert_growth(work, settings)
+
+
+async def _profile_growth(work: Path, ready10: float | None, settings: Settings) -> list[Row]:
+    ready = {10: ready10}
+    async with contextlib.AsyncExitStack() as stack:
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+        probes: dict[str, Probe] = {}
+        for profiles in (10, 40, 100):
+            fs = await stack.enter_async_context(
+                feedserver(work / f"growth{profiles}", profiles=profiles, cpus=SERVER_CPUS)
+            )
+            took = await published(fs, 1)
+            ready.setdefault(profiles, took)
+            probe = await conditional(session, fs.feed_url(), fs.pids)
+            probes |= server_probes(f"feedserver, {profiles} profiles,", probe, None)
+        got = await measure(probes, settings)
+    rows = [
+        cost_row(got, f"feedserver, {n} profiles, {kind}", f"feedserver, 10 profiles, {kind}")
+        for kind in ("304", "200")
+        for n in (40, 100)
+    ]
+    return rows + [
+        Row(
+            f"publish → current.jpg of all {n} profiles",
+            _ms(ready[n]),
+            "ms",
+            "publish → current.jpg of all 10 profiles",
+            _ms(ready10),
+            "figure < 1500" if n == 40 else "",
+            "server and its render pool on one core",
+        )
+        for n in (40, 100)
+    ]
+
+
+async def _alert_growth(work: Path, settings: Settings) -> list[Row]:
+    """One profile, measured at 1, then 5, then 20 active alerts (one after the other)."""
+    got: dict[str, Figures] = {}
+    async with contextlib.AsyncExitStack() as stack:
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+        fs = await stack.enter_async_context(
+            feedserver(work / "alerts", profiles=1, cpus=SERVER_CPUS)
+        )
+        active = 0
+        for alerts in (1, 5, 20):
+            await fs.publish_alerts(alerts - active, first=active)
+            active = alerts
+            probe = await conditional(session, fs.feed_url(), fs.pids)
+            got |= await measure(
+                server_probes(f"feedserver, {_alerts(alerts)},", probe, None), settings
+            )
+    return [
+        cost_row(got, f"feedserver, {n} alerts, {kind}", f"feedserver, {_alerts(1)}, {kind}")
+        for kind in ("304", "200")
+        for n in (5, 20)
+    ]
+
+
+def _alerts(count: int) -> str:
+    return "1 alert" if count == 1 else f"{count} alerts"
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds * 1000

@@ -1,0 +1,159 @@
+"""Push rows: 1k/5k/10k idle SSE clients, publish -> delivery p50/p99/last and memory per
+connection, feedserver beside nginx's nchan module with the same swarm and message.
+
+Both servers run on core 0 (one nchan worker; one feedserver process with its pool), the
+client swarm on core 1.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+import aiohttp
+
+from bench import payloads
+from bench.fanout import Step, fan_out
+from bench.fs import FeedServer, feedserver
+from bench.nginx import NCHAN_LOCATIONS, nginx
+from bench.procs import SERVER_CPUS
+from bench.table import Row
+
+# (row name, Step field, unit); p50 only at the largest client count.
+METRICS = (
+    ("publish → client p50", "p50_ms", "ms"),
+    ("publish → client p99", "p99_ms", "ms"),
+    ("publish → last client", "last_ms", "ms"),
+    ("memory per idle connection", "kib_per_connection", "KiB"),
+)
+# Issue 6: p99 at most 1.2x nchan's. Issue 4: last client within 1 s at 10k, < 16 KiB each.
+GOALS = {"p99_ms": "ratio <= 1.2", "kib_per_connection": "figure < 16"}
+TOP_GOALS = {"last_ms": "figure < 1000"}
+
+
+class NchanPublisher:
+    """Publishes the same envelope feedserver sends, to nchan's publisher location."""
+
+    retract_echoes = False
+
+    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
+        self.session, self.url = session, url
+        self.body = b""
+
+    async def prepare(self) -> str:
+        marker = f"bench-{uuid.uuid4().hex}"
+        self.body = payloads.envelope(marker)
+        return marker
+
+    async def publish(self) -> None:
+        async with self.session.post(self.url, data=self.body) as response:
+            response.raise_for_status()
+
+    async def retract(self) -> None:
+        """nchan keeps no alert state; nothing to undo."""
+
+
+async def nchan_fan_out(steps: Sequence[int], publishes: int) -> list[Step]:
+    """The reference: nginx + nchan (one worker, one core) with the same swarm and message."""
+    async with (
+        nginx(
+            locations=NCHAN_LOCATIONS, nchan=True, connections=max(steps) + 5000, cpus=SERVER_CPUS
+        ) as server,
+        aiohttp.ClientSession() as session,
+    ):
+        publisher = NchanPublisher(session, server.url("/pub"))
+        return await fan_out(
+            server.url("/sub"), publisher, (server.pid,), steps=steps, publishes=publishes
+        )
+
+
+class FeedServerPublisher:
+    """Publishes a new AMBER alert through the staff API; retracting cancels it."""
+
+    retract_echoes = True
+
+    def __init__(self, fs: FeedServer, photo: str) -> None:
+        self.fs, self.photo = fs, photo
+        self.alert_id = ""
+        self.count = 0
+
+    async def prepare(self) -> str:
+        self.count += 1
+        self.alert_id = await self.fs.create(self.count, self.photo)
+        return self.alert_id
+
+    async def publish(self) -> None:
+        await self.fs.publish(self.alert_id)
+
+    async def retract(self) -> None:
+        await self.fs.cancel(self.alert_id)
+
+
+async def _has_events(fs: FeedServer) -> bool:
+    try:
+        async with fs.session.get(
+            fs.feed_url(suffix="/events"), timeout=aiohttp.ClientTimeout(total=5)
+        ) as response:
+            return response.status == 200 and response.content_type == "text/event-stream"
+    except (aiohttp.ClientError, TimeoutError):
+        return False
+
+
+async def feedserver_fan_out(steps: Sequence[int], publishes: int) -> list[Step] | None:
+    """feedserver (one process, one core) with the same swarm; None without an SSE endpoint."""
+    with tempfile.TemporaryDirectory(prefix="bench-push-") as tmp:
+        async with feedserver(Path(tmp), profiles=1, cpus=SERVER_CPUS) as fs:
+            if not await _has_events(fs):
+                return None
+            publisher = FeedServerPublisher(fs, await fs.upload_photo())
+            return await fan_out(
+                fs.feed_url(suffix="/events"),
+                publisher,
+                fs.pids,
+                steps=steps,
+                publishes=publishes,
+                ready_token="snapshot",
+            )
+
+
+def _note(step: Step | None) -> str:
+    if step is None:
+        return ""
+    problems = [f"{step.failed} could not connect"] * bool(step.failed)
+    problems += [f"{step.missing} never got it"] * bool(step.missing)
+    return "; ".join(problems)
+
+
+def rows(ours: list[Step] | None, nchan: list[Step]) -> list[Row]:
+    """Per client count: p99, last delivery and memory per connection (and p50 at the top)."""
+    result = []
+    for i, ref in enumerate(nchan):
+        step = ours[i] if ours else None
+        top = i == len(nchan) - 1
+        note = ("feedserver has no SSE endpoint yet" if ours is None else "") or _note(step)
+        note = note or _note(ref)
+        for name, field, unit in METRICS:
+            if field == "p50_ms" and not top:
+                continue
+            goal = GOALS.get(field) or (TOP_GOALS.get(field, "") if top else "")
+            result.append(
+                Row(
+                    f"{name}, {ref.clients:,} SSE clients",
+                    getattr(step, field, None),
+                    unit,
+                    f"nchan, {name}",
+                    getattr(ref, field),
+                    goal,
+                    note,
+                )
+            )
+    return result
+
+
+async def section(steps: Sequence[int], publishes: int) -> list[Row]:
+    """Push rows: nchan first (the reference), then feedserver, each with a fresh swarm."""
+    nchan = await nchan_fan_out(steps, publishes)
+    ours = await feedserver_fan_out(steps, publishes)
+    return rows(ours, nchan)

@@ -1,0 +1,21 @@
+"""Order statistics for noisy repetitions."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+
+
+def median(values: Sequence[float]) -> float | None:
+    """The median, or None when nothing was measured."""
+    return statistics.median(values) if values else None
+
+
+def percentile(values: Sequence[float], pct: float) -> float | None:
+    """Nearest-rank percentile (pct in 0..100) of the values, None when there are none."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[rank - 1]
