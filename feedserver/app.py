@@ -59,8 +59,10 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
     """Workers come from a fork server: a worker forked from this process on demand would
     inherit its sockets and pipes and keep clients' connections open after it is gone."""
-    pool = ProcessPoolExecutor(max_workers=POOL_WORKERS,
-                               mp_context=multiprocessing.get_context("forkserver"))
+    context = multiprocessing.get_context("forkserver")
+    # the fork server imports the renderer once; every worker starts with it loaded
+    context.set_forkserver_preload(["feedserver.render.creative"])
+    pool = ProcessPoolExecutor(max_workers=POOL_WORKERS, mp_context=context)
     app[POOL] = pool
     yield
     pool.shutdown(wait=True, cancel_futures=True)

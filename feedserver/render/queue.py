@@ -48,11 +48,13 @@ class RenderQueue:
         self._running: set[str] = set()
         self._order = itertools.count()
         self._feeders: list[asyncio.Task[None]] = []
+        self._stopped = False
 
     def start(self) -> None:
         self._feeders = [asyncio.create_task(self._feed()) for _ in range(self.workers)]
 
     async def stop(self) -> None:
+        self._stopped = True
         for task in self._feeders:
             task.cancel()
         await asyncio.gather(*self._feeders, return_exceptions=True)
@@ -61,6 +63,10 @@ class RenderQueue:
 
     def submit(self, job: Job, photos: dict[str, PhotoData], priority: int) -> asyncio.Future:
         """Queue a job (or join the same one already queued, raising its priority)."""
+        if self._stopped:  # shutting down: nothing will render it
+            future: asyncio.Future[Creative] = asyncio.get_running_loop().create_future()
+            future.cancel()
+            return future
         pending = self._pending.get(job.digest)
         if pending is None:
             pending = _Pending(job, photos, priority)

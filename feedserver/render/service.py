@@ -149,10 +149,9 @@ class RenderService:
             self.schedule(alert)
 
     async def start(self) -> None:
-        """Start the pool's workers now, before the server listens: forked later, they would
-        inherit its sockets and hold clients' connections open after the server is killed.
-        Then rebuild the creatives of every shown alert in the background (serving waits for
-        a creative still being rendered)."""
+        """Start the pool's workers now rather than at the first publish, then rebuild the
+        creatives of every shown alert in the background (serving waits for a creative that
+        is still being rendered)."""
         await asyncio.get_running_loop().run_in_executor(self.pool, os.getpid)
         self._queue.start()
         for alert in await self.store.list_alerts(VISIBLE):

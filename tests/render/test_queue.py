@@ -32,3 +32,11 @@ async def test_urgent_then_primary_then_the_rest_and_one_render_per_digest():
     assert finished == ["rest-2", "primary", "rest-0", "rest-1"]
     assert all(r.content_type == "image/jpeg" for r in results)
     assert URGENT < PRIMARY < REST
+
+
+async def test_nothing_is_queued_after_stop():
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        queue = RenderQueue(pool, 1, lambda j, f: None)
+        queue.start()
+        await queue.stop()
+        assert queue.submit(job("late", (800, 600)), {}, URGENT).cancelled()
