@@ -19,6 +19,7 @@ from conftest import (
 )
 
 from feedserver.appkeys import EVENTS
+from feedserver.render.service import RENDERER
 
 
 async def test_draft_publish_update_resolve(client):
@@ -152,3 +153,15 @@ async def test_policy_override_is_recorded_at_publish(client):
     published = (await response.json())["history"][1]
     assert published["action"] == "published"
     assert published["note"]["policy_override"]["reason"] == "father armed, threatened the child"
+
+
+async def test_alert_warnings_say_what_the_layouts_left_out(client):
+    long_text = {"nl": "Zij draagt " + "een rode jas met witte strepen, " * 12,
+                 "en": "She wears " + "a red coat with white stripes, " * 12}
+    alert = await publish(client, amber_alert(message=long_text))
+    await client.app[RENDERER].idle()
+    response = await client.get(f"/v1/alerts/{alert['id']}", headers=auth(VIEWER))
+    warnings = (await response.json())["warnings"]
+    layout = [w["message"] for w in warnings if w["field"] == "layout"]
+    assert any(m.startswith("net-a/landscape 1920x1080") and "left out message" in m
+               for m in layout), layout

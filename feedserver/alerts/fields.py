@@ -7,6 +7,7 @@ rules, feeds, renders, CAP — sees one shape.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -58,10 +59,7 @@ class Checker:
         if not isinstance(value, str):
             self.fail(field, "must be a string")
             return None
-        value = value.strip()
-        if not value.isprintable() and not _valid_text(value):
-            self.fail(field, "must be Unicode text without control characters or lone surrogates")
-            return None
+        value = clean_text(value).strip()
         if len(value) > max_len:
             self.fail(field, f"must be at most {max_len} characters")
             return None
@@ -154,13 +152,14 @@ class Checker:
         return value
 
 
-def _valid_text(value: str) -> bool:
-    """Line breaks and tabs are text; other control characters and lone surrogates are not."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return all(ch.isprintable() or ch in "\n\t" for ch in value)
+def clean_text(value: str) -> str:
+    """Text every output can carry: control characters (but line breaks and tabs) dropped, lone
+    surrogates replaced. Cleaned, not refused, so a stray byte from an upstream feed never
+    keeps an alert off the screens; XML, JSON and fonts then all take it."""
+    if value.isprintable():
+        return value
+    value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return "".join(ch for ch in value if ch in "\n\t" or unicodedata.category(ch) != "Cc")
 
 
 def _join(path: str, key: str) -> str:
