@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "rende
 
 import samples
 
+from feedserver.alerts.fields import input_fields
 from feedserver.app import create_app
 from feedserver.config import parse_config
 from feedserver.render import fonts, render_creative
@@ -76,21 +77,7 @@ def config(data_dir: Path, port: int) -> Any:
 
 def alert_body(name: str, photo: str) -> dict[str, Any]:
     doc = samples.alert()
-    body = {
-        k: doc[k]
-        for k in (
-            "kind",
-            "circumstance",
-            "regions",
-            "languages",
-            "children",
-            "suspects",
-            "vehicles",
-            "last_seen",
-            "message",
-            "contact",
-        )
-    }
+    body = input_fields(doc)
     body["children"] = [{**doc["children"][0], "name": name, "photo": photo}]
     return body
 

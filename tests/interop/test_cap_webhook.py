@@ -19,19 +19,38 @@ from feedserver.interop.capservice import AppSources, cap_delivery_body
 SECRET = "cms-secret-0001"
 
 
-async def test_publish_update_resolve_cancel_bodies(client):
-    resolved = await publish(client, amber_alert())
-    response = await client.patch(f"/v1/alerts/{resolved['id']}", json={"message": "Update."},
+EXPECTED = [
+    ("alert.published", "Alert", ["Monitor"], 0),
+    ("alert.updated", "Update", ["Monitor"], 1),
+    ("alert.resolved", "Update", ["AllClear"], 2),
+    ("alert.published", "Alert", ["Monitor"], 0),
+    ("alert.cancelled", "Cancel", [], 1),
+]
+
+
+async def publish_update_resolve_then_cancel(client) -> None:
+    """The events of EXPECTED: one alert updated and found, another published and cancelled."""
+    found = await publish(client, amber_alert())
+    response = await client.patch(f"/v1/alerts/{found['id']}", json={"message": "Update."},
                                   headers=auth(PUBLISHER))
     assert response.status == 200
-    response = await client.post(f"/v1/alerts/{resolved['id']}/resolve",
+    response = await client.post(f"/v1/alerts/{found['id']}/resolve",
                                  json={"message": "Gevonden."}, headers=auth(PUBLISHER))
     assert response.status == 200
-    cancelled = await publish(client, amber_alert())
-    response = await client.post(f"/v1/alerts/{cancelled['id']}/cancel",
+    withdrawn = await publish(client, amber_alert())
+    response = await client.post(f"/v1/alerts/{withdrawn['id']}/cancel",
                                  json={"reason": "Vergissing"}, headers=auth(PUBLISHER))
     assert response.status == 200
 
+
+def summary(root) -> tuple[str, list[str], int]:
+    """msgType, responseTypes and how many earlier messages a CAP message references."""
+    return (text(root, "cap:msgType"), sorted({e.text for e in root.iter(CAP + "responseType")}),
+            len((text(root, "cap:references") or "").split()))
+
+
+async def test_publish_update_resolve_cancel_bodies(client):
+    await publish_update_resolve_then_cancel(client)
     sources = AppSources(client.app[CONFIG], client.app[STORE])
     network = client.app[CONFIG].network("net-a")
     seen = []
@@ -41,16 +60,8 @@ async def test_publish_update_resolve_cancel_bodies(client):
         root = assert_valid_cap(body)
         assert text(root, "cap:identifier") == \
             f"feedserver-{event.alert['id']}-v{event.alert['version']}"
-        response_types = {e.text for e in root.iter(CAP + "responseType")}
-        refs = len((text(root, "cap:references") or "").split())
-        seen.append((event.type, text(root, "cap:msgType"), sorted(response_types), refs))
-    assert seen == [
-        ("alert.published", "Alert", ["Monitor"], 0),
-        ("alert.updated", "Update", ["Monitor"], 1),
-        ("alert.resolved", "Update", ["AllClear"], 2),
-        ("alert.published", "Alert", ["Monitor"], 0),
-        ("alert.cancelled", "Cancel", [], 1),
-    ]
+        seen.append((event.type, *summary(root)))
+    assert seen == EXPECTED
 
 
 @dataclass
@@ -83,17 +94,7 @@ async def test_a_cap_webhook_receives_signed_schema_valid_cap(aiohttp_client, ai
                                       "format": "cap"}
     client = await aiohttp_client(create_app(parse_config(data)))
 
-    found = await publish(client, amber_alert())
-    response = await client.patch(f"/v1/alerts/{found['id']}", json={"message": "Nieuw"},
-                                  headers=auth(PUBLISHER))
-    assert response.status == 200
-    response = await client.post(f"/v1/alerts/{found['id']}/resolve",
-                                 json={"message": "Gevonden"}, headers=auth(PUBLISHER))
-    assert response.status == 200
-    withdrawn = await publish(client, amber_alert())
-    response = await client.post(f"/v1/alerts/{withdrawn['id']}/cancel",
-                                 json={"reason": "Vergissing"}, headers=auth(PUBLISHER))
-    assert response.status == 200
+    await publish_update_resolve_then_cancel(client)
     await receiver.wait_for(5)
 
     seen = []
@@ -103,14 +104,5 @@ async def test_a_cap_webhook_receives_signed_schema_valid_cap(aiohttp_client, ai
         expected = hmac.new(SECRET.encode(), parts["t"].encode() + b"." + body,
                             hashlib.sha256).hexdigest()
         assert hmac.compare_digest(parts["v1"], expected)
-        root = assert_valid_cap(body)
-        seen.append((headers["Feedserver-Event"], text(root, "cap:msgType"),
-                     sorted({e.text for e in root.iter(CAP + "responseType")}),
-                     len((text(root, "cap:references") or "").split())))
-    assert seen == [
-        ("alert.published", "Alert", ["Monitor"], 0),
-        ("alert.updated", "Update", ["Monitor"], 1),
-        ("alert.resolved", "Update", ["AllClear"], 2),
-        ("alert.published", "Alert", ["Monitor"], 0),
-        ("alert.cancelled", "Cancel", [], 1),
-    ]
+        seen.append((headers["Feedserver-Event"], *summary(assert_valid_cap(body))))
+    assert seen == EXPECTED
