@@ -118,7 +118,6 @@ class Config:
     staff: tuple[Staff, ...]
     networks: tuple[Network, ...]
     upstreams: tuple[Upstream, ...] = ()
-    limits: dict[str, int] = field(default_factory=dict)
 
     def network(self, network_id: str) -> Network | None:
         return self._networks_by_id.get(network_id)
