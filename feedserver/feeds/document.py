@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from feedserver.config import AlertsConfig, Config, Network, Profile
 from feedserver.store.base import Event, Store
@@ -73,7 +74,7 @@ class FeedDocument:
     variants: tuple[tuple[bytes, str], ...]
     fresh_until: datetime
 
-    @property
+    @cached_property
     def receipt_keys(self) -> list[tuple[str, int]]:
         return [(entry["id"], entry["version"]) for entry in self.entries]
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from aiohttp import web
 
 from feedserver.appkeys import CONFIG, CREDENTIALS, FEEDS, RECEIPTS
 from feedserver.config import Network, Profile
 from feedserver.errors import not_found
+from feedserver.feeds.document import FeedDocument
 from feedserver.http import screen_facts
 
 CACHING = {"Cache-Control": "private, no-cache", "Vary": "Authorization"}
@@ -36,15 +39,30 @@ def etag_matches(request: web.Request, etag: str) -> bool:
     return header.strip() == "*" or etag in (t.strip() for t in header.split(","))
 
 
-async def feed_document(request: web.Request) -> web.Response:
-    """The hot path of the whole server: a dictionary lookup and a few header comparisons."""
+class ScreenView(NamedTuple):
+    network: Network
+    profile: Profile
+    region: str | None
+    screen: str | None
+    document: FeedDocument
+
+
+def screen_view(request: web.Request) -> ScreenView:
+    """What a screen's request for any of its profile's feeds comes to: access checked, its
+    `screen` and `region` read, the profile's document found and a receipt recorded."""
     network, profile = screen_profile(request)
     screen, region = screen_facts(request)
     app = request.app
     document = app[FEEDS].document(network, profile, region)
     if screen is not None:
         app[RECEIPTS].record(network.id, profile.id, screen, document.receipt_keys)
-    body, etag = document.variant(screen or request.remote or "")
+    return ScreenView(network, profile, region, screen, document)
+
+
+async def feed_document(request: web.Request) -> web.Response:
+    """The hot path of the whole server: a dictionary lookup and a few header comparisons."""
+    view = screen_view(request)
+    body, etag = view.document.variant(view.screen or request.remote or "")
     if etag_matches(request, etag):
         return web.Response(status=304, headers={**CACHING, "ETag": etag})
     return web.Response(body=body, headers={**CACHING, "ETag": etag, **JSON_TYPE})

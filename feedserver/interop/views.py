@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from feedserver.appkeys import ALERTS, CREDENTIALS, FEEDS, RECEIPTS, STORE
+from feedserver.appkeys import ALERTS, CREDENTIALS, STORE
 from feedserver.errors import ApiError, FieldError
-from feedserver.feeds.views import CACHING, etag_matches, screen_profile
-from feedserver.http import json_response, read_body, screen_facts
+from feedserver.feeds.views import CACHING, etag_matches, screen_view
+from feedserver.http import json_response, read_body
 from feedserver.interop.atom import atom_feed
 from feedserver.interop.cap_ingest import ingest_cap
 from feedserver.interop.cap_out import photo_paths
@@ -96,13 +96,10 @@ async def ingest(request: web.Request) -> web.Response:
 
 def _syndicated(kind: str, build: Builder, content_type: str):
     async def view(request: web.Request) -> web.Response:
-        network, profile = screen_profile(request)
-        screen, region = screen_facts(request)
+        asked = screen_view(request)
         app = request.app
-        if screen is not None:
-            document = app[FEEDS].document(network, profile, region)
-            app[RECEIPTS].record(network.id, profile.id, screen, document.receipt_keys)
-        feed = await app[SYNDICATION].get(app, network, profile, region, kind, build)
+        feed = await app[SYNDICATION].get(app, asked.network, asked.profile, asked.region, kind,
+                                          build)
         headers = {**CACHING, "ETag": feed.etag}
         if etag_matches(request, feed.etag):
             return web.Response(status=304, headers=headers)

@@ -6,11 +6,11 @@ import re
 
 from aiohttp import web
 
-from feedserver.appkeys import ALERTS, CONFIG, CREDENTIALS, FEEDS, RECEIPTS
+from feedserver.appkeys import ALERTS, CONFIG, CREDENTIALS
 from feedserver.config import Profile
 from feedserver.errors import ApiError, not_found
-from feedserver.feeds.views import etag_matches, screen_profile
-from feedserver.http import json_response, screen_facts
+from feedserver.feeds.views import etag_matches, screen_view
+from feedserver.http import json_response
 
 from .creative import CONTENT_TYPES, Creative
 from .service import RENDERER
@@ -60,12 +60,8 @@ async def creative_by_digest(request: web.Request) -> web.Response:
 
 async def current_creative(request: web.Request) -> web.Response:
     """The profile's first alert as a creative; 404 no_active_alert when the profile is idle."""
-    network, profile = screen_profile(request)
+    network, profile, _, _, document = screen_view(request)
     fmt = _format(request, profile)
-    screen, region = screen_facts(request)
-    document = request.app[FEEDS].document(network, profile, region)
-    if screen is not None:
-        request.app[RECEIPTS].record(network.id, profile.id, screen, document.receipt_keys)
     if not document.entries:
         raise ApiError(404, "no_active_alert", f"no alert is shown on {network.id}/{profile.id}")
     alert = await request.app[ALERTS].get(document.entries[0]["id"])
