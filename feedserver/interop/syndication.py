@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from feedserver.appkeys import CONFIG, FEEDS, STORE
+from feedserver.appkeys import CONFIG, STORE
 from feedserver.config import Network, Profile
+from feedserver.feeds.document import FeedDocument
 from feedserver.interop.capservice import AppSources, build_cap
 from feedserver.interop.vocabulary import xml_text
 
@@ -65,20 +66,20 @@ class Syndicated:
 
 
 class Syndication:
-    """The cache of Atom and RSS bytes, keyed by network, profile, region and format."""
+    """The cache of Atom and RSS bytes, keyed by network, profile, format and the entries."""
 
     def __init__(self) -> None:
         self._cache: dict[tuple, Syndicated] = {}
 
     async def get(self, app: web.Application, network: Network, profile: Profile,
-                  region: str | None, kind: str, build: Builder) -> Syndicated:
-        """Atom or RSS of the profile's current feed document, rebuilt when its entries change."""
-        entries = app[FEEDS].document(network, profile, region).entries
+                  document: FeedDocument, kind: str, build: Builder) -> Syndicated:
+        """Atom or RSS of a screen's feed document: only what reaches that screen."""
+        entries = document.entries
         signature = tuple((e["id"], e["version"], tuple(sorted(e["renders"].items())))
                           for e in entries)
-        key = (network.id, profile.id, region, kind)
+        key = (network.id, profile.id, kind, signature)
         cached = self._cache.get(key)
-        if cached is not None and cached.signature == signature:
+        if cached is not None:
             return cached
         meta = await _meta(app, network, profile, kind, entries)
         items = [await _item(app, profile, entry) for entry in entries]

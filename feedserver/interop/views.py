@@ -98,8 +98,8 @@ def _syndicated(kind: str, build: Builder, content_type: str):
     async def view(request: web.Request) -> web.Response:
         asked = screen_view(request)
         app = request.app
-        feed = await app[SYNDICATION].get(app, asked.network, asked.profile, asked.region, kind,
-                                          build)
+        feed = await app[SYNDICATION].get(app, asked.network, asked.profile, asked.document,
+                                          kind, build)
         headers = {**CACHING, "ETag": feed.etag}
         if etag_matches(request, feed.etag):
             return web.Response(status=304, headers=headers)

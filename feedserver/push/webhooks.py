@@ -25,10 +25,11 @@ from datetime import datetime, timedelta
 import aiohttp
 
 from feedserver.config import Config, Network, Profile
-from feedserver.feeds.document import FeedCache, reaches
+from feedserver.feeds.document import FeedCache
+from feedserver.geo.reach import screen_place
 from feedserver.interop.capservice import cap_delivery_body
 from feedserver.interop.vocabulary import CAP_CONTENT_TYPE
-from feedserver.push.envelopes import dump, envelope, event_entry
+from feedserver.push.envelopes import dump, envelope, heard_as, heard_entry
 from feedserver.store.base import Delivery, DeliveryTargets, Event, Store
 
 log = logging.getLogger(__name__)
@@ -64,11 +65,12 @@ class BodyFormat:
 
 async def json_body(sources: Sources, event: Event, network: Network,
                     profile: Profile | None) -> bytes:
-    """The push envelope: the alert as this profile's feed shows it now."""
+    """The push envelope: the alert as this profile's feed shows it now (or its withdrawal)."""
     if profile is None:
         raise ValueError("the json format needs a profile")
-    entry = event_entry(event.alert, network, profile, sources.feeds, sources.clock())
-    return dump(envelope(event, network, profile, entry))
+    heard = delivery_type(event, profile)
+    entry = heard_entry(event, heard, network, profile, sources.feeds, sources.clock())
+    return dump(envelope(event, network, profile, entry, heard))
 
 
 FORMATS: dict[str, BodyFormat] = {
@@ -77,13 +79,25 @@ FORMATS: dict[str, BodyFormat] = {
 }
 
 
+def profile_heard(event: Event, profile: Profile) -> str | None:
+    """What a profile's webhook hears of an event, its screens placed by the profile's
+    `location`, else its `regions` (a webhook has no `?at=`)."""
+    return heard_as(event, profile, screen_place(profile, None, None))
+
+
+def delivery_type(event: Event, profile: Profile | None) -> str:
+    """The type a delivery carries (`Feedserver-Event`); per network (CAP) it is the event's."""
+    return (profile_heard(event, profile) if profile else None) or event.type
+
+
 def targets(config: Config) -> DeliveryTargets:
-    """For the store: which (network, profile) pairs get a delivery of an event."""
+    """For the store: which (network, profile) pairs get a delivery of an event: the profiles
+    it reaches, and those it is withdrawn from."""
     hooked = [n for n in config.networks if n.webhook is not None]
 
     def event_targets(event: Event) -> Iterator[tuple[str, str | None]]:
         for network in hooked:
-            reached = [p.id for p in network.profiles if reaches(event.alert, p, None)]
+            reached = [p.id for p in network.profiles if profile_heard(event, p) is not None]
             body = FORMATS.get(network.webhook.format)
             if body is not None and body.per_profile:
                 yield from ((network.id, profile) for profile in reached)
@@ -185,10 +199,11 @@ class Sender:
 
     async def _post(self, delivery: Delivery, event: Event, body: bytes) -> Outcome:
         webhook = self.network.webhook
+        profile = self.network.profile(delivery.profile) if delivery.profile else None
         headers = {
             "Content-Type": self.body.content_type,
             "User-Agent": USER_AGENT,
-            "Feedserver-Event": event.type,
+            "Feedserver-Event": delivery_type(event, profile),
             "Feedserver-Delivery": delivery.id,
             "Feedserver-Signature": signature(webhook.secret, int(time.time()), body),
         }

@@ -17,7 +17,8 @@ from aiohttp import web
 
 from feedserver.appkeys import CONFIG, EVENTS, FEEDS, POOL, STORE
 from feedserver.config import Config, Network, Profile
-from feedserver.feeds.document import VISIBLE, reaches, shown_until
+from feedserver.feeds.document import VISIBLE, shown_until
+from feedserver.geo.reach import could_reach
 from feedserver.store.base import Event, Store
 from feedserver.timeutil import utcnow
 
@@ -91,7 +92,7 @@ class RenderService:
         unique: dict[str, tuple[Job, bool]] = {}
         for network in self.config.networks:
             for profile in network.profiles:
-                if not reaches(alert, profile, None):
+                if not could_reach(alert, profile):
                     continue
                 for i, fmt in enumerate(profile.formats):
                     job = self.job(alert, profile, fmt)
@@ -217,7 +218,7 @@ class RenderService:
         out = []
         for network in self.config.networks:
             for profile in network.profiles:
-                if not reaches(alert, profile, None):
+                if not could_reach(alert, profile):
                     continue
                 creative = self._creatives.get(self.job(alert, profile, profile.formats[0]).digest)
                 if creative is not None:

@@ -29,10 +29,14 @@ class Change:
 
 @dataclass(frozen=True)
 class Event:
+    """A change screens must hear of; `previous` is the alert's version before it (None for a
+    new alert), so those who had the alert and lose it by this change can be told."""
+
     seq: int
     type: str
     at: datetime
     alert: dict
+    previous: dict | None = None
 
 
 @dataclass(frozen=True)

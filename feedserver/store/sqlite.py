@@ -169,14 +169,22 @@ class SQLiteStore(Store):
                  _dump(change.note) if change.note else None, doc),
             )
             if change.event_type:
+                previous = await self._version(db, alert["id"], alert["version"] - 1)
                 cursor = await db.execute(
                     "INSERT INTO events (type, at, alert_id, version, doc)"
                     " VALUES (?, ?, ?, ?, ?)",
                     (change.event_type, at, alert["id"], alert["version"], doc),
                 )
-                event = Event(cursor.lastrowid, change.event_type, change.at, alert)
+                event = Event(cursor.lastrowid, change.event_type, change.at, alert, previous)
                 await self._queue_deliveries(db, event, at)
         return event
+
+    @staticmethod
+    async def _version(db: aiosqlite.Connection, alert_id: str, version: int) -> dict | None:
+        rows = await db.execute_fetchall(
+            "SELECT doc FROM alert_versions WHERE alert_id = ? AND version = ?",
+            (alert_id, version))
+        return json.loads(rows[0][0]) if rows else None
 
     async def _queue_deliveries(self, db: aiosqlite.Connection, event: Event, at: str) -> None:
         """The webhook outbox rows of an event, in the event's own transaction."""
@@ -220,9 +228,13 @@ class SQLiteStore(Store):
 
     async def events_since(self, seq: int, limit: int = 1000) -> list[Event]:
         rows = await self.db.execute_fetchall(
-            "SELECT seq, type, at, doc FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+            "SELECT e.seq, e.type, e.at, e.doc, v.doc FROM events e"
+            " LEFT JOIN alert_versions v ON v.alert_id = e.alert_id AND v.version = e.version - 1"
+            " WHERE e.seq > ? ORDER BY e.seq LIMIT ?",
             (seq, limit))
-        return [Event(s, t, parse_time(at), json.loads(doc)) for s, t, at, doc in rows]
+        return [Event(s, t, parse_time(at), json.loads(doc),
+                      json.loads(previous) if previous else None)
+                for s, t, at, doc, previous in rows]
 
     async def last_seq(self) -> int:
         rows = await self.db.execute_fetchall("SELECT COALESCE(MAX(seq), 0) FROM events")
