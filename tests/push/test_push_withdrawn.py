@@ -6,10 +6,8 @@ profile (stream, webhook, feed) that had the previous version and lacks the new 
 
 from __future__ import annotations
 
-from push.pushkit import KEY, NETWORK, Staff, feed_path, open_sse
-from push.test_push_webhooks import receiver, verified
-
-__all__ = ["receiver"]  # the webhook receiver fixture, shared with the webhook tests
+from support.push import KEY, NETWORK, Staff, feed_path, open_sse
+from support.webhooks import verified
 
 
 def assert_withdrawn(kind: str, envelope: dict, alert_id: str) -> None:
