@@ -17,6 +17,8 @@ import pyproj
 import shapely
 from shapely.validation import explain_validity
 
+from feedserver.geo.provinces import provinces_touching
+
 MAX_RADIUS_KM = 300.0  # the whole country fits in a circle of 200 km; more is a typing error
 MAX_SHAPES = 20
 MAX_POINTS = 1000
@@ -129,3 +131,15 @@ def area_geometry(area: dict) -> shapely.Geometry:
     shapely.prepare(geometry)
     return geometry
 
+
+
+def checked_area(value: Any) -> dict | None:
+    """The area if it passes every check, else None (for areas read from upstream data)."""
+    errors: list[str] = []
+    area = check_area(value, lambda field, message: errors.append(field))
+    return None if errors else area
+
+
+def area_regions(area: dict) -> list[str]:
+    """The provinces an area touches (ISO 3166-2), or ["NL"] when it touches none of them."""
+    return provinces_touching(area_geometry(area)) or ["NL"]
