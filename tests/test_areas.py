@@ -3,6 +3,8 @@ takes the alert off the screens it leaves."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from support.alerts import missing_child_alert
 from support.api import auth, create, feed, publish
@@ -82,3 +84,30 @@ async def test_moving_the_area_takes_the_alert_off_screens_it_leaves(client):
     assert (await feed(client, "net-a", "landscape", KEY_A, **in_utrecht))["alerts"] == []
     assert [a["id"] for a in (await feed(client, "net-a", "landscape", KEY_A,
                                          at="53.22,6.57"))["alerts"]] == [alert["id"]]
+
+
+async def test_a_regional_alert_names_its_place_on_screen_and_in_its_headline(client):
+    regional = await create(client, missing_child_alert(
+        regions=["NL-GR"], area={"circles": [GRONINGEN_CIRCLE]}, languages=["nl", "en"],
+        last_seen={"place": "Groningen, Grote Markt"}))
+    assert regional["headline"] == {
+        "nl": "Vermist Kind Alert (Groningen en omgeving): Daan Verzonnen (14)",
+        "en": "Missing Child Alert (Groningen and surroundings): Daan Verzonnen (14)"}
+    province = await create(client, missing_child_alert(regions=["NL-UT"]))
+    assert province["headline"]["nl"] == \
+        "Vermist Kind Alert (provincie Utrecht): Daan Verzonnen (14)"
+    national = await create(client, missing_child_alert(regions=["NL"]))
+    assert national["headline"]["nl"] == "Vermist Kind Alert: Daan Verzonnen (14)"
+
+    async def page(alert: dict, profile: str) -> str:
+        response = await client.get(
+            f"/v1/alerts/{alert['id']}/preview/net-a/{profile}.html", headers=auth(VIEWER))
+        assert response.status == 200, await response.text()
+        # The words of the page, lines joined: a block's text wraps into one element a line.
+        return " ".join(" ".join(re.findall(r">([^<>]+)<", await response.text())).split())
+
+    landscape = await page(regional, "landscape")
+    assert "Regio: Groningen en omgeving" in landscape
+    assert "VERMIST KIND ALERT · Groningen" in landscape
+    assert "Regio:" not in await page(national, "landscape")
+    assert "VERMIST KIND ALERT ·" not in await page(national, "landscape")

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from . import FORMATS, LAYOUT_NAMES, PhotoData, render_creative
+from .digest import rendered_part
 
 SIZE_RE = re.compile(r"^([1-9][0-9]{1,4})x([1-9][0-9]{1,4})$")
 
@@ -38,7 +39,8 @@ def render(args: argparse.Namespace) -> int:
         print("feedserver render: the alert file must hold a JSON object", file=sys.stderr)
         return 2
     languages = tuple(args.languages.split(",")) if args.languages else ()
-    creative = render_creative(alert, photos, args.size, args.layout, languages, args.format)
+    creative = render_creative(rendered_part(alert), photos, args.size, args.layout, languages,
+                               args.format)
     Path(args.output).write_bytes(creative.body)
     if args.report:
         print(json.dumps(creative.report, ensure_ascii=False, indent=2))
