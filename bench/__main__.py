@@ -12,13 +12,13 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from bench import poll, push, results
+from bench import place, poll, push, results
 from bench.creatives import render_rows
 from bench.probe import Settings
 from bench.procs import PINNING, raise_nofile
 from bench.table import Row, markdown
 
-SECTIONS = ("poll", "push", "render")
+SECTIONS = ("poll", "place", "push", "render")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -51,6 +51,12 @@ async def run(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
                     f"poll: wrk -t1 -c64, median of {settings.repetitions} x "
                     f"{settings.seconds} s after a {settings.warmup} s warm-up"
                     + ("; servers pinned to core 0, wrk to core 1" if PINNING else "")
+                )
+            case "place":
+                rows += await place.section(settings)
+                notes.append(
+                    f"place: wrk -t1 -c64, median of {settings.repetitions} x "
+                    f"{settings.seconds} s; ?at= polls against plain ones on the same server"
                 )
             case "push":
                 rows += await push.section(steps, publishes)

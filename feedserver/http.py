@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from typing import NamedTuple
 
 from aiohttp import web
@@ -66,6 +67,7 @@ class ScreenFacts(NamedTuple):
 NO_FACTS = ScreenFacts(None, None, None)
 
 
+@lru_cache(maxsize=65536)  # a screen sends the same position on every poll
 def _point(text: str) -> tuple[float, float] | None:
     """`lat,lon` in decimal degrees, or None when it is not one."""
     if len(text) > MAX_POINT_TEXT or not POINT_RE.match(text):

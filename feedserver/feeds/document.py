@@ -5,8 +5,8 @@ boundary passes (an expiry, the end of a "found" card, the next validity refresh
 
 Screens at a known point share a document per place class: the set of visible regional alerts
 whose area holds the point. Thousands of positions fall in a handful of classes, so they make
-a handful of documents; finding a screen's class costs one prepared-shape test per regional
-alert.
+a handful of documents; a position's class is worked out once (one prepared-shape test per
+regional alert) and remembered until the visible alerts change.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from feedserver.timeutil import format_time, parse_time
 VISIBLE = ("active", "resolved")
 POLL_JITTER_VARIANTS = 8
 MAX_CACHED_DOCUMENTS = 20_000
+MAX_CACHED_CLASSES = 200_000  # positions whose place class is known (screens poll from one)
 
 RenderUrls = Callable[[dict, Network, Profile], dict[str, str]]
 
@@ -93,6 +94,7 @@ class FeedCache:
         self._visible: dict[str, dict] = {}
         self._reach: dict[str, AlertReach] = {}
         self._regional: tuple[tuple[str, AlertReach], ...] = ()
+        self._classes: dict[tuple[float, float], frozenset[str]] = {}
         self._documents: dict[tuple, FeedDocument] = {}
 
     async def load(self, store: Store) -> None:
@@ -109,15 +111,22 @@ class FeedCache:
     def _reindex(self) -> None:
         self._reach = {i: alert_reach(a) for i, a in self._visible.items()}
         self._regional = tuple((i, r) for i, r in self._reach.items() if r.regional)
+        self._classes.clear()
         self._documents.clear()
 
     def place_key(self, place: Place) -> tuple:
         """What decides a screen's document besides its profile: its regions, and for a screen
         at a point, which visible regional alerts hold that point (its place class)."""
-        if place.point is None:
-            return place.regions, None
         point = place.point
-        return place.regions, frozenset(i for i, r in self._regional if r.contains(point))
+        if point is None:
+            return place.regions, None
+        found = self._classes.get(point)
+        if found is None:
+            if len(self._classes) >= MAX_CACHED_CLASSES:
+                self._classes.clear()
+            found = frozenset(i for i, r in self._regional if r.contains(point))
+            self._classes[point] = found
+        return place.regions, found
 
     def _refresh_period(self) -> timedelta:
         return timedelta(seconds=max(1, self.settings.offline_grace_seconds // 3))
