@@ -16,7 +16,7 @@ from support.push import SseReader
 from support.webhooks import Receiver, verified
 
 from feedserver.app import create_app
-from feedserver.appkeys import ALERTS
+from feedserver.appkeys import ALERTS, FEEDS
 from feedserver.interop.upstream import POLLERS
 
 KEY = "key-geo-network"
@@ -101,6 +101,21 @@ async def test_the_regional_alert_reaches_only_screens_in_its_circle(mirrored):
     assert await shown(client, "national", at=MAASTRICHT) == only_amber
     assert await shown(client, "in-utrecht", at=INSIDE) == both  # ?at= wins over location
     assert await shown(client, "groningen", at=MAASTRICHT) == only_amber
+
+
+async def test_thousands_of_positions_share_a_handful_of_documents(mirrored):
+    client, _, amber, vka = mirrored
+    before = client.app[FEEDS].cached_documents
+    etags: dict[frozenset[str], set[str]] = {}
+    for i in range(30):
+        for j in range(30):  # 900 positions from Drenthe to the Wadden, 53.0-53.6 N 6.2-7.1 E
+            response = await client.get("/v1/feeds/geo/national", params={
+                "key": KEY, "at": f"{53.0 + i * 0.02:.3f},{6.2 + j * 0.03:.3f}"})
+            alerts = frozenset(a["id"] for a in (await response.json())["alerts"])
+            etags.setdefault(alerts, set()).add(response.headers["ETag"])
+    assert set(etags) == {frozenset({amber["id"]}), frozenset({amber["id"], vka["id"]})}
+    assert all(len(tags) == 1 for tags in etags.values())
+    assert client.app[FEEDS].cached_documents - before <= 2
 
 
 async def test_rss_and_atom_tell_a_screen_only_what_reaches_it(mirrored):

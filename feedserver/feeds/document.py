@@ -114,6 +114,10 @@ class FeedCache:
         self._classes.clear()
         self._documents.clear()
 
+    @property
+    def cached_documents(self) -> int:
+        return len(self._documents)
+
     def place_key(self, place: Place) -> tuple:
         """What decides a screen's document besides its profile: its regions, and for a screen
         at a point, which visible regional alerts hold that point (its place class)."""
