@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= config/feedserver.yaml
+# an operator's layout files (by name) replace the packaged ones in feedserver/layouts/
+LAYOUTS ?= layouts
 
 .PHONY: serve test lint bench install clean
 
@@ -19,7 +21,7 @@ $(VENV)/.test-deps: $(BIN)/feedserver pyproject.toml
 install: $(BIN)/feedserver
 
 serve: $(BIN)/feedserver
-	$(BIN)/feedserver serve --config $(CONFIG)
+	FEEDSERVER_LAYOUTS=$(LAYOUTS) $(BIN)/feedserver serve --config $(CONFIG)
 
 test: $(VENV)/.test-deps
 	$(BIN)/ruff check feedserver tests bench
