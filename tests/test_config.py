@@ -71,6 +71,38 @@ def test_refusals_name_the_place(path, value, message):
     assert message in str(info.value)
 
 
+def test_render_push_and_webhook_settings_have_defaults_and_can_be_set():
+    data = config_data(Path("/tmp/unused"))
+    defaults = parse_config(data)
+    assert defaults.render.workers == 2
+    assert defaults.push.keepalive_seconds == 15.0 and defaults.push.queue_limit == 64
+    assert defaults.webhooks.retry_for_seconds == 26 * 3600
+    data.update(render={"workers": 4}, push={"keepalive_seconds": 5, "send_buffer_bytes": 8192},
+                webhooks={"backoff_seconds": 0.5, "retry_for_seconds": 7200})
+    config = parse_config(data)
+    assert config.render.workers == 4
+    assert (config.push.keepalive_seconds, config.push.send_buffer_bytes) == (5.0, 8192)
+    assert config.push.replay_limit == defaults.push.replay_limit
+    assert (config.webhooks.backoff_seconds, config.webhooks.retry_for_seconds) == (0.5, 7200.0)
+
+
+@pytest.mark.parametrize(("section", "key", "value", "message"), [
+    ("render", "workers", 0, "render.workers: must be 1 to 64 processes, not 0"),
+    ("render", "workers", "two", "render.workers: must be a number"),
+    ("push", "queue_limit", 2.5, "push.queue_limit: must be a number, not 2.5"),
+    ("push", "keepalive_seconds", 0, "push.keepalive_seconds: must be a positive number"),
+    ("webhooks", "retry_for_seconds", -1, "webhooks.retry_for_seconds: must be a positive"),
+    ("webhooks", "backoff_seconds", True, "webhooks.backoff_seconds: must be a number"),
+    ("webhooks", "retries", 3, "webhooks.retries: unknown key"),
+])
+def test_settings_refusals_name_the_place(section, key, value, message):
+    data = config_data(Path("/tmp/unused"))
+    data[section] = {key: value}
+    with pytest.raises(ConfigError) as info:
+        parse_config(data)
+    assert message in str(info.value)
+
+
 def test_unknown_key_is_refused():
     data = config_data(Path("/tmp/unused"))
     data["networks"][0]["profiles"][0]["colour"] = "red"

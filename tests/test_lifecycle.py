@@ -18,8 +18,7 @@ from conftest import (
     publish,
 )
 
-from feedserver.appkeys import EVENTS
-from feedserver.render.service import RENDERER
+from feedserver.appkeys import EVENTS, RENDERER
 
 
 async def test_draft_publish_update_resolve(client):

@@ -5,10 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from feedserver.alerts.service import STATUSES
-from feedserver.appkeys import ALERTS, CREDENTIALS, STORE
+from feedserver.appkeys import ALERTS, CREDENTIALS, RENDERER, STORE
 from feedserver.errors import FieldError, validation_failed
 from feedserver.http import PATCH_TYPES, json_response, query_list, read_json
-from feedserver.render.service import RENDERER
 
 
 def _staff(request: web.Request, role: str):

@@ -109,9 +109,9 @@ async def _photo_id(app: web.Application, session: aiohttp.ClientSession,
     if own and await app[STORE].photo_ids([own]):
         return own
     if resource.deref_uri:
-        return await store_image(app, decode_base64(resource.deref_uri))
+        return await store_image(app[STORE], app[POOL], decode_base64(resource.deref_uri))
     if resource.uri:
-        return await store_image(app, await fetch_bytes(session, resource.uri))
+        return await store_image(app[STORE], app[POOL], await fetch_bytes(session, resource.uri))
     raise ImageUnavailable("the resource has neither uri nor derefUri")
 
 

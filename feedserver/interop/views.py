@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from feedserver.appkeys import ALERTS, CREDENTIALS, STORE
+from feedserver.appkeys import ALERTS, CREDENTIALS, STORE, SYNDICATION
 from feedserver.errors import ApiError, FieldError
 from feedserver.feeds.views import CACHING, etag_matches, screen_view
 from feedserver.http import json_response, read_body
@@ -16,11 +15,9 @@ from feedserver.interop.cap_ingest import ingest_cap
 from feedserver.interop.cap_out import photo_paths
 from feedserver.interop.capxml import CapError
 from feedserver.interop.mrss import rss_feed
-from feedserver.interop.syndication import Builder, Syndication, cap_message
-from feedserver.interop.upstream import run_pollers
+from feedserver.interop.syndication import Builder, cap_message
 from feedserver.interop.vocabulary import CAP_CONTENT_TYPE
 
-SYNDICATION = web.AppKey("syndication", Syndication)
 CAP_IN_TYPES = ("application/cap+xml", "application/xml", "text/xml", "application/atom+xml")
 # libxml2 refuses text nodes over 10 MB without huge_tree, which caps an embedded photo anyway.
 MAX_CAP_BYTES = 10 * 1024 * 1024
@@ -124,9 +121,3 @@ INTEROP_ROUTES = [
     web.get(FEED + "/rss", rss),
 ]
 
-
-async def interop_ctx(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: the Atom/RSS cache, and one poller per configured upstream."""
-    app[SYNDICATION] = Syndication()
-    async with run_pollers(app):
-        yield

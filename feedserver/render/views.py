@@ -6,14 +6,13 @@ import re
 
 from aiohttp import web
 
-from feedserver.appkeys import ALERTS, CONFIG, CREDENTIALS
+from feedserver.appkeys import ALERTS, CONFIG, CREDENTIALS, RENDERER
 from feedserver.config import Profile
 from feedserver.errors import ApiError, not_found
 from feedserver.feeds.views import etag_matches, screen_view
 from feedserver.http import json_response
 
 from .creative import CONTENT_TYPES, Creative
-from .service import RENDERER
 
 DIGEST_RE = re.compile(r"^[0-9a-f]{40}$")
 IMMUTABLE = "public, max-age=31536000, immutable"

@@ -15,9 +15,8 @@ from conftest import KEY_A, PUBLISHER, VIEWER, auth, feed
 from interop_support import drawn_photo
 
 from feedserver.app import create_app
-from feedserver.appkeys import ALERTS
+from feedserver.appkeys import ALERTS, POLLERS
 from feedserver.interop.national import children_from_title
-from feedserver.interop.upstream import POLLERS
 
 CHILD = "Noor Verzonnen"
 

@@ -26,8 +26,8 @@ from PIL import Image
 
 from feedserver.access_log import PathOnlyAccessLogger
 from feedserver.app import create_app
+from feedserver.appkeys import RENDERER
 from feedserver.config import Config, parse_config
-from feedserver.render.service import RENDERER
 
 
 @pytest.fixture
