@@ -8,8 +8,10 @@ from datetime import timedelta
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from conftest import EDITOR, KEY_A, PUBLISHER, VIEWER, amber_alert, auth, create, feed, publish
+from support.alerts import amber_alert
+from support.api import auth, create, feed, publish
 from support.clock import FakeClock
+from support.config import EDITOR, KEY_A, PUBLISHER, VIEWER
 
 from feedserver.app import create_app
 from feedserver.appkeys import EVENTS

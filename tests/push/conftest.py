@@ -7,12 +7,12 @@ from collections.abc import Awaitable, Callable
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from server_process import free_port
+from support.push import Staff, push_config_data
+from support.servers import free_port
 
 from feedserver.app import create_app
 from feedserver.config import parse_config
 from feedserver.timeutil import Clock, utcnow
-from push.pushkit import Staff, config_data
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def make_app(tmp_path) -> Callable[..., web.Application]:
     def make(webhook_url: str | None = None, alerts: dict | None = None,
              webhooks: dict | None = None, public_url: str = "http://127.0.0.1:8080",
              clock: Clock = utcnow, **push) -> web.Application:
-        data = config_data(tmp_path, webhook_url, alerts, public_url)
+        data = push_config_data(tmp_path, webhook_url, alerts, public_url)
         data["push"] = push
         data["webhooks"] = {"backoff_seconds": 0.05, "backoff_max_seconds": 0.2,
                             **(webhooks or {})}
