@@ -1,4 +1,4 @@
-"""YAML configuration: ${ENV} interpolation and strict validation with messages naming the place.
+"""YAML configuration: ${ENV} in string values, strict validation, messages naming the place.
 
 A mistake in the config must stop the server at start, not surface at 3 a.m. as a blank
 billboard, so unknown keys, duplicate ids and bad values are all refused with their path.
@@ -178,6 +178,19 @@ def interpolate(text: str, environ: dict[str, str] | None = None) -> str:
         return value
 
     return _ENV_RE.sub(replace, text)
+
+
+def interpolate_values(data: Any, environ: dict[str, str] | None = None) -> Any:
+    """`interpolate` every string value of a parsed document (keys and comments stay as they
+    are), so a value from the environment is taken whole: quotes, `#`, `: ` or a newline in a
+    token cannot change the YAML around it."""
+    if isinstance(data, str):
+        return interpolate(data, environ)
+    if isinstance(data, dict):
+        return {key: interpolate_values(value, environ) for key, value in data.items()}
+    if isinstance(data, list):
+        return [interpolate_values(item, environ) for item in data]
+    return data
 
 
 class _Reader:
@@ -475,7 +488,7 @@ def load_config(path: str | Path, layouts: frozenset[str] = frozenset(),
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
     try:
-        data = yaml.safe_load(interpolate(text, environ))
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
-    return parse_config(data, layouts)
+    return parse_config(interpolate_values(data, environ), layouts)

@@ -41,6 +41,27 @@ def test_environment_sets_tokens(tmp_path):
     assert "secret-from-env" in [s.token for s in config.staff]
 
 
+def test_environment_values_are_taken_as_they_are(tmp_path):
+    """A token may hold any character: it goes into the parsed value, not into the YAML text."""
+    path = tmp_path / "c.yaml"
+    path.write_text((REPO / "config" / "feedserver.yaml").read_text())
+    for token in ['se"cret: #1 \\x', "line one\nline two #", "'quoted' ${NOT_A_VAR}"]:
+        config = load_config(path, environ={"FEEDSERVER_PUBLISHER_TOKEN": token})
+        assert token in [s.token for s in config.staff]
+
+
+def test_environment_values_are_not_parsed_as_yaml(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("server:\n  listen: ${LISTEN}\n  data_dir: ${DIR:-./data}\n"
+                    "staff: []\nnetworks: []\n")
+    config = load_config(path, environ={"LISTEN": "127.0.0.1:9000"})
+    assert (config.server.listen, config.server.data_dir) == ("127.0.0.1:9000", "./data")
+    with pytest.raises(ConfigError, match=r"server\.listen: .* is not HOST:PORT"):
+        load_config(path, environ={"LISTEN": "[1, 2]"})
+    with pytest.raises(ConfigError, match="LISTEN is not set"):
+        load_config(path, environ={})
+
+
 def broken(path: str, value) -> dict:
     data = copy.deepcopy(config_data(Path("/tmp/unused")))
     *parents, last = path.split(".")
