@@ -19,6 +19,7 @@ from feedserver.alerts.clock import run_expiry_clock
 from feedserver.alerts.service import AlertService
 from feedserver.appkeys import (
     ALERTS,
+    CAP_INGEST,
     CONFIG,
     CREDENTIALS,
     EVENTS,
@@ -37,6 +38,8 @@ from feedserver.errors import error_middleware
 from feedserver.events import EventBus
 from feedserver.feeds.document import FeedCache
 from feedserver.feeds.receipts import ReceiptBook
+from feedserver.interop.cap_ingest import IngestSources
+from feedserver.interop.syndication import Sources as SyndicationSources
 from feedserver.interop.syndication import Syndication
 from feedserver.interop.upstream import run_pollers
 from feedserver.photos import MAX_BYTES
@@ -82,7 +85,8 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     app[FEEDS] = feeds
     app[RECEIPTS] = receipts
     app[RENDERER] = renderer
-    app[SYNDICATION] = Syndication()
+    app[SYNDICATION] = Syndication(SyndicationSources(config, store, feeds))
+    app[CAP_INGEST] = IngestSources(config, alerts, store, pool)
 
     async def store_ctx(app: web.Application) -> AsyncIterator[None]:
         await store.open()

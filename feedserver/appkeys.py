@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from feedserver.events import EventBus
     from feedserver.feeds.document import FeedCache
     from feedserver.feeds.receipts import ReceiptBook
+    from feedserver.interop.cap_ingest import IngestSources
     from feedserver.interop.syndication import Syndication
     from feedserver.interop.upstream import Poller
     from feedserver.push.fanout import Hub
@@ -36,4 +37,5 @@ POOL: web.AppKey[ProcessPoolExecutor] = web.AppKey("pool")
 RENDERER: web.AppKey[RenderService] = web.AppKey("renderer")
 HUB: web.AppKey[Hub] = web.AppKey("hub")
 SYNDICATION: web.AppKey[Syndication] = web.AppKey("syndication")
+CAP_INGEST: web.AppKey[IngestSources] = web.AppKey("cap_ingest")
 POLLERS: web.AppKey[dict[str, Poller]] = web.AppKey("upstream_pollers")

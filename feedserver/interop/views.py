@@ -6,16 +6,17 @@ import hashlib
 
 from aiohttp import web
 
-from feedserver.appkeys import ALERTS, CREDENTIALS, STORE, SYNDICATION
+from feedserver.appkeys import ALERTS, CAP_INGEST, CREDENTIALS, STORE, SYNDICATION
 from feedserver.errors import ApiError, FieldError
 from feedserver.feeds.views import CACHING, etag_matches, screen_view
 from feedserver.http import json_response, read_body
 from feedserver.interop.atom import atom_feed
 from feedserver.interop.cap_ingest import ingest_cap
 from feedserver.interop.cap_out import photo_paths
+from feedserver.interop.capservice import build_cap
 from feedserver.interop.capxml import CapError
 from feedserver.interop.mrss import rss_feed
-from feedserver.interop.syndication import Builder, cap_message
+from feedserver.interop.syndication import Builder
 from feedserver.interop.vocabulary import CAP_CONTENT_TYPE
 
 CAP_IN_TYPES = ("application/cap+xml", "application/xml", "text/xml", "application/atom+xml")
@@ -39,7 +40,7 @@ async def alert_cap(request: web.Request) -> web.Response:
     """GET /v1/alerts/{id}/cap.xml (viewer): any alert, drafts as `status Draft`."""
     request.app[CREDENTIALS].staff_member(request, "viewer")
     alert = await request.app[ALERTS].get(request.match_info["alert_id"])
-    return _cap_response(request, await cap_message(request.app, alert))
+    return _cap_response(request, await build_cap(request.app[SYNDICATION].sources, alert))
 
 
 async def screen_cap(request: web.Request) -> web.Response:
@@ -55,7 +56,7 @@ async def screen_cap(request: web.Request) -> web.Response:
     alert = await request.app[ALERTS].get(request.match_info["alert_id"])
     if alert["status"] == "draft" and token not in credentials.staff:
         raise ApiError(404, "not_found", f"alert {alert['id']} not found")
-    return _cap_response(request, await cap_message(request.app, alert))
+    return _cap_response(request, await build_cap(request.app[SYNDICATION].sources, alert))
 
 
 async def cap_photo(request: web.Request) -> web.Response:
@@ -80,7 +81,7 @@ async def ingest(request: web.Request) -> web.Response:
                        f"Content-Type must be one of {', '.join(CAP_IN_TYPES)}")
     body = await read_body(request, MAX_CAP_BYTES)
     try:
-        outcome = await ingest_cap(request.app, body, actor)
+        outcome = await ingest_cap(request.app[CAP_INGEST], body, actor)
     except CapError as exc:
         raise ApiError(exc.status, CAP_CODES.get(exc.status, "invalid_cap"), exc.message,
                        [FieldError(place, message) for place, message in exc.details]) from exc
@@ -94,9 +95,8 @@ async def ingest(request: web.Request) -> web.Response:
 def _syndicated(kind: str, build: Builder, content_type: str):
     async def view(request: web.Request) -> web.Response:
         asked = screen_view(request)
-        app = request.app
-        feed = await app[SYNDICATION].get(app, asked.network, asked.profile, asked.region, kind,
-                                          build)
+        feed = await request.app[SYNDICATION].get(asked.network, asked.profile, asked.region,
+                                                   kind, build)
         headers = {**CACHING, "ETag": feed.etag}
         if etag_matches(request, feed.etag):
             return web.Response(status=304, headers=headers)
