@@ -40,7 +40,7 @@ from feedserver.push.context import close_push_clients, push_ctx, webhooks_ctx
 from feedserver.push.fanout import PushSettings
 from feedserver.render.service import render_ctx
 from feedserver.routes import ROUTES
-from feedserver.store.sqlite import SQLiteStore
+from feedserver.store import make_store
 from feedserver.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,8 @@ POOL_WORKERS = 2
 
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
-    store = SQLiteStore(app[CONFIG].sqlite_path, webhooks.targets(app[CONFIG]))
+    config = app[CONFIG]
+    store = make_store(config.storage, config.sqlite_path, webhooks.targets(config))
     await store.open()
     app[STORE] = store
     yield
