@@ -26,7 +26,7 @@ import asyncpg
 from feedserver.store import migrations
 from feedserver.store.base import DeliveryTargets, Leadership, StoreUnavailable
 from feedserver.store.database import Row, Waker
-from feedserver.store.sql import SqlStore
+from feedserver.store.sql import SqlStore, instance_name
 from feedserver.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,11 @@ _UNAVAILABLE = (
 )
 
 
+# A pooled connection that died (PostgreSQL restarted, or ended the session)
+_LOST = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+         asyncpg.OperatorInterventionError, OSError)
+
+
 @contextlib.contextmanager
 def _unavailable_as_such() -> Iterator[None]:
     try:
@@ -87,8 +92,10 @@ class PostgresDatabase:
     alerts_position = "position"
     skip_locked = " FOR UPDATE SKIP LOCKED"
 
-    def __init__(self, dsn: str, pool_size: int = POOL_SIZE) -> None:
+    def __init__(self, dsn: str, instance: str, pool_size: int = POOL_SIZE) -> None:
         self.dsn = dsn
+        # pg_stat_activity shows which instance each session belongs to
+        self.settings = {"application_name": f"feedserver {instance}"[:63]}
         self.pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
         self._listener: asyncpg.Connection | None = None
@@ -98,7 +105,8 @@ class PostgresDatabase:
         with _unavailable_as_such():
             self._pool = await asyncpg.create_pool(self.dsn, min_size=1,
                                                    max_size=self.pool_size,
-                                                   timeout=CONNECT_TIMEOUT)
+                                                   timeout=CONNECT_TIMEOUT,
+                                                   server_settings=self.settings)
         try:
             await self._migrate()
             await self._listen()
@@ -122,7 +130,8 @@ class PostgresDatabase:
 
     async def _listen(self) -> None:
         """A connection of its own for LISTEN; if it is lost, waiters poll until it is back."""
-        listener = await asyncpg.connect(self.dsn, timeout=CONNECT_TIMEOUT)
+        listener = await asyncpg.connect(self.dsn, timeout=CONNECT_TIMEOUT,
+                                         server_settings=self.settings)
         await listener.add_listener(CHANNEL, lambda *_: self._commits.wake())
         self._listener = listener
 
@@ -144,16 +153,46 @@ class PostgresDatabase:
         return self._pool
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
-        with _unavailable_as_such():
-            async with self.pool.acquire(timeout=CONNECT_TIMEOUT) as connection:
-                return await connection.fetch(sql, *args)
+        for _ in range(self.pool_size):
+            async with self._acquire() as connection:
+                try:
+                    return await connection.fetch(sql, *args)
+                except _LOST:
+                    continue  # a read may be repeated on another connection
+        raise StoreUnavailable("PostgreSQL: no connection answers")
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_Transaction]:
+        for _ in range(self.pool_size):
+            async with self._acquire() as connection:
+                transaction = connection.transaction()
+                try:
+                    await transaction.start()
+                except _LOST:
+                    continue  # nothing ran yet: another connection may take it
+                with _unavailable_as_such():
+                    try:
+                        yield _Transaction(connection)
+                    except BaseException:
+                        with contextlib.suppress(*_LOST):
+                            await transaction.rollback()
+                        raise
+                    await transaction.commit()
+                return
+        raise StoreUnavailable("PostgreSQL: no connection answers")
+
+    @asynccontextmanager
+    async def _acquire(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection. After PostgreSQL restarts, every idle one in the pool is dead:
+        the callers above exchange each one found dead before anything ran on it, so the first
+        requests after the restart succeed instead of failing once per dead connection."""
         with _unavailable_as_such():
-            async with self.pool.acquire(timeout=CONNECT_TIMEOUT) as connection, \
-                    connection.transaction():
-                yield _Transaction(connection)
+            connection = await self.pool.acquire(timeout=CONNECT_TIMEOUT)
+        try:
+            yield connection
+        finally:
+            with contextlib.suppress(*_LOST):
+                await self.pool.release(connection)
 
     async def before_event(self, tx: _Transaction) -> None:
         await tx.execute("SELECT pg_advisory_xact_lock($1)", EVENTS_LOCK)
@@ -177,8 +216,8 @@ class AdvisoryLeadership(Leadership):
     """A session advisory lock on a connection of its own: PostgreSQL releases it the moment
     that connection ends, so a leader that dies is replaced on the others' next `acquire`."""
 
-    def __init__(self, dsn: str, name: str) -> None:
-        self.dsn = dsn
+    def __init__(self, db: PostgresDatabase, name: str) -> None:
+        self.db = db
         self.key = lock_key(f"leader:{name}")
         self._connection: asyncpg.Connection | None = None
         self._held = False
@@ -187,7 +226,8 @@ class AdvisoryLeadership(Leadership):
         try:
             if self._connection is None or self._connection.is_closed():
                 self._held = False
-                self._connection = await asyncpg.connect(self.dsn, timeout=CONNECT_TIMEOUT)
+                self._connection = await asyncpg.connect(self.db.dsn, timeout=CONNECT_TIMEOUT,
+                                                         server_settings=self.db.settings)
             if self._held:
                 # the lock lives as long as the session: a session that answers still holds it
                 await self._connection.execute("SELECT 1", timeout=CONNECT_TIMEOUT)
@@ -216,8 +256,9 @@ class AdvisoryLeadership(Leadership):
 class PostgresStore(SqlStore):
     def __init__(self, dsn: str, delivery_targets: DeliveryTargets | None = None,
                  clock: Callable[[], datetime] = utcnow) -> None:
-        super().__init__(PostgresDatabase(dsn), delivery_targets, clock)
-        self.dsn = dsn
+        instance = instance_name()
+        super().__init__(PostgresDatabase(dsn, instance), delivery_targets, clock, instance)
+        self.pg = self.db
 
     def leadership(self, name: str) -> Leadership:
-        return AdvisoryLeadership(self.dsn, name)
+        return AdvisoryLeadership(self.pg, name)

@@ -49,11 +49,11 @@ def instance_name() -> str:
 
 class SqlStore(Store):
     def __init__(self, db: Database, delivery_targets: DeliveryTargets | None = None,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, instance: str | None = None) -> None:
         self.db = db
         self.delivery_targets = delivery_targets
         self.clock = clock
-        self.instance = instance_name()
+        self.instance = instance or instance_name()
 
     async def open(self) -> None:
         await self.db.connect()

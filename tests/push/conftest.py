@@ -17,12 +17,13 @@ from feedserver.config import parse_config
 
 
 @pytest.fixture
-def make_app(tmp_path) -> Callable[..., web.Application]:
+def make_app(tmp_path, storage: str) -> Callable[..., web.Application]:
     """The app with quick webhook retries; keyword arguments change its PushSettings."""
     def make(webhook_url: str | None = None, alerts: dict | None = None,
              webhooks: dict | None = None, public_url: str = "http://127.0.0.1:8080",
              **push) -> web.Application:
-        app = create_app(parse_config(push_config_data(tmp_path, webhook_url, alerts, public_url)))
+        data = push_config_data(tmp_path, webhook_url, alerts, public_url)
+        app = create_app(parse_config({**data, "storage": storage}))
         app[PUSH_SETTINGS] = replace(app[PUSH_SETTINGS], **push)
         app[WEBHOOK_SETTINGS] = replace(app[WEBHOOK_SETTINGS], backoff_seconds=0.05,
                                         backoff_max_seconds=0.2, **(webhooks or {}))
