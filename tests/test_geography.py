@@ -16,8 +16,7 @@ from support.push import SseReader
 from support.webhooks import Receiver, verified
 
 from feedserver.app import create_app
-from feedserver.appkeys import ALERTS, FEEDS
-from feedserver.interop.upstream import POLLERS
+from feedserver.appkeys import ALERTS, FEEDS, POLLERS
 
 KEY = "key-geo-network"
 GRONINGEN = {"lat": 53.2194, "lon": 6.5665}
