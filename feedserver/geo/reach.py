@@ -9,7 +9,7 @@ region and no area) reaches every screen in that country, as before.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import shapely
 
@@ -18,6 +18,7 @@ from feedserver.geo.areas import area_geometry
 from feedserver.geo.provinces import provinces
 
 Point = tuple[float, float]  # (lat, lon)
+MAX_REMEMBERED_POINTS = 100_000
 
 
 @dataclass(frozen=True)
@@ -48,13 +49,23 @@ class AlertReach:
     subdivisions: tuple[str, ...]  # ISO 3166-2 regions
     geometry: shapely.Geometry | None  # where it is shown, prepared; None: nationwide
     has_area: bool                     # the geometry is the alert's own area (not provinces)
+    # Points already tested: screens poll and stream from the same place every time.
+    _inside: dict[Point, bool] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def regional(self) -> bool:
         return self.geometry is not None or not self.countries
 
     def contains(self, point: Point) -> bool:
-        return self.geometry is not None and shapely.contains_xy(self.geometry, point[1], point[0])
+        if self.geometry is None:
+            return False
+        inside = self._inside.get(point)
+        if inside is None:
+            if len(self._inside) >= MAX_REMEMBERED_POINTS:
+                self._inside.clear()
+            inside = self._inside[point] = bool(
+                shapely.contains_xy(self.geometry, point[1], point[0]))
+        return inside
 
     def covers_place(self, place: Place) -> bool:
         """Whether a screen at this place is inside the alert's territory (kinds aside)."""
