@@ -11,6 +11,8 @@ from support.api import auth, create, feed, publish
 from support.cap import CAP, assert_valid_cap, text
 from support.config import EDITOR, KEY_A, PUBLISHER, VIEWER
 
+from feedserver.interop.national import entry_fields
+
 GRONINGEN_CIRCLE = {"lat": 53.2194, "lon": 6.5665, "radius_km": 25}
 # A triangle over the city of Utrecht, as [lat, lon] points.
 UTRECHT_TRIANGLE = [[52.05, 5.05], [52.15, 5.10], [52.06, 5.20]]
@@ -111,3 +113,31 @@ async def test_a_regional_alert_names_its_place_on_screen_and_in_its_headline(cl
     assert "VERMIST KIND ALERT · Groningen" in landscape
     assert "Regio:" not in await page(national, "landscape")
     assert "VERMIST KIND ALERT ·" not in await page(national, "landscape")
+
+
+@pytest.mark.parametrize(("area", "expected"), [
+    ({"CircleKM": "25"}, 25.0),
+    ({"CircleKM": None, "Circle": "12500"}, 12.5),  # metres
+    ({"CircleKM": "0"}, None),                      # no usable circle: a national alert
+    ({"CircleKM": "x"}, None),
+])
+def test_a_national_list_entry_becomes_a_circle_when_it_has_one(area, expected):
+    fields = entry_fields({"AlertId": "9", "AlertLevel": "5", "Area": area, "Location": {
+        "Description": "Groningen", "Latitude": "53.2194", "Longitude": "6.5665"}})
+    if expected is None:
+        assert (fields["area"], fields["regions"]) == (None, ["NL"])
+    else:
+        assert fields["area"]["circles"] == [{**GRONINGEN_CIRCLE, "radius_km": expected}]
+        assert "NL-GR" in fields["regions"] and "NL" not in fields["regions"]
+
+
+async def test_a_cap_circle_that_is_no_circle_is_refused_naming_it(client):
+    response = await client.get(f"/v1/alerts/{(await create(client, missing_child_alert()))['id']}"
+                                "/cap.xml", headers=auth(VIEWER))
+    body = (await response.read()).replace(
+        b"</areaDesc>", b"</areaDesc><circle>53.2,6.5 far</circle>")
+    refused = await client.post("/v1/ingest/cap", data=body, headers={
+        **auth(PUBLISHER), "Content-Type": "application/cap+xml"})
+    assert refused.status == 422, await refused.text()
+    details = (await refused.json())["error"]["details"]
+    assert details[0]["field"] == "info.area.circle[0]"
