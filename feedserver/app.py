@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import multiprocessing
 from collections.abc import AsyncIterator, Callable, Coroutine
-from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -38,15 +36,13 @@ from feedserver.photos import MAX_BYTES
 from feedserver.push import webhooks
 from feedserver.push.context import close_push_clients, push_ctx, webhooks_ctx
 from feedserver.push.fanout import PushSettings
+from feedserver.render.pool import WorkerPool
 from feedserver.render.service import render_ctx
 from feedserver.routes import ROUTES
 from feedserver.store.sqlite import SQLiteStore
 from feedserver.timeutil import utcnow
 
 log = logging.getLogger(__name__)
-
-POOL_WORKERS = 2
-
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     store = SQLiteStore(app[CONFIG].sqlite_path, webhooks.targets(app[CONFIG]))
@@ -57,15 +53,11 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Workers come from a fork server: a worker forked from this process on demand would
-    inherit its sockets and pipes and keep clients' connections open after it is gone."""
-    context = multiprocessing.get_context("forkserver")
-    # the fork server imports the renderer once; every worker starts with it loaded
-    context.set_forkserver_preload(["feedserver.render.creative"])
-    pool = ProcessPoolExecutor(max_workers=POOL_WORKERS, mp_context=context)
+    settings = app[CONFIG].pool
+    pool = WorkerPool(settings.workers, settings.worker_memory_mb << 20)
     app[POOL] = pool
     yield
-    pool.shutdown(wait=True, cancel_futures=True)
+    pool.close()
 
 
 async def _domain_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
-
 from aiohttp import web
 
 from feedserver.alerts.service import AlertService
@@ -14,6 +12,7 @@ from feedserver.feeds.document import FeedCache
 from feedserver.feeds.receipts import ReceiptBook
 from feedserver.push.fanout import Hub, PushSettings
 from feedserver.push.webhooks import WebhookSettings
+from feedserver.render.pool import WorkerPool
 from feedserver.store.base import Store
 
 CONFIG = web.AppKey("config", Config)
@@ -23,7 +22,7 @@ EVENTS = web.AppKey("events", EventBus)
 ALERTS = web.AppKey("alerts", AlertService)
 FEEDS = web.AppKey("feeds", FeedCache)
 RECEIPTS = web.AppKey("receipts", ReceiptBook)
-POOL = web.AppKey("pool", ProcessPoolExecutor)
+POOL = web.AppKey("pool", WorkerPool)
 HUB = web.AppKey("hub", Hub)
 PUSH_SETTINGS = web.AppKey("push_settings", PushSettings)
 WEBHOOK_SETTINGS = web.AppKey("webhook_settings", WebhookSettings)

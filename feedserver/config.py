@@ -56,6 +56,16 @@ class AlertsConfig:
 
 
 @dataclass(frozen=True)
+class PoolConfig:
+    """The worker processes that decode photos, read CAP and render creatives."""
+
+    workers: int = 2
+    # A worker's heap limit: an 8K WebP creative needs about 384 MiB, a 6000x6600 PNG photo
+    # about 500 MiB; a job past it fails alone. 0 turns the limit off.
+    worker_memory_mb: int = 448
+
+
+@dataclass(frozen=True)
 class Staff:
     name: str
     role: str
@@ -118,6 +128,7 @@ class Config:
     staff: tuple[Staff, ...]
     networks: tuple[Network, ...]
     upstreams: tuple[Upstream, ...] = ()
+    pool: PoolConfig = PoolConfig()
 
     def network(self, network_id: str) -> Network | None:
         return self._networks_by_id.get(network_id)
@@ -281,6 +292,19 @@ def _alerts(reader: _Reader) -> AlertsConfig:
     return alerts
 
 
+def _pool(reader: _Reader) -> PoolConfig:
+    defaults = PoolConfig()
+    workers = reader.get("workers", int, defaults.workers)
+    if not 1 <= workers <= 256:
+        raise ConfigError(f"{reader.at('workers')}: must be from 1 to 256, not {workers}")
+    memory = reader.get("worker_memory_mb", int, defaults.worker_memory_mb)
+    if memory != 0 and not 128 <= memory <= 1 << 20:
+        raise ConfigError(f"{reader.at('worker_memory_mb')}: must be 0 (no limit) or at least "
+                          f"128, not {memory}")
+    reader.done()
+    return PoolConfig(workers, memory)
+
+
 def _staff(reader: _Reader) -> Staff:
     role = reader.one_of("role", ROLES)
     token = reader.get("token", str, required=True)
@@ -409,6 +433,7 @@ def parse_config(data: Any, layouts: frozenset[str] = frozenset()) -> Config:
         staff=tuple(staff),
         networks=tuple(networks),
         upstreams=tuple(upstreams),
+        pool=_pool(_Reader(root.get("pool", dict, {}), "pool")),
     )
     root.done()
     return config

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageCms, ImageOps
 
+from feedserver.render.pool import WorkerLost, WorkerPool
+
 ACCEPTED_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
 MAX_BYTES = 15 * 1024 * 1024
 MAX_PIXELS = 40_000_000
@@ -81,6 +83,20 @@ def normalise_photo(data: bytes, declared_type: str) -> NormalisedPhoto:
         image.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
         content_type = "image/jpeg"
     return NormalisedPhoto(out.getvalue(), content_type, image.width, image.height)
+
+
+async def normalise_in(pool: WorkerPool, data: bytes, declared_type: str) -> NormalisedPhoto:
+    """`normalise_photo` in a worker; an image the worker cannot hold is refused like any
+    other unusable one, and the workers go on with everything else."""
+    try:
+        return await pool.run(normalise_photo, data, declared_type)
+    except MemoryError as exc:
+        limit = f" ({pool.memory_limit_bytes >> 20} MiB)" if pool.memory_limit_bytes else ""
+        raise PhotoRejected(f"image needs more memory to decode than a worker may use{limit}; "
+                            "send one with fewer pixels") from exc
+    except WorkerLost as exc:
+        raise PhotoRejected("image could not be decoded: the decoder's worker died twice") \
+            from exc
 
 
 def photo_id(data: bytes, focus: tuple[float, float] | None) -> str:

@@ -8,7 +8,6 @@ Sending the same Alert twice gives the alert the first one made.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from dataclasses import dataclass
@@ -44,7 +43,7 @@ class Outcome:
 
 async def ingest_cap(app: web.Application, data: bytes, actor: Actor) -> Outcome:
     # Parsing and schema checking a 10 MB message takes ~0.1 s: off the event loop.
-    message = await asyncio.get_running_loop().run_in_executor(app[POOL], read_cap, data)
+    message = await app[POOL].run(read_cap, data)
     check_message(message)
     alerts = app[ALERTS]
     if message.msg_type == "Alert":

@@ -6,7 +6,6 @@ as `POST /v1/photos` in the process pool; what fails is reported, never half-sto
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 
@@ -14,7 +13,7 @@ import aiohttp
 from aiohttp import web
 
 from feedserver.appkeys import POOL, STORE
-from feedserver.photos import MAX_BYTES, PhotoRejected, normalise_photo, photo_id
+from feedserver.photos import MAX_BYTES, PhotoRejected, normalise_in, photo_id
 from feedserver.store.base import Photo
 
 FETCH_TIMEOUT = aiohttp.ClientTimeout(total=20, sock_connect=5)
@@ -63,9 +62,8 @@ def decode_base64(text: str) -> bytes:
 
 async def store_image(app: web.Application, data: bytes) -> str:
     """Normalise like an upload (off the event loop), store, and return the photo id."""
-    loop = asyncio.get_running_loop()
     try:
-        photo = await loop.run_in_executor(app[POOL], normalise_photo, data, sniff_type(data))
+        photo = await normalise_in(app[POOL], data, sniff_type(data))
     except PhotoRejected as exc:
         raise ImageUnavailable(str(exc)) from exc
     stored = Photo(photo_id(photo.data, None), photo.data, photo.content_type, photo.width,

@@ -6,10 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections import OrderedDict
 from collections.abc import AsyncIterator
-from concurrent.futures import Executor
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +22,7 @@ from feedserver.timeutil import utcnow
 from .creative import Creative, plan_report
 from .digest import EXTENSIONS, content_digest, creative_digest, photo_ids, rendered_part
 from .photos import PhotoData
+from .pool import WorkerPool
 from .queue import PRIMARY, REST, URGENT, Job, RenderQueue
 from .report import warnings
 
@@ -32,12 +31,11 @@ PREVIEW_CACHE = 64  # creatives of drafts and previews kept, most recent first
 
 
 class RenderService:
-    def __init__(self, config: Config, store: Store, pool: Executor) -> None:
+    def __init__(self, config: Config, store: Store, pool: WorkerPool) -> None:
         self.config, self.store, self.pool = config, store, pool
         self._creatives: dict[str, Creative] = {}
-        # as many jobs in the pool at once as it has workers (ProcessPoolExecutor's own count)
-        workers = getattr(pool, "_max_workers", None) or os.cpu_count() or 1
-        self._queue = RenderQueue(pool, workers, self._rendered)
+        # as many jobs in the pool at once as it has workers
+        self._queue = RenderQueue(pool, pool.workers, self._rendered)
         self._served: dict[str, set[str]] = {}  # alert id -> digests of its shown version
         self._claimed: dict[str, tuple[Job, dict[str, Any]]] = {}  # digest -> job, alert
         self._alerts: dict[str, dict[str, Any]] = {}  # alert id -> its shown version
@@ -152,7 +150,7 @@ class RenderService:
         """Start the pool's workers now rather than at the first publish, then rebuild the
         creatives of every shown alert in the background (serving waits for a creative that
         is still being rendered)."""
-        await asyncio.get_running_loop().run_in_executor(self.pool, os.getpid)
+        await self.pool.start()
         self._queue.start()
         for alert in await self.store.list_alerts(VISIBLE):
             self.schedule(alert)
@@ -200,9 +198,7 @@ class RenderService:
         return creative
 
     async def report(self, alert: dict[str, Any], profile: Profile) -> dict[str, Any]:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self.pool,
+        return await self.pool.run(
             plan_report,
             rendered_part(alert),
             await self._photos(alert),
