@@ -18,6 +18,7 @@ from pathlib import Path
 import aiosqlite
 
 from feedserver.store.base import (
+    END_EVENTS,
     Change,
     Delivery,
     DeliveryTargets,
@@ -94,8 +95,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
 CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (network, state, position);
 """
 
-DELIVERY_COLUMNS = ("id, seq, network, profile, state, attempts, created_at, next_at,"
-                    " delivered_at, last_status, last_error")
+DELIVERY_COLUMNS = ("d.id, d.seq, d.network, d.profile, d.state, d.attempts, d.created_at,"
+                    " d.next_at, d.delivered_at, d.last_status, d.last_error")
 
 
 def _dump(doc: dict) -> str:
@@ -179,14 +180,25 @@ class SQLiteStore(Store):
         return event
 
     async def _queue_deliveries(self, db: aiosqlite.Connection, event: Event, at: str) -> None:
-        """The webhook outbox rows of an event, in the event's own transaction."""
+        """The webhook outbox rows of an event, in the event's own transaction. The end of
+        an alert supersedes what is still pending about it for the same receiver: it goes
+        at once, and nothing older about the alert can arrive after it."""
         if self.delivery_targets is None:
             return
+        targets = list(self.delivery_targets(event))
+        if event.type in END_EVENTS:
+            await db.executemany(
+                "UPDATE deliveries SET state = 'failed', next_at = NULL, last_error = ?"
+                " WHERE state = 'pending' AND network = ? AND profile IS ?"
+                " AND seq IN (SELECT seq FROM events WHERE alert_id = ?)",
+                [(f"superseded by event {event.seq} ({event.type})", network, profile,
+                  event.alert["id"]) for network, profile in targets],
+            )
         await db.executemany(
             "INSERT INTO deliveries (id, seq, network, profile, state, created_at, next_at)"
             " VALUES (?, ?, ?, ?, 'pending', ?, ?)",
             [("d_" + secrets.token_hex(12), event.seq, network, profile, at, at)
-             for network, profile in self.delivery_targets(event)],
+             for network, profile in targets],
         )
 
     async def get_alert(self, alert_id: str) -> dict | None:
@@ -276,28 +288,37 @@ class SQLiteStore(Store):
         return [{"network": n, "profile": p, "screens": c, "last_at": last}
                 for n, p, c, last in rows]
 
-    async def next_delivery(self, network: str) -> Delivery | None:
+    async def next_delivery(self, network: str, now: datetime) -> Delivery | None:
+        # The first pending delivery of each (profile, alert) may go: the oldest of those due
+        # now, else the one due soonest. A delivery that keeps failing holds back only later
+        # ones about its own alert.
         rows = await self.db.execute_fetchall(
-            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE network = ? AND state = 'pending'"
-            " ORDER BY position LIMIT 1", (network,))
+            f"SELECT {DELIVERY_COLUMNS} FROM deliveries d JOIN events ev ON ev.seq = d.seq"
+            " WHERE d.network = ? AND d.state = 'pending' AND NOT EXISTS ("
+            "  SELECT 1 FROM deliveries e JOIN events ee ON ee.seq = e.seq"
+            "  WHERE e.network = d.network AND e.state = 'pending' AND e.profile IS d.profile"
+            "  AND ee.alert_id = ev.alert_id AND e.position < d.position)"
+            " ORDER BY CASE WHEN d.next_at <= ? THEN d.position END NULLS LAST, d.next_at"
+            " LIMIT 1", (network, format_time(now)))
         return _delivery(rows[0]) if rows else None
 
     async def mark_delivery(self, delivery_id: str, *, state: str, at: datetime,
                             status: int | None, error: str | None,
                             next_at: datetime | None) -> None:
+        # A delivery superseded while it was being tried stays given up unless it arrived.
         async with self._transaction() as db:
             await db.execute(
                 "UPDATE deliveries SET state = ?, attempts = attempts + 1, last_status = ?,"
                 " last_error = ?, next_at = ?,"
                 " delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END"
-                " WHERE id = ?",
+                " WHERE id = ? AND (state = 'pending' OR ? = 'delivered')",
                 (state, status, error, format_time(next_at) if next_at else None, state,
-                 format_time(at), delivery_id),
+                 format_time(at), delivery_id, state),
             )
 
     async def deliveries(self, network: str, state: str | None = None,
                          limit: int = 100) -> list[Delivery]:
-        query = f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE network = ?"
+        query = f"SELECT {DELIVERY_COLUMNS} FROM deliveries d WHERE network = ?"
         params: tuple = (network,)
         if state is not None:
             query += " AND state = ?"
