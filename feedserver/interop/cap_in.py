@@ -40,6 +40,7 @@ AMBER_EVENT_RE = re.compile(
 MISSING_EVENT_RE = re.compile(
     r"vermist kind|vermiste? (kind|minderjarige)|missing (child|minor|juvenile)"
     r"|endangered (child|juvenile)|vermisstes kind|enfant disparu", re.IGNORECASE)
+WHOLE_NUMBER_RE = re.compile(r"[0-9]{1,4}")
 PUBLIC_STATUSES = ("Actual", "Draft", "Test", "Exercise")
 TEST_STATUSES = ("Test", "Exercise")
 
@@ -268,7 +269,7 @@ def _structured(infos: dict[str, Info], fields: dict) -> list[tuple[str, int, Re
                 if kind == "text":
                     item.setdefault(key, {})[lang] = value
                 elif kind == "int":
-                    item.setdefault(key, int(value) if value.strip().isdigit() else value)
+                    item.setdefault(key, _whole_number(value))
                 elif kind == "str":
                     item.setdefault(key, value)
     positions = {group: {index: n for n, index in enumerate(sorted(items))}
@@ -283,6 +284,13 @@ def _structured(infos: dict[str, Info], fields: dict) -> list[tuple[str, int, Re
             group = match.group(1)
             photos.append((group, positions[group][int(match.group(2))], resource))
     return photos
+
+
+def _whole_number(value: str) -> int | str:
+    """ASCII digits (at most four) as a number; anything else (², ٣, 5,000 digits) stays text,
+    so the field checks refuse it by name."""
+    text = value.strip()
+    return int(text) if WHOLE_NUMBER_RE.fullmatch(text) else value
 
 
 def _message_text(info: Info, structured: bool) -> str | None:

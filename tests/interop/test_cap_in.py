@@ -258,3 +258,14 @@ async def test_photos_from_deref_uri_and_from_a_url(client, aiohttp_server):
         f"<uri>{server.make_url('/broken.jpg')}</uri>").replace(b"NL-POL-1", b"NL-POL-8"), 201)
     assert broken["children"][0] == {**broken["children"][0], "name": "Lotte Bedacht",
                                      "photo": None}
+
+
+async def test_odd_numbers_in_parameters_are_422_naming_the_field(client):
+    for age in ("²", "٣", "9" * 5_000, "-1"):
+        body = with_child_and_photo("<derefUri>bm90IGFuIGltYWdl</derefUri>").replace(
+            b"<value>6</value>", f"<value>{age}</value>".encode())
+        error = (await ingest(client, body, 422))["error"]
+        assert error["details"][0]["field"] == "children[0].age", error
+        assert "whole number" in error["details"][0]["message"]
+    listed = await client.get("/v1/alerts", headers=auth(VIEWER))
+    assert (await listed.json())["alerts"] == []
