@@ -35,6 +35,19 @@ def sniff_type(data: bytes) -> str:
     raise ImageUnavailable("not a JPEG, PNG or WebP image")
 
 
+async def read_capped(content: aiohttp.StreamReader, limit: int) -> bytes | None:
+    """The whole body, or None when it is larger than `limit` bytes (stops reading there).
+    (`StreamReader.read(n)` returns only what has arrived so far, not n bytes.)"""
+    chunks = []
+    size = 0
+    async for chunk in content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def fetch_bytes(session: aiohttp.ClientSession, url: str) -> bytes:
     """GET `url` with a size cap; only http(s)."""
     if not url.startswith(("http://", "https://")):
@@ -43,10 +56,10 @@ async def fetch_bytes(session: aiohttp.ClientSession, url: str) -> bytes:
         async with session.get(url, timeout=FETCH_TIMEOUT) as response:
             if response.status != 200:
                 raise ImageUnavailable(f"image URL answered {response.status}")
-            data = await response.content.read(MAX_BYTES + 1)
+            data = await read_capped(response.content, MAX_BYTES)
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise ImageUnavailable(f"image URL failed: {type(exc).__name__}") from exc
-    if len(data) > MAX_BYTES:
+    if data is None:
         raise ImageUnavailable(f"image is larger than {MAX_BYTES} bytes")
     return data
 

@@ -19,12 +19,12 @@ import aiohttp
 from aiohttp import web
 
 from feedserver.alerts.service import DEFAULT_LIFETIME
-from feedserver.appkeys import ALERTS, CONFIG
+from feedserver.appkeys import ALERTS, CONFIG, POOL
 from feedserver.auth import Actor
 from feedserver.config import Upstream
 from feedserver.errors import ApiError
-from feedserver.interop.images import ImageUnavailable, fetch_bytes, store_image
-from feedserver.interop.national import Listed, Malformed, parse_list
+from feedserver.interop.images import ImageUnavailable, fetch_bytes, read_capped, store_image
+from feedserver.interop.national import Listed, Malformed, ParsedList, parse_list
 from feedserver.timeutil import format_time, parse_time, utcnow
 
 log = logging.getLogger(__name__)
@@ -72,9 +72,9 @@ class Poller:
         """One poll; True when the upstream answered with a usable list (or 304)."""
         async with self._lock:
             try:
-                listed = await self._fetch()
-                if listed is not None:
-                    await self._mirror(listed)
+                parsed = await self._fetch()
+                if parsed is not None:
+                    await self._mirror(parsed)
             except Malformed as exc:
                 return self._failed(f"malformed answer ({exc}); keeping the last good state")
             except aiohttp.ClientResponseError as exc:
@@ -92,8 +92,9 @@ class Poller:
         log.warning("upstream %s: %s; retry %d", self.upstream.id, why, self.failures)
         return False
 
-    async def _fetch(self) -> list[Listed] | None:
-        """The list, or None when unchanged (304)."""
+    async def _fetch(self) -> ParsedList | None:
+        """The list, or None when unchanged (304). Parsed in the process pool: a list of
+        4 MB takes a while to read, and the event loop serves the screens meanwhile."""
         async with self.session.get(self.upstream.url, headers=self._validators,
                                     timeout=REQUEST_TIMEOUT) as response:
             if response.status == 304:
@@ -101,24 +102,28 @@ class Poller:
             if response.status != 200:
                 raise aiohttp.ClientResponseError(response.request_info, (),
                                                   status=response.status)
-            body = await response.content.read(MAX_LIST_BYTES + 1)
-            if len(body) > MAX_LIST_BYTES:
+            body = await read_capped(response.content, MAX_LIST_BYTES)
+            if body is None:
                 raise Malformed(f"larger than {MAX_LIST_BYTES} bytes")
-            listed = parse_list(body)
+            loop = asyncio.get_running_loop()
+            parsed = await loop.run_in_executor(self.app[POOL], parse_list, body)
             validators = {"ETag": "If-None-Match", "Last-Modified": "If-Modified-Since"}
             self._validators = {request: response.headers[answer]
                                 for answer, request in validators.items()
                                 if answer in response.headers}
-            return listed
+            return parsed
 
-    async def _mirror(self, listed: list[Listed]) -> None:
-        for entry in listed:
+    async def _mirror(self, parsed: ParsedList) -> None:
+        for skipped in parsed.skipped:
+            log.warning("upstream %s: entry %s skipped: %s; its alert stays as it was",
+                        self.upstream.id, skipped.alert_id, skipped.why)
+        for entry in parsed.listed:
             try:
                 await self._apply(entry)
             except ApiError as exc:
                 log.warning("upstream %s: entry %s not mirrored: %s", self.upstream.id,
                             entry.alert_id, exc.message)
-        present = {self.ref(entry.alert_id) for entry in listed}
+        present = {self.ref(entry.alert_id) for entry in [*parsed.listed, *parsed.skipped]}
         prefix = self.ref("")
         for alert in await self.app[ALERTS].list(LIVE):
             origin = alert["origin"]
