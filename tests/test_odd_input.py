@@ -4,7 +4,9 @@ problem, on every endpoint that reads JSON, and change nothing."""
 from __future__ import annotations
 
 import pytest
-from conftest import EDITOR, PUBLISHER, amber_alert, auth, create
+from support.alerts import amber_alert
+from support.api import auth, create
+from support.config import EDITOR, PUBLISHER
 
 JSON = {"Content-Type": "application/json"}
 DEEP = b'{"message": ' + b"[" * 10_000 + b"]" * 10_000 + b"}"
