@@ -73,8 +73,9 @@ class AlertService:
     # changing
 
     async def create(self, data: dict, actor: Actor, *, origin: dict | None = None,
-                     lenient: bool = False) -> dict:
-        """A new draft; `lenient` drafts (from ingest) may break policy rules until publish."""
+                     lenient: bool = False, warnings: Iterable[dict] = ()) -> dict:
+        """A new draft; `lenient` drafts (from ingest) may break policy rules until publish.
+        `warnings`: what ingest could not take in (a photo that could not be fetched)."""
         content = await self._checked(data, lenient=lenient)
         now = self.clock()
         alert = {
@@ -84,10 +85,11 @@ class AlertService:
             "published_at": None, "ended_at": None, "resolution": None, "cancel_reason": None,
             "origin": origin or {"kind": "staff", "ref": None}, "warnings": [],
         }
-        return await self._commit(alert, None, Change(actor.name, "created", now))
+        return await self._commit(alert, None, Change(actor.name, "created", now), warnings)
 
     async def patch(self, alert_id: str, patch: dict, actor: Actor, *,
-                    lenient: bool = False, trusted: bool = False) -> dict:
+                    lenient: bool = False, trusted: bool = False,
+                    warnings: Iterable[dict] = ()) -> dict:
         """`trusted`: mirrored from the national feed, already judged by the police, so the
         local policy rules are not applied, even to an active alert."""
         async with self._lock:
@@ -108,7 +110,7 @@ class AlertService:
             alert = {**current, **content}
             event = "alert.updated" if status == "active" else None
             return await self._commit(alert, current,
-                                      Change(actor.name, "edited", self.clock(), event))
+                                      Change(actor.name, "edited", self.clock(), event), warnings)
 
     async def publish(self, alert_id: str, actor: Actor, *, trusted: bool = False) -> dict:
         async with self._lock:
@@ -193,11 +195,12 @@ class AlertService:
         if errors:
             raise validation_failed(errors)
 
-    async def _commit(self, alert: dict, current: dict | None, change: Change) -> dict:
+    async def _commit(self, alert: dict, current: dict | None, change: Change,
+                      warnings: Iterable[dict] = ()) -> dict:
         alert["version"] = current["version"] + 1 if current else 1
         alert["updated_at"] = format_time(change.at)
         alert["headline"] = headline(alert)
-        alert["warnings"] = translation_warnings(alert)
+        alert["warnings"] = translation_warnings(alert) + list(warnings)
         try:
             event = await self.store.save(alert, change, current["version"] if current else None)
         except VersionConflict as exc:

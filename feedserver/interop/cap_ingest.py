@@ -14,7 +14,6 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import aiohttp
 from aiohttp import web
 
 from feedserver.appkeys import ALERTS, CONFIG, POOL, STORE
@@ -29,7 +28,13 @@ from feedserver.interop.cap_in import (
     resolution_text,
 )
 from feedserver.interop.capxml import CapError
-from feedserver.interop.images import ImageUnavailable, decode_base64, fetch_bytes, store_image
+from feedserver.interop.images import (
+    ImageUnavailable,
+    decode_base64,
+    fetch_image,
+    photo_warning,
+    store_image,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,14 +72,15 @@ async def ingest_cap(app: web.Application, data: bytes, actor: Actor) -> Outcome
             return Outcome(await alerts.cancel(target["id"], reason, actor), False)
         resolved = await alerts.resolve(target["id"], resolution_text(message), actor)
         return Outcome(resolved, False)
-    fields = await _with_photos(app, mapped)
-    return Outcome(await alerts.patch(target["id"], fields, actor, lenient=True), False)
+    fields, warnings = await _with_photos(app, mapped)
+    return Outcome(await alerts.patch(target["id"], fields, actor, lenient=True,
+                                      warnings=warnings), False)
 
 
 async def _create(app: web.Application, message: CapMessage, actor: Actor) -> Outcome:
-    fields = await _with_photos(app, map_message(message))
+    fields, warnings = await _with_photos(app, map_message(message))
     alert = await app[ALERTS].create(fields, actor, origin={"kind": "cap", "ref": message.key},
-                                     lenient=True)
+                                     lenient=True, warnings=warnings)
     return Outcome(alert, True)
 
 
@@ -87,31 +93,30 @@ async def _referenced(app: web.Application, message: CapMessage) -> dict | None:
     return None
 
 
-async def _with_photos(app: web.Application, mapped: Mapped) -> dict:
-    """The mapped fields with each photo resource taken in; a photo that fails is left out."""
+async def _with_photos(app: web.Application, mapped: Mapped) -> tuple[dict, list[dict]]:
+    """The mapped fields with each photo resource taken in; a photo that fails is left out,
+    with a warning for the alert."""
     fields = mapped.fields
-    if not mapped.photos:
-        return fields
-    async with aiohttp.ClientSession() as session:
-        for group, index, resource in mapped.photos:
-            try:
-                photo = await _photo_id(app, session, resource)
-            except ImageUnavailable as exc:
-                log.warning("CAP ingest: photo of %s[%d] left out: %s", group, index, exc)
-                continue
-            fields[group][index]["photo"] = photo
-    return fields
+    warnings = []
+    for group, index, resource in mapped.photos:
+        try:
+            photo = await _photo_id(app, resource)
+        except ImageUnavailable as exc:
+            log.warning("CAP ingest: photo of %s[%d] left out: %s", group, index, exc)
+            warnings.append(photo_warning(f"{group}[{index}].photo", exc))
+            continue
+        fields[group][index]["photo"] = photo
+    return fields, warnings
 
 
-async def _photo_id(app: web.Application, session: aiohttp.ClientSession,
-                    resource: Resource) -> str:
+async def _photo_id(app: web.Application, resource: Resource) -> str:
     own = _own_photo(app, resource.uri)
     if own and await app[STORE].photo_ids([own]):
         return own
     if resource.deref_uri:
         return await store_image(app, decode_base64(resource.deref_uri))
     if resource.uri:
-        return await store_image(app, await fetch_bytes(session, resource.uri))
+        return await store_image(app, await fetch_image(app, resource.uri))
     raise ImageUnavailable("the resource has neither uri nor derefUri")
 
 

@@ -23,7 +23,13 @@ from feedserver.appkeys import ALERTS, CONFIG, POOL
 from feedserver.auth import Actor
 from feedserver.config import Upstream
 from feedserver.errors import ApiError
-from feedserver.interop.images import ImageUnavailable, fetch_bytes, read_capped, store_image
+from feedserver.interop.images import (
+    ImageUnavailable,
+    fetch_image,
+    photo_warning,
+    read_capped,
+    store_image,
+)
 from feedserver.interop.national import Listed, Malformed, ParsedList, parse_list
 from feedserver.timeutil import format_time, parse_time, utcnow
 
@@ -146,18 +152,20 @@ class Poller:
         if alert is not None and self._applied.get(ref) == entry.message_id \
                 and entry.message_id is not None and not self._expiry_due(alert):
             return
-        fields = {**entry.fields, "children": await self._children(entry, alert)}
+        children, warnings = await self._children(entry, alert)
+        fields = {**entry.fields, "children": children}
         lifetime = DEFAULT_LIFETIME[fields["kind"]]
         if alert is None:
             fields["expires_at"] = format_time(utcnow() + lifetime)
-            alert = await alerts.create(fields, self.actor, lenient=True,
+            alert = await alerts.create(fields, self.actor, lenient=True, warnings=warnings,
                                         origin={"kind": "upstream", "ref": ref})
             if self.upstream.mode == "publish":
                 await alerts.publish(alert["id"], self.actor, trusted=True)
         else:
             if self._expiry_due(alert):
                 fields["expires_at"] = format_time(utcnow() + lifetime)
-            await alerts.patch(alert["id"], fields, self.actor, lenient=True, trusted=True)
+            await alerts.patch(alert["id"], fields, self.actor, lenient=True, trusted=True,
+                               warnings=warnings)
         self._applied[ref] = entry.message_id
 
     @staticmethod
@@ -168,21 +176,24 @@ class Poller:
         left = parse_time(alert["expires_at"]) - utcnow()
         return left < DEFAULT_LIFETIME[alert["kind"]] / 2
 
-    async def _children(self, entry: Listed, alert: dict | None) -> list[dict]:
-        """The entry's children, the first with the entry's photo (kept when a fetch fails)."""
+    async def _children(self, entry: Listed, alert: dict | None,
+                        ) -> tuple[list[dict], list[dict]]:
+        """The entry's children, the first with the entry's photo (kept when a fetch fails),
+        and the warning when it failed."""
         children = [dict(child) for child in entry.fields["children"]]
         if not children or not entry.photo_url:
-            return children
+            return children, []
         try:
             children[0]["photo"] = await store_image(
-                self.app, await fetch_bytes(self.session, entry.photo_url))
+                self.app, await fetch_image(self.app, entry.photo_url))
         except ImageUnavailable as exc:
             log.warning("upstream %s: photo of entry %s left out: %s", self.upstream.id,
                         entry.alert_id, exc)
             earlier = (alert or {}).get("children") or [{}]
             if earlier[0].get("photo"):
                 children[0]["photo"] = earlier[0]["photo"]
-        return children
+            return children, [photo_warning("children[0].photo", exc)]
+        return children, []
 
 
 POLLERS = web.AppKey("upstream_pollers", dict[str, Poller])
