@@ -19,7 +19,7 @@ from feedserver.auth import SYSTEM, Actor
 from feedserver.config import AlertsConfig
 from feedserver.errors import ApiError, FieldError, conflict, not_found, validation_failed
 from feedserver.events import EventBus
-from feedserver.store.base import Change, Store, VersionConflict
+from feedserver.store.base import Change, DuplicateOrigin, Store, VersionConflict
 from feedserver.timeutil import format_time, parse_time, utcnow
 
 STATUSES = ("draft", "active", "resolved", "cancelled", "expired")
@@ -72,18 +72,35 @@ class AlertService:
 
     # changing
 
-    async def create(self, data: dict, actor: Actor, *, origin: dict | None = None,
-                     lenient: bool = False, warnings: Iterable[dict] = ()) -> dict:
-        """A new draft; `lenient` drafts (from ingest) may break policy rules until publish.
-        `warnings`: what ingest could not take in (a photo that could not be fetched)."""
-        content = await self._checked(data, lenient=lenient)
+    async def create(self, data: dict, actor: Actor) -> dict:
+        """A new draft by a staff member; the policy rules apply at once."""
+        content = await self._checked(data, lenient=False)
+        return await self._insert(content, actor, {"kind": "staff", "ref": None}, ())
+
+    async def create_ingested(self, data: dict, actor: Actor, origin: dict, *,
+                              warnings: Iterable[dict] = ()) -> tuple[dict, bool]:
+        """A draft from ingest (CAP, an upstream list), which may break policy rules until
+        publish, and True; or, when an alert with this origin exists (an ingest racing this
+        one, or the same message sent again), that alert and False. `warnings`: what ingest
+        could not take in (a photo that could not be fetched)."""
+        content = await self._checked(data, lenient=True)
+        try:
+            return await self._insert(content, actor, origin, warnings), True
+        except DuplicateOrigin:
+            existing = await self.find_by_origin(origin["kind"], origin["ref"])
+            if existing is None:  # the other alert was written and is gone: cannot happen
+                raise
+            return existing, False
+
+    async def _insert(self, content: dict, actor: Actor, origin: dict,
+                      warnings: Iterable[dict]) -> dict:
         now = self.clock()
         alert = {
             "id": new_alert_id(), "status": "draft", "version": 1, "headline": {},
             **content,
             "created_at": format_time(now), "updated_at": format_time(now),
             "published_at": None, "ended_at": None, "resolution": None, "cancel_reason": None,
-            "origin": origin or {"kind": "staff", "ref": None}, "warnings": [],
+            "origin": origin, "warnings": [],
         }
         return await self._commit(alert, None, Change(actor.name, "created", now), warnings)
 

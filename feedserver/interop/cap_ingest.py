@@ -79,9 +79,9 @@ async def ingest_cap(app: web.Application, data: bytes, actor: Actor) -> Outcome
 
 async def _create(app: web.Application, message: CapMessage, actor: Actor) -> Outcome:
     fields, warnings = await _with_photos(app, map_message(message))
-    alert = await app[ALERTS].create(fields, actor, origin={"kind": "cap", "ref": message.key},
-                                     lenient=True, warnings=warnings)
-    return Outcome(alert, True)
+    alert, created = await app[ALERTS].create_ingested(
+        fields, actor, {"kind": "cap", "ref": message.key}, warnings=warnings)
+    return Outcome(alert, created)
 
 
 async def _referenced(app: web.Application, message: CapMessage) -> dict | None:

@@ -157,8 +157,10 @@ class Poller:
         lifetime = DEFAULT_LIFETIME[fields["kind"]]
         if alert is None:
             fields["expires_at"] = format_time(utcnow() + lifetime)
-            alert = await alerts.create(fields, self.actor, lenient=True, warnings=warnings,
-                                        origin={"kind": "upstream", "ref": ref})
+            alert, created = await alerts.create_ingested(
+                fields, self.actor, {"kind": "upstream", "ref": ref}, warnings=warnings)
+            if not created:
+                return  # another instance mirrored it meanwhile: the next poll updates it
             if self.upstream.mode == "publish":
                 await alerts.publish(alert["id"], self.actor, trusted=True)
         else:

@@ -16,6 +16,10 @@ class VersionConflict(Exception):
     """The alert changed between reading and writing it."""
 
 
+class DuplicateOrigin(Exception):
+    """A new alert names an origin (kind, ref) another alert already has."""
+
+
 @dataclass(frozen=True)
 class Change:
     """Who did what to an alert; `event_type` is None for changes screens never see (drafts)."""
@@ -93,7 +97,8 @@ class Store(ABC):
     async def save(self, alert: dict, change: Change, expected_version: int | None) -> Event | None:
         """Write `alert` as its new version; `expected_version` None means a new alert.
 
-        Raises VersionConflict when the stored version is not `expected_version`.
+        Raises VersionConflict when the stored version is not `expected_version`, and
+        DuplicateOrigin (writing nothing) when a new alert's origin is taken.
         """
 
     @abstractmethod

@@ -21,6 +21,7 @@ from feedserver.store.base import (
     Change,
     Delivery,
     DeliveryTargets,
+    DuplicateOrigin,
     Event,
     Photo,
     Receipt,
@@ -40,7 +41,11 @@ CREATE TABLE IF NOT EXISTS alerts (
     doc TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS alerts_status ON alerts (status);
-CREATE INDEX IF NOT EXISTS alerts_origin ON alerts (origin_kind, origin_ref);
+DROP INDEX IF EXISTS alerts_origin;
+UPDATE alerts SET origin_ref = origin_ref || ' (duplicate ' || id || ')'
+    WHERE origin_ref IS NOT NULL AND rowid NOT IN (
+        SELECT MIN(rowid) FROM alerts GROUP BY origin_kind, origin_ref);
+CREATE UNIQUE INDEX IF NOT EXISTS alerts_origin_key ON alerts (origin_kind, origin_ref);
 CREATE TABLE IF NOT EXISTS alert_versions (
     alert_id TEXT NOT NULL REFERENCES alerts (id),
     version INTEGER NOT NULL,
@@ -148,12 +153,17 @@ class SQLiteStore(Store):
         event = None
         async with self._transaction() as db:
             if expected_version is None:
-                await db.execute(
+                # One alert per origin, however many ingests race (staff alerts have no ref,
+                # and NULLs never collide).
+                cursor = await db.execute(
                     "INSERT INTO alerts (id, version, status, origin_kind, origin_ref,"
-                    " created_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    " created_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (origin_kind, origin_ref) DO NOTHING",
                     (alert["id"], alert["version"], alert["status"], alert["origin"]["kind"],
                      alert["origin"]["ref"], alert["created_at"], doc),
                 )
+                if cursor.rowcount != 1:
+                    raise DuplicateOrigin(alert["origin"]["ref"])
             else:
                 cursor = await db.execute(
                     "UPDATE alerts SET version = ?, status = ?, doc = ?"
