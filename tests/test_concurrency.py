@@ -8,9 +8,9 @@ import json
 import sqlite3
 
 from support.alerts import amber_alert
-from support.api import auth
+from support.api import auth, create
 from support.cap import message, with_child_and_photo
-from support.config import PUBLISHER, VIEWER
+from support.config import EDITOR, PUBLISHER, VIEWER
 from support.samples import drawn_photo
 
 from feedserver.appkeys import ALERTS
@@ -73,3 +73,60 @@ async def test_a_store_with_duplicates_from_before_still_opens(tmp_path):
         assert len(await store.list_alerts()) == 5
     finally:
         await store.close()
+
+
+async def test_alert_answers_carry_their_version_as_etag(client):
+    created = await client.post("/v1/alerts", json=amber_alert(), headers=auth(EDITOR))
+    draft = await created.json()
+    assert created.headers["ETag"] == '"v1"'
+    path = f"/v1/alerts/{draft['id']}"
+    assert (await client.get(path, headers=auth(VIEWER))).headers["ETag"] == '"v1"'
+    patched = await client.patch(path, json={"message": "Bel 112."}, headers=auth(EDITOR))
+    assert patched.headers["ETag"] == '"v2"'
+    published = await client.post(path + "/publish", headers=auth(PUBLISHER))
+    assert published.headers["ETag"] == '"v3"' == f'"v{(await published.json())["version"]}"'
+
+
+async def test_two_publishers_editing_at_once_do_not_overwrite_each_other(client):
+    draft = await create(client, amber_alert())
+    path = f"/v1/alerts/{draft['id']}"
+    active = await client.post(path + "/publish", headers=auth(PUBLISHER))
+    seen = active.headers["ETag"]  # both publishers read this version
+
+    first = await client.patch(path, json={"message": "Gezien in Zeist."},
+                               headers={**auth(PUBLISHER), "If-Match": seen})
+    assert first.status == 200, await first.text()
+    second = await client.patch(path, json={"message": "Gezien in Baarn."},
+                                headers={**auth(PUBLISHER), "If-Match": seen})
+    body = await second.json()
+    assert second.status == 412, body
+    assert body["error"]["code"] == "precondition_failed"
+    assert second.headers["ETag"] == first.headers["ETag"]
+    current = await (await client.get(path, headers=auth(VIEWER))).json()
+    assert current["message"]["nl"] == "Gezien in Zeist."
+
+    for action, payload in (("resolve", {"message": "Gevonden."}), ("cancel", {"reason": "x"})):
+        stale = await client.post(f"{path}/{action}", json=payload,
+                                  headers={**auth(PUBLISHER), "If-Match": seen})
+        assert stale.status == 412, action
+    weak = await client.patch(path, json={"message": "Zwak."},
+                              headers={**auth(PUBLISHER), "If-Match": f"W/{first.headers['ETag']}"})
+    assert weak.status == 412  # If-Match compares strongly
+    unchanged = await (await client.get(path, headers=auth(VIEWER))).json()
+    assert (unchanged["version"], unchanged["status"]) == (current["version"], "active")
+
+    listed = f'"v1", {first.headers["ETag"]}'
+    resolved = await client.post(path + "/resolve", json={"message": "Gevonden."},
+                                 headers={**auth(PUBLISHER), "If-Match": listed})
+    assert resolved.status == 200, await resolved.text()
+
+
+async def test_if_match_on_publish_and_star(client):
+    draft = await create(client, amber_alert())
+    path = f"/v1/alerts/{draft['id']}"
+    edited = await client.patch(path, json={"message": "Bel 112."}, headers=auth(EDITOR))
+    stale = await client.post(path + "/publish", headers={**auth(PUBLISHER), "If-Match": '"v1"'})
+    assert stale.status == 412  # the publisher had not seen the editor's change
+    assert (await (await client.get(path, headers=auth(VIEWER))).json())["status"] == "draft"
+    star = await client.post(path + "/publish", headers={**auth(PUBLISHER), "If-Match": "*"})
+    assert star.status == 200 and edited.headers["ETag"] == '"v2"'

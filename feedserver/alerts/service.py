@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, timedelta
 
 from feedserver.alerts.fields import SERVER_FIELDS, Checker, input_fields, normalise
@@ -24,6 +24,21 @@ from feedserver.timeutil import format_time, parse_time, utcnow
 
 STATUSES = ("draft", "active", "resolved", "cancelled", "expired")
 DEFAULT_LIFETIME = {"amber": timedelta(hours=24), "missing_child": timedelta(hours=72)}
+
+
+def alert_etag(alert: dict) -> str:
+    """The alert's entity tag: its version, which changes with every change."""
+    return f'"v{alert["version"]}"'
+
+
+def check_if_match(current: dict, if_match: Collection[int] | None) -> None:
+    """412 when the caller's `If-Match` names versions and the current one is not among them:
+    someone changed the alert since the caller read it, and nothing is changed."""
+    if if_match is not None and current["version"] not in if_match:
+        raise ApiError(412, "precondition_failed",
+                       f"the alert is at version {current['version']}, not the one you read; "
+                       "read it again and decide on the current version",
+                       headers={"ETag": alert_etag(current)})
 
 
 def new_alert_id() -> str:
@@ -106,11 +121,13 @@ class AlertService:
 
     async def patch(self, alert_id: str, patch: dict, actor: Actor, *,
                     lenient: bool = False, trusted: bool = False,
-                    warnings: Iterable[dict] = ()) -> dict:
+                    warnings: Iterable[dict] = (), if_match: Collection[int] | None = None,
+                    ) -> dict:
         """`trusted`: mirrored from the national feed, already judged by the police, so the
         local policy rules are not applied, even to an active alert."""
         async with self._lock:
             current = await self.get(alert_id)
+            check_if_match(current, if_match)
             status = current["status"]
             if status not in ("draft", "active"):
                 raise conflict(f"a {status} alert cannot be changed")
@@ -129,9 +146,10 @@ class AlertService:
             return await self._commit(alert, current,
                                       Change(actor.name, "edited", self.clock(), event), warnings)
 
-    async def publish(self, alert_id: str, actor: Actor, *, trusted: bool = False) -> dict:
+    async def publish(self, alert_id: str, actor: Actor, *, trusted: bool = False,
+                      if_match: Collection[int] | None = None) -> dict:
         async with self._lock:
-            current = await self._in_state(alert_id, ("draft",), "published")
+            current = await self._in_state(alert_id, ("draft",), "published", if_match)
             now = self.clock()
             alert = {**current, "status": "active", "published_at": format_time(now)}
             if not alert["expires_at"]:
@@ -143,9 +161,10 @@ class AlertService:
             return await self._commit(
                 alert, current, Change(actor.name, "published", now, "alert.published", note))
 
-    async def resolve(self, alert_id: str, message: dict, actor: Actor) -> dict:
+    async def resolve(self, alert_id: str, message: dict, actor: Actor, *,
+                      if_match: Collection[int] | None = None) -> dict:
         async with self._lock:
-            current = await self._in_state(alert_id, ("active",), "resolved")
+            current = await self._in_state(alert_id, ("active",), "resolved", if_match)
             check = Checker()
             check.languages = tuple(current["languages"])
             text = check.text(message, "message")
@@ -157,9 +176,10 @@ class AlertService:
             return await self._commit(
                 alert, current, Change(actor.name, "resolved", now, "alert.resolved"))
 
-    async def cancel(self, alert_id: str, reason: str, actor: Actor) -> dict:
+    async def cancel(self, alert_id: str, reason: str, actor: Actor, *,
+                     if_match: Collection[int] | None = None) -> dict:
         async with self._lock:
-            current = await self._in_state(alert_id, ("draft", "active"), "cancelled")
+            current = await self._in_state(alert_id, ("draft", "active"), "cancelled", if_match)
             now = self.clock()
             alert = {**current, "status": "cancelled", "ended_at": format_time(now),
                      "cancel_reason": reason}
@@ -182,8 +202,10 @@ class AlertService:
 
     # internals
 
-    async def _in_state(self, alert_id: str, allowed: tuple[str, ...], target: str) -> dict:
+    async def _in_state(self, alert_id: str, allowed: tuple[str, ...], target: str,
+                        if_match: Collection[int] | None = None) -> dict:
         alert = await self.get(alert_id)
+        check_if_match(alert, if_match)
         if alert["status"] not in allowed:
             raise conflict(f"a {alert['status']} alert cannot be {target}; "
                            f"only a {' or '.join(allowed)} one can")

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from feedserver.alerts.service import alert_etag
 from feedserver.appkeys import ALERTS, CREDENTIALS, STORE
 from feedserver.errors import ApiError, FieldError
 from feedserver.feeds.views import CACHING, etag_matches, screen_view
@@ -89,9 +90,9 @@ async def ingest(request: web.Request) -> web.Response:
                        [FieldError(place, message) for place, message in exc.details]) from exc
     alert = outcome.alert
     if outcome.created:
-        return json_response(alert, status=201,
-                             headers={"Location": f"/v1/alerts/{alert['id']}"})
-    return json_response(alert)
+        return json_response(alert, status=201, headers={
+            "Location": f"/v1/alerts/{alert['id']}", "ETag": alert_etag(alert)})
+    return json_response(alert, headers={"ETag": alert_etag(alert)})
 
 
 def _syndicated(kind: str, build: Builder, content_type: str):
