@@ -16,8 +16,7 @@ from support.config import VIEWER
 from support.samples import drawn_photo
 
 from feedserver.app import create_app
-from feedserver.appkeys import ALERTS
-from feedserver.interop.upstream import POLLERS
+from feedserver.appkeys import ALERTS, POLLERS
 
 
 @dataclass
