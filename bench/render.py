@@ -23,17 +23,17 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "render"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "support"))
 
 import samples
 
 from feedserver.alerts.fields import input_fields
 from feedserver.app import create_app
+from feedserver.appkeys import RENDERER
 from feedserver.config import parse_config
 from feedserver.render import fonts, render_creative
 from feedserver.render.paint import encode, paint
 from feedserver.render.plan import resolve
-from feedserver.render.service import RENDERER
 
 EDITOR, PUBLISHER, KEY = "bench-editor", "bench-publisher", "bench-key"
 EXTRA = ["1366x768", "2560x1440"]  # 39 design sizes + these = 41; the first 40 are used

@@ -2,80 +2,94 @@
 
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 
-from feedserver.alerts.service import STATUSES
-from feedserver.appkeys import ALERTS, CREDENTIALS, STORE
+from feedserver.alerts.service import STATUSES, alert_etag
+from feedserver.appkeys import ALERTS, RENDERER, STORE
+from feedserver.auth import ACTOR
 from feedserver.errors import FieldError, validation_failed
 from feedserver.http import PATCH_TYPES, json_response, query_list, read_json
-from feedserver.render.service import RENDERER
-
-
-def _staff(request: web.Request, role: str):
-    return request.app[CREDENTIALS].staff_member(request, role)
 
 
 def _answer(request: web.Request, alert: dict, status: int = 200,
             headers: dict | None = None) -> web.Response:
-    """The alert as it stands, its warnings joined by what the layouts had to leave out."""
+    """The alert as it stands, its warnings joined by what the layouts had to leave out, with
+    its version as ETag for a later If-Match."""
     layout = [{"field": "layout", "message": text}
               for text in request.app[RENDERER].layout_warnings(alert)]
-    return json_response({**alert, "warnings": alert["warnings"] + layout}, status, headers)
+    return json_response({**alert, "warnings": alert["warnings"] + layout}, status,
+                         {**(headers or {}), "ETag": alert_etag(alert)})
+
+
+ETAG_RE = re.compile(r'"v([0-9]{1,12})"')
+
+
+def if_match(request: web.Request) -> set[int] | None:
+    """The versions `If-Match` accepts; None when absent or `*` (any version). Tags are
+    compared strongly, so a weak or foreign tag matches nothing (412)."""
+    raw = request.headers.get("If-Match")
+    if raw is None or raw.strip() == "*":
+        return None
+    return {int(match.group(1)) for tag in raw.split(",")
+            if (match := ETAG_RE.fullmatch(tag.strip()))}
 
 
 async def list_alerts(request: web.Request) -> web.Response:
-    _staff(request, "viewer")
     statuses = query_list(request, "status", STATUSES)
     return json_response({"alerts": await request.app[ALERTS].list(statuses)})
 
 
 async def create_alert(request: web.Request) -> web.Response:
-    actor = _staff(request, "editor")
+    actor = request[ACTOR]
     data = await read_json(request)
     alert = await request.app[ALERTS].create(data, actor)
     return _answer(request, alert, 201, {"Location": f"/v1/alerts/{alert['id']}"})
 
 
 async def get_alert(request: web.Request) -> web.Response:
-    _staff(request, "viewer")
     return _answer(request, await request.app[ALERTS].get(request.match_info["alert_id"]))
 
 
 async def patch_alert(request: web.Request) -> web.Response:
-    actor = _staff(request, "editor")
+    actor = request[ACTOR]
     patch = await read_json(request, PATCH_TYPES)
-    alert = await request.app[ALERTS].patch(request.match_info["alert_id"], patch, actor)
+    alert = await request.app[ALERTS].patch(request.match_info["alert_id"], patch, actor,
+                                            if_match=if_match(request))
     return _answer(request, alert)
 
 
 async def publish_alert(request: web.Request) -> web.Response:
-    actor = _staff(request, "publisher")
+    actor = request[ACTOR]
     await read_json(request, optional=True)
-    alert = await request.app[ALERTS].publish(request.match_info["alert_id"], actor)
+    alert = await request.app[ALERTS].publish(request.match_info["alert_id"], actor,
+                                              if_match=if_match(request))
     return _answer(request, alert)
 
 
 async def resolve_alert(request: web.Request) -> web.Response:
-    actor = _staff(request, "publisher")
+    actor = request[ACTOR]
     body = await read_json(request, optional=True)
     alert = await request.app[ALERTS].resolve(request.match_info["alert_id"],
-                                              body.get("message"), actor)
+                                              body.get("message"), actor,
+                                              if_match=if_match(request))
     return _answer(request, alert)
 
 
 async def cancel_alert(request: web.Request) -> web.Response:
-    actor = _staff(request, "publisher")
+    actor = request[ACTOR]
     body = await read_json(request)
     reason = body.get("reason")
     if not isinstance(reason, str) or not reason.strip() or len(reason) > 2000:
         raise validation_failed([FieldError("reason", "is required: say why, in at most 2000 "
                                                       "characters")])
-    alert = await request.app[ALERTS].cancel(request.match_info["alert_id"], reason.strip(), actor)
+    alert = await request.app[ALERTS].cancel(request.match_info["alert_id"], reason.strip(), actor,
+                                             if_match=if_match(request))
     return _answer(request, alert)
 
 
 async def alert_history(request: web.Request) -> web.Response:
-    _staff(request, "viewer")
     alert_id = request.match_info["alert_id"]
     return json_response({"alert": alert_id,
                           "history": await request.app[ALERTS].history(alert_id)})
@@ -83,7 +97,6 @@ async def alert_history(request: web.Request) -> web.Response:
 
 async def alert_receipts(request: web.Request) -> web.Response:
     """The reach of the alert's latest version, per network and profile."""
-    _staff(request, "viewer")
     alert = await request.app[ALERTS].get(request.match_info["alert_id"])
     rows = await request.app[STORE].receipts(alert["id"], alert["version"])
     networks: dict[str, dict] = {}

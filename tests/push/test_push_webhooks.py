@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 import aiohttp
 import pytest
 from aiohttp import web
-from server_process import ServerProcess
+from support.clock import FakeClock
+from support.push import ADMIN, HOOK_SECRET, NETWORK, PUBLISHER, Staff, alert_body, push_config_data
+from support.servers import ServerProcess
 
 from feedserver.push.webhooks import WebhookSettings, backoff, signature
-from push.pushkit import ADMIN, HOOK_SECRET, NETWORK, PUBLISHER, Staff, alert_body, config_data
 
 
 @dataclass
@@ -104,7 +105,7 @@ async def test_a_receiver_failing_five_times_gets_the_event_once_signed(
 async def test_a_receiver_that_was_down_gets_everything_in_order(aiohttp_client, make_app,
                                                                  receiver):
     """Each alert's events in order; the first alert's publication, still pending when it was
-    cancelled, is superseded by the cancel instead of arriving before it."""
+    cancelled, is superseded by the cancel (never arriving after it)."""
     hook, url = receiver
     hook.failures = 10**6
     client = await aiohttp_client(make_app(webhook_url=url))
@@ -114,30 +115,40 @@ async def test_a_receiver_that_was_down_gets_everything_in_order(aiohttp_client,
     await staff.update(second["id"], message={"nl": "Nieuwe tekst", "en": "New text"})
     await staff.cancel(first["id"])
     hook.failures = 0
-    # Regional Utrecht alerts reach hall (all of NL) and utrecht: six deliveries still due.
-    await hook.wait_for(lambda: len(hook.delivered) == 6)
+    # Regional Utrecht alerts reach hall (all of NL) and utrecht.
+    wanted = {(seq, profile) for seq in (2, 3, 4) for profile in ("hall", "utrecht")}
+    await hook.wait_for(lambda: wanted <= {(verified(r)["id"], verified(r)["profile"])
+                                           for r in hook.delivered})
     got = [verified(r) for r in hook.delivered]
     for profile in ("hall", "utrecht"):
         heard = [(e["id"], e["type"], e["alert"]["id"]) for e in got if e["profile"] == profile]
         assert [h for h in heard if h[2] == second["id"]] == [
             (2, "alert.published", second["id"]), (3, "alert.updated", second["id"])]
-        assert [h for h in heard if h[2] == first["id"]] == [
-            (4, "alert.cancelled", first["id"])]
+        # a try already under way when the cancel came may still arrive, but before it
+        assert [h for h in heard if h[2] == first["id"]][-1] == (4, "alert.cancelled",
+                                                                  first["id"])
     states = {(d["event"], d["profile"]): d for d in await settled(client, 8)}
-    assert {states[(1, p)]["last_error"] for p in ("hall", "utrecht")} == {
-        "superseded by event 4 (alert.cancelled)"}
+    for profile in ("hall", "utrecht"):
+        assert states[(1, profile)]["state"] == "delivered" or states[(1, profile)][
+            "last_error"] == "superseded by event 4 (alert.cancelled)"
     assert all(states[(seq, p)]["state"] == "delivered" for seq in (2, 3, 4)
                for p in ("hall", "utrecht"))
 
 
-async def test_a_delivery_is_given_up_after_the_retry_period_and_the_next_one_goes(
+async def test_a_delivery_is_given_up_after_26_hours_and_the_next_one_goes(
         aiohttp_client, make_app, receiver):
     hook, url = receiver
     hook.failures = 10**6
-    client = await aiohttp_client(make_app(webhook_url=url,
-                                           webhooks={"retry_for_seconds": 0.3}))
+    clock = FakeClock()
+    client = await aiohttp_client(make_app(webhook_url=url, clock=clock))
     staff = Staff(client)
     first = await staff.publish_new("Testkind Een")
+    await attempted(client, 1)
+    # the clock stands still, so the retry (due in under a second) waits for it to move
+    clock.advance(hours=25, minutes=59)
+    states = await attempted(client, 2)
+    assert [d["state"] for d in states] == ["pending"] * 2
+    clock.advance(minutes=1)  # 26 h (the default retry period) after the event
     states = await settled(client, 2)
     assert [(d["state"], d["last_status"]) for d in states] == [("failed", 503)] * 2
     assert states[-1]["attempts"] > 1  # the first was retried until the period ran out
@@ -179,6 +190,16 @@ async def test_deliveries_need_an_admin_and_check_their_query(aiohttp_client, ma
     assert await deliveries(client, state="pending") == []
 
 
+async def attempted(client, attempts: int) -> list[dict]:
+    """The deliveries once the one being tried has been tried `attempts` times."""
+    async with asyncio.timeout(10):
+        while True:
+            states = await deliveries(client)
+            if max(d["attempts"] for d in states) >= attempts:
+                return states
+            await asyncio.sleep(0.02)
+
+
 async def settled(client, count: int) -> list[dict]:
     """The deliveries once `count` of them are no longer pending (the receiver answered)."""
     async with asyncio.timeout(10):
@@ -193,7 +214,7 @@ async def test_deliveries_pending_at_a_sigkill_go_out_after_restart(tmp_path, re
     """The real `feedserver serve`, with its default backoff, killed while the hook is down."""
     hook, url = receiver
     hook.failures = 10**6
-    server = ServerProcess(config_data(tmp_path, url), tmp_path)
+    server = ServerProcess(push_config_data(tmp_path, url), tmp_path)
     await server.start()
     try:
         async with aiohttp.ClientSession(server.url, headers={

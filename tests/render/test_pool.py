@@ -12,27 +12,17 @@ import signal
 from pathlib import Path
 
 import pytest
-import samples
 from aiohttp.test_utils import TestClient, TestServer
-from conftest import (
-    EDITOR,
-    KEY_A,
-    KEY_B,
-    PUBLISHER,
-    VIEWER,
-    amber_alert,
-    auth,
-    config_data,
-    create,
-    missing_child_alert,
-    publish,
-)
 from PIL import Image, ImageDraw
+from support import samples
+from support.alerts import amber_alert, missing_child_alert
+from support.api import auth, create, publish
+from support.config import EDITOR, KEY_A, KEY_B, PUBLISHER, VIEWER, config_data
 
 from feedserver.access_log import PathOnlyAccessLogger
 from feedserver.app import create_app
+from feedserver.appkeys import RENDERER
 from feedserver.config import parse_config
-from feedserver.render.service import RENDERER
 
 
 @pytest.fixture
@@ -152,7 +142,7 @@ async def test_a_photo_past_the_worker_memory_limit_fails_alone(client):
     assert refused.status == 422
     error = (await refused.json())["error"]
     assert error["code"] == "invalid_image"
-    assert "memory" in error["message"] and "448 MiB" in error["message"]
+    assert "memory" in error["message"] and "worker_memory_mb" in error["message"]
     assert published.status == 200
     await client.app[RENDERER].idle()
     assert (await current_jpg(client)).status == 200
