@@ -7,11 +7,10 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
-from datetime import datetime
 from typing import Any
 
 from feedserver.config import Config, Network, Profile
-from feedserver.feeds.document import VISIBLE, reaches, shown_until
+from feedserver.feeds.document import VISIBLE, on_screens, reaches, shown_until
 from feedserver.store.base import Event, Store
 from feedserver.timeutil import Clock
 
@@ -23,6 +22,7 @@ from .queue import PRIMARY, REST, URGENT, Job, RenderQueue
 from .report import warnings
 
 log = logging.getLogger(__name__)
+MAX_TIMER_SECONDS = 60.0  # look again at least this often (the wall clock may jump)
 PREVIEW_CACHE = 64  # creatives of drafts and previews kept, most recent first
 
 
@@ -38,6 +38,7 @@ class RenderService:
         self._previews: OrderedDict[str, Creative] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
         self._content: dict[tuple[str, int, str], str] = {}
+        self._timer: asyncio.TimerHandle | None = None
 
     # naming -----------------------------------------------------------------------------
     def _content_digest(self, alert: dict[str, Any]) -> str:
@@ -97,18 +98,33 @@ class RenderService:
         """Name the creatives the alert's current version is served with (at once, so a URL
         handed out is never refused) and drop those no longer needed."""
         self._alerts[alert["id"]] = alert
-        now = self.clock()
-        for gone in [a for a in self._alerts.values() if not self._shown(a, now)]:
-            self._served.pop(gone["id"], None)  # cancelled, expired, or its found card ended
-            del self._alerts[gone["id"]]
+        self._drop_ended()
         if alert["id"] not in self._alerts:
-            self._forget_unused()
             return []
         jobs = self.jobs(alert)
         self._served[alert["id"]] = {job.digest for job, _ in jobs}
         self._forget_unused()
         self._claimed.update({job.digest: (job, alert) for job, _ in jobs})
         return [(job, primary) for job, primary in jobs if job.digest not in self._creatives]
+
+    def _drop_ended(self) -> None:
+        """Forget the creatives of every alert no longer on screens (cancelled, expired, its
+        found card over), and set a timer for the next one to leave: an alert's creatives go
+        when its display ends, not at the next change to some other alert."""
+        now = self.clock()
+        for gone in [a for a in self._alerts.values()
+                     if not on_screens(a, self.config.alerts, now)]:
+            self._served.pop(gone["id"], None)
+            del self._alerts[gone["id"]]
+        self._forget_unused()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._alerts:
+            next_end = min(shown_until(a, self.config.alerts) for a in self._alerts.values())
+            delay = min((next_end - now).total_seconds(), MAX_TIMER_SECONDS)
+            self._timer = asyncio.get_running_loop().call_later(max(delay, 0.0),
+                                                                self._drop_ended)
 
     async def render(self, alert: dict[str, Any], missing: list[tuple[Job, bool]]) -> None:
         if not missing:
@@ -119,9 +135,6 @@ class RenderService:
             for job, primary in missing
         ]
         await asyncio.gather(*results, return_exceptions=True)
-
-    def _shown(self, alert: dict[str, Any], now: datetime) -> bool:
-        return alert["status"] in VISIBLE and shown_until(alert, self.config.alerts) > now
 
     def _forget_unused(self) -> None:
         wanted = set().union(*self._served.values())
@@ -152,6 +165,8 @@ class RenderService:
             self.schedule(alert)
 
     async def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
@@ -166,6 +181,9 @@ class RenderService:
     async def get(self, digest: str) -> Creative | None:
         """A creative of a shown alert; one not rendered yet is rendered first, urgently."""
         claimed = self._claimed.get(digest)
+        if claimed is not None and not on_screens(claimed[1], self.config.alerts, self.clock()):
+            self._drop_ended()  # its display ended just now; the timer may not have run yet
+            claimed = self._claimed.get(digest)
         if claimed is None:
             return None
         if digest in self._creatives:
