@@ -9,6 +9,7 @@ from aiohttp import web
 
 from feedserver.config import REGION_RE
 from feedserver.errors import ApiError, FieldError, bad_request
+from feedserver.formats import compact_json
 
 MAX_JSON_BYTES = 256 * 1024
 JSON_TYPES = ("application/json",)
@@ -82,7 +83,6 @@ def query_list(request: web.Request, name: str, allowed: tuple[str, ...]) -> lis
 
 
 def json_response(data: dict, status: int = 200, headers: dict | None = None) -> web.Response:
-    body = json.dumps(data, ensure_ascii=False).encode()
-    return web.Response(body=body, status=status, content_type="application/json",
+    return web.Response(body=compact_json(data), status=status, content_type="application/json",
                         headers=headers)
 

@@ -25,6 +25,7 @@ from feedserver.errors import ApiError
 from feedserver.interop.images import ImageUnavailable, fetch_bytes, store_image
 from feedserver.interop.national import Listed, Malformed, parse_list
 from feedserver.store.base import Store
+from feedserver.tasks import running
 from feedserver.timeutil import Clock, format_time, parse_time
 
 log = logging.getLogger(__name__)
@@ -186,16 +187,9 @@ class Poller:
 async def run_pollers(upstreams: tuple[Upstream, ...], alerts: AlertService, store: Store,
                       pool: Executor, clock: Clock) -> AsyncIterator[dict[str, Poller]]:
     """One poller task per configured upstream, for as long as the block runs."""
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession() as session, contextlib.AsyncExitStack() as tasks:
         pollers = {u.id: Poller(u, session, alerts, store, pool, clock) for u in upstreams}
-        tasks = [asyncio.create_task(p.run(), name=f"upstream-{p.upstream.id}")
-                 for p in pollers.values()]
-        try:
-            yield pollers
-        finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        for poller in pollers.values():
+            await tasks.enter_async_context(running(poller.run(), f"upstream-{poller.upstream.id}"))
+        yield pollers
 

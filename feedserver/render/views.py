@@ -10,9 +10,10 @@ from feedserver.appkeys import ALERTS, CONFIG, RENDERER
 from feedserver.config import Profile
 from feedserver.errors import ApiError, not_found
 from feedserver.feeds.views import etag_matches, screen_view
+from feedserver.formats import CONTENT_TYPES
 from feedserver.http import json_response
 
-from .creative import CONTENT_TYPES, Creative
+from .creative import Creative
 
 DIGEST_RE = re.compile(r"^[0-9a-f]{40}$")
 IMMUTABLE = "public, max-age=31536000, immutable"

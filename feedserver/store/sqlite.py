@@ -17,6 +17,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from feedserver.formats import compact_json
 from feedserver.store.base import (
     Change,
     Delivery,
@@ -99,7 +100,7 @@ DELIVERY_COLUMNS = ("id, seq, network, profile, state, attempts, created_at, nex
 
 
 def _dump(doc: dict) -> str:
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    return compact_json(doc).decode()
 
 
 class SQLiteStore(Store):
