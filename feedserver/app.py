@@ -47,7 +47,8 @@ from feedserver.push import webhooks
 from feedserver.push.fanout import Hub
 from feedserver.render.service import RenderService
 from feedserver.routes import ROUTES
-from feedserver.store.sqlite import SQLiteStore
+from feedserver.store import make_store
+from feedserver.store.base import StoreUnavailable
 from feedserver.tasks import running
 from feedserver.timeutil import Clock, utcnow
 
@@ -67,9 +68,10 @@ def _render_pool(workers: int) -> ProcessPoolExecutor:
 
 def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     """The server for `config`; `clock` is what every part reads the time from."""
-    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BYTES + 1024)
+    app = web.Application(middlewares=[error_middleware(StoreUnavailable)],
+                          client_max_size=MAX_BYTES + 1024)
     bus = EventBus()
-    store = SQLiteStore(config.sqlite_path, webhooks.targets(config))
+    store = make_store(config.storage, config.sqlite_path, webhooks.targets(config), clock)
     pool = _render_pool(config.render.workers)
     alerts = AlertService(store, config.alerts, bus, clock)
     feeds = FeedCache(config, clock)

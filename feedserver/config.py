@@ -133,6 +133,9 @@ class Upstream:
     mode: str = "publish"
 
 
+STORAGE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
+
+
 @dataclass(frozen=True)
 class Config:
     server: ServerConfig
@@ -431,8 +434,9 @@ def _upstream(reader: _Reader) -> Upstream:
 
 def _storage(reader: _Reader) -> str:
     storage = reader.get("storage", str, "sqlite")
-    if storage != "sqlite" and not storage.startswith("sqlite:///"):
-        raise ConfigError(f"storage: {storage!r} is not 'sqlite' or 'sqlite:///PATH'")
+    if storage != "sqlite" and not storage.startswith(STORAGE_SCHEMES):
+        raise ConfigError(f"storage: {storage!r} is not 'sqlite', 'sqlite:///PATH' or"
+                          " 'postgresql://USER@HOST:PORT/DATABASE'")
     return storage
 
 

@@ -16,12 +16,12 @@ from feedserver.timeutil import Clock, utcnow
 
 
 @pytest.fixture
-def make_app(tmp_path) -> Callable[..., web.Application]:
+def make_app(tmp_path, storage: str) -> Callable[..., web.Application]:
     """The app with quick webhook retries; keyword arguments change its PushSettings."""
     def make(webhook_url: str | None = None, alerts: dict | None = None,
              webhooks: dict | None = None, public_url: str = "http://127.0.0.1:8080",
              clock: Clock = utcnow, **push) -> web.Application:
-        data = push_config_data(tmp_path, webhook_url, alerts, public_url)
+        data = {**push_config_data(tmp_path, webhook_url, alerts, public_url), "storage": storage}
         data["push"] = push
         data["webhooks"] = {"backoff_seconds": 0.05, "backoff_max_seconds": 0.2,
                             **(webhooks or {})}
