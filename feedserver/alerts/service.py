@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import copy
 import secrets
-from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from datetime import timedelta
 
 from feedserver.alerts.fields import SERVER_FIELDS, Checker, input_fields, normalise
 from feedserver.alerts.rules import policy_errors
@@ -20,7 +20,7 @@ from feedserver.config import AlertsConfig
 from feedserver.errors import ApiError, FieldError, conflict, not_found, validation_failed
 from feedserver.events import EventBus
 from feedserver.store.base import Change, Store, VersionConflict
-from feedserver.timeutil import format_time, parse_time, utcnow
+from feedserver.timeutil import Clock, format_time, parse_time
 
 STATUSES = ("draft", "active", "resolved", "cancelled", "expired")
 DEFAULT_LIFETIME = {"amber": timedelta(hours=24), "missing_child": timedelta(hours=72)}
@@ -44,8 +44,7 @@ def merge_patch(target: object, patch: object) -> object:
 
 
 class AlertService:
-    def __init__(self, store: Store, settings: AlertsConfig, bus: EventBus,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, store: Store, settings: AlertsConfig, bus: EventBus, clock: Clock) -> None:
         self.store = store
         self.settings = settings
         self.bus = bus
