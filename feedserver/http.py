@@ -89,6 +89,16 @@ def query_list(request: web.Request, name: str, allowed: tuple[str, ...]) -> lis
     return values
 
 
+def etag_matches(request: web.Request, etag: str) -> bool:
+    """Whether the request's If-None-Match names `etag` (or is `*`): then the answer is a 304."""
+    header = request.headers.get("If-None-Match")
+    if header is None:
+        return False
+    if header == etag:
+        return True
+    return header.strip() == "*" or etag in (t.strip() for t in header.split(","))
+
+
 def json_response(data: dict, status: int = 200, headers: dict | None = None) -> web.Response:
     return web.Response(body=compact_json(data), status=status, content_type="application/json",
                         headers=headers)

@@ -8,9 +8,9 @@ from feedserver.alerts.service import alert_etag
 from feedserver.appkeys import ALERTS, CAP_INGEST, STORE, SYNDICATION
 from feedserver.auth import ACTOR
 from feedserver.errors import ApiError, FieldError
-from feedserver.feeds.views import CACHING, etag_matches, screen_view
+from feedserver.feeds.views import CACHING, screen_view
 from feedserver.formats import body_etag
-from feedserver.http import json_response, read_body
+from feedserver.http import etag_matches, json_response, read_body
 from feedserver.interop.atom import atom_feed
 from feedserver.interop.cap_ingest import ingest_cap
 from feedserver.interop.cap_out import photo_paths
