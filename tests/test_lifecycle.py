@@ -120,8 +120,10 @@ async def test_unchanged_patch_makes_no_new_version(client):
 async def test_policy_override_is_recorded_at_publish(client):
     alert = amber_alert(circumstance="family_abduction",
                         policy_override={"reason": "father armed, threatened the child"})
-    active = await publish(client, alert)
-    response = await client.get(f"/v1/alerts/{active['id']}/history", headers=auth(VIEWER))
+    draft = await create(client, alert, token=PUBLISHER)
+    response = await client.post(f"/v1/alerts/{draft['id']}/publish", headers=auth(PUBLISHER))
+    assert response.status == 200
+    response = await client.get(f"/v1/alerts/{draft['id']}/history", headers=auth(VIEWER))
     published = (await response.json())["history"][1]
     assert published["action"] == "published"
     assert published["note"]["policy_override"]["reason"] == "father armed, threatened the child"
