@@ -6,7 +6,6 @@ resources and runs the background tasks. The clock is an input, so tests can mov
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
@@ -48,19 +47,19 @@ from feedserver.render.pool import WorkerPool
 from feedserver.render.service import RenderService
 from feedserver.routes import ROUTES
 from feedserver.store import make_store
+from feedserver.store.base import StoreUnavailable
 from feedserver.tasks import running
 from feedserver.timeutil import Clock, utcnow
-
-log = logging.getLogger(__name__)
 
 Ctx = Callable[[web.Application], AsyncIterator[None]]
 
 
 def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     """The server for `config`; `clock` is what every part reads the time from."""
-    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BYTES + 1024)
+    app = web.Application(middlewares=[error_middleware(StoreUnavailable)],
+                          client_max_size=MAX_BYTES + 1024)
     bus = EventBus()
-    store = make_store(config.storage, config.sqlite_path, webhooks.targets(config))
+    store = make_store(config.storage, config.sqlite_path, webhooks.targets(config), clock)
     pool = WorkerPool(config.render.workers, config.render.worker_memory_mb << 20)
     alerts = AlertService(store, config.alerts, bus, clock)
     feeds = FeedCache(config, clock)

@@ -15,17 +15,17 @@ from typing import Any, TypeVar
 
 import yaml
 
+from feedserver.formats import FORMATS, parse_size
+
 ROLES = ("viewer", "editor", "publisher", "admin")
 KINDS = ("amber", "missing_child")
 LANGUAGES = ("nl", "en", "de", "fr")
-FORMATS = ("jpg", "png", "webp", "html")
 WEBHOOK_FORMATS = ("json", "cap")
 UPSTREAM_FORMATS = ("national-json",)
 UPSTREAM_MODES = ("publish", "draft")
 REGION_RE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 HOST_PORT_RE = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[^:\s\[\]/]+):[0-9]{1,5}$")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-SIZE_RE = re.compile(r"^([1-9][0-9]{1,4})x([1-9][0-9]{1,4})$")
 T = TypeVar("T")
 _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -376,16 +376,6 @@ def _staff(reader: _Reader) -> Staff:
     staff = Staff(name=reader.get("name", str, required=True), role=role, token=token)
     reader.done()
     return staff
-
-
-def parse_size(text: str) -> tuple[int, int] | None:
-    match = SIZE_RE.match(text)
-    if not match:
-        return None
-    width, height = int(match.group(1)), int(match.group(2))
-    if not (16 <= width <= 7680 and 16 <= height <= 7680):
-        return None
-    return width, height
 
 
 def _profile(reader: _Reader, layouts: frozenset[str]) -> Profile:

@@ -14,6 +14,7 @@ import socket
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import datetime, timedelta
 
+from feedserver.formats import compact_json
 from feedserver.store.base import (
     END_EVENTS,
     Change,
@@ -50,7 +51,7 @@ HEAD = ("NOT EXISTS (SELECT 1 FROM deliveries e, events ee, events ev"
 
 
 def _dump(doc: dict) -> str:
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    return compact_json(doc).decode()
 
 
 def instance_name() -> str:
