@@ -33,6 +33,7 @@ from feedserver.auth import Credentials
 from feedserver.config import Config
 from feedserver.errors import error_middleware
 from feedserver.events import EventBus
+from feedserver.feeds.creatives import RenderService
 from feedserver.feeds.document import FeedCache
 from feedserver.feeds.receipts import ReceiptBook
 from feedserver.interop.cap_ingest import IngestSources
@@ -44,7 +45,6 @@ from feedserver.photos import MAX_BYTES
 from feedserver.push import webhooks
 from feedserver.push.fanout import Hub
 from feedserver.render.pool import WorkerPool
-from feedserver.render.service import RenderService
 from feedserver.routes import ROUTES
 from feedserver.store import make_store
 from feedserver.store.base import StoreUnavailable

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from feedserver.auth import Credentials
     from feedserver.config import Config
     from feedserver.events import EventBus
+    from feedserver.feeds.creatives import RenderService
     from feedserver.feeds.document import FeedCache
     from feedserver.feeds.receipts import ReceiptBook
     from feedserver.interop.cap_ingest import IngestSources
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from feedserver.interop.upstream import Poller
     from feedserver.push.fanout import Hub
     from feedserver.render.pool import WorkerPool
-    from feedserver.render.service import RenderService
     from feedserver.store.base import Store
 
 CONFIG: web.AppKey[Config] = web.AppKey("config")

@@ -9,10 +9,10 @@ from feedserver import meta_views as meta
 from feedserver import photo_views as photos
 from feedserver.alerts import views as alerts
 from feedserver.auth import any_key, network_key, public, staff
+from feedserver.feeds import creative_views as renders
 from feedserver.feeds import views as feeds
 from feedserver.interop import views as interop
 from feedserver.push import deliveries, player, sse, ws
-from feedserver.render import views as renders
 
 ALERT = "/v1/alerts/{alert_id}"
 FEED = "/v1/feeds/{network}/{profile}"

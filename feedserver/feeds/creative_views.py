@@ -12,8 +12,7 @@ from feedserver.errors import ApiError, not_found
 from feedserver.feeds.views import screen_view
 from feedserver.formats import CONTENT_TYPES
 from feedserver.http import etag_matches, json_response
-
-from .creative import Creative
+from feedserver.render.creative import Creative
 
 DIGEST_RE = re.compile(r"^[0-9a-f]{40}$")
 IMMUTABLE = "public, max-age=31536000, immutable"
