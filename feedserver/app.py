@@ -24,6 +24,7 @@ from feedserver.appkeys import (
     POOL,
     PUSH_SETTINGS,
     RECEIPTS,
+    SIGNING_KEYS,
     STORE,
     WEBHOOK_SETTINGS,
 )
@@ -40,6 +41,7 @@ from feedserver.push.context import close_push_clients, push_ctx, webhooks_ctx
 from feedserver.push.fanout import PushSettings
 from feedserver.render.service import render_ctx
 from feedserver.routes import ROUTES
+from feedserver.signing.keys import ring_of
 from feedserver.store.sqlite import SQLiteStore
 from feedserver.timeutil import utcnow
 
@@ -54,6 +56,12 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     app[STORE] = store
     yield
     await store.close()
+
+
+async def _signing_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The signing keys, read or (on first start) made before anything is served."""
+    app[SIGNING_KEYS] = await asyncio.to_thread(ring_of, app[CONFIG])
+    yield
 
 
 async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -103,6 +111,7 @@ def create_app(config: Config) -> web.Application:
     app[PUSH_SETTINGS] = PushSettings()
     app[WEBHOOK_SETTINGS] = webhooks.WebhookSettings()
     app.cleanup_ctx.extend([
+        _signing_ctx,
         _store_ctx,
         _pool_ctx,
         _domain_ctx,

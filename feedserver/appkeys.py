@@ -14,6 +14,7 @@ from feedserver.feeds.document import FeedCache
 from feedserver.feeds.receipts import ReceiptBook
 from feedserver.push.fanout import Hub, PushSettings
 from feedserver.push.webhooks import WebhookSettings
+from feedserver.signing.keys import KeyRing
 from feedserver.store.base import Store
 
 CONFIG = web.AppKey("config", Config)
@@ -27,3 +28,4 @@ POOL = web.AppKey("pool", ProcessPoolExecutor)
 HUB = web.AppKey("hub", Hub)
 PUSH_SETTINGS = web.AppKey("push_settings", PushSettings)
 WEBHOOK_SETTINGS = web.AppKey("webhook_settings", WebhookSettings)
+SIGNING_KEYS = web.AppKey("signing_keys", KeyRing)

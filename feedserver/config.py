@@ -111,6 +111,23 @@ class Upstream:
 
 
 @dataclass(frozen=True)
+class SigningConfig:
+    """PEM files of the signing key and its certificate; without them the server makes a
+    pair in data_dir/signing on first start."""
+
+    key: str | None = None
+    cert: str | None = None
+
+
+@dataclass(frozen=True)
+class CapIngestConfig:
+    """What `POST /v1/ingest/cap` demands of a message's XML-DSig signature."""
+
+    require_signature: bool = False
+    trusted_certs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig
     storage: str
@@ -118,6 +135,8 @@ class Config:
     staff: tuple[Staff, ...]
     networks: tuple[Network, ...]
     upstreams: tuple[Upstream, ...] = ()
+    signing: SigningConfig = SigningConfig()
+    cap_ingest: CapIngestConfig = CapIngestConfig()
 
     def network(self, network_id: str) -> Network | None:
         return self._networks_by_id.get(network_id)
@@ -376,6 +395,30 @@ def _upstream(reader: _Reader) -> Upstream:
     return upstream
 
 
+def _signing(reader: _Reader) -> SigningConfig:
+    signing = SigningConfig(key=reader.get("key", str, None), cert=reader.get("cert", str, None))
+    if (signing.key is None) != (signing.cert is None):
+        raise ConfigError(f"{reader.at('cert' if signing.cert is None else 'key')}: "
+                          "key and cert are given together (or neither, to let the server "
+                          "make a pair)")
+    reader.done()
+    return signing
+
+
+def _cap_ingest(reader: _Reader) -> CapIngestConfig:
+    certs = reader.get("trusted_certs", list, [])
+    for i, cert in enumerate(certs):
+        if not isinstance(cert, str) or not cert:
+            raise ConfigError(f"{reader.at('trusted_certs')}[{i}]: must be a PEM file path")
+    ingest = CapIngestConfig(require_signature=reader.get("require_signature", bool, False),
+                             trusted_certs=tuple(certs))
+    if ingest.require_signature and not certs:
+        raise ConfigError(f"{reader.at('trusted_certs')}: require_signature needs at least "
+                          "one trusted certificate")
+    reader.done()
+    return ingest
+
+
 def _storage(reader: _Reader) -> str:
     storage = reader.get("storage", str, "sqlite")
     if storage != "sqlite" and not storage.startswith("sqlite:///"):
@@ -409,6 +452,8 @@ def parse_config(data: Any, layouts: frozenset[str] = frozenset()) -> Config:
         staff=tuple(staff),
         networks=tuple(networks),
         upstreams=tuple(upstreams),
+        signing=_signing(_Reader(root.get("signing", dict, {}), "signing")),
+        cap_ingest=_cap_ingest(_Reader(root.get("cap_ingest", dict, {}), "cap_ingest")),
     )
     root.done()
     return config

@@ -7,7 +7,7 @@ from importlib import resources
 from aiohttp import web
 
 from feedserver import __version__
-from feedserver.appkeys import STORE
+from feedserver.appkeys import SIGNING_KEYS, STORE
 
 OPENAPI = resources.files("feedserver").joinpath("openapi.yaml")
 
@@ -24,3 +24,10 @@ async def healthz(request: web.Request) -> web.Response:
 async def openapi(request: web.Request) -> web.Response:
     return web.Response(body=OPENAPI.read_bytes(), content_type="application/yaml",
                         charset="utf-8")
+
+
+async def keys(request: web.Request) -> web.Response:
+    """The JWKS of the current and previous signing keys: public, and cacheable for a while
+    (a rotation keeps the old key listed, so a cached copy keeps verifying)."""
+    return web.json_response(request.app[SIGNING_KEYS].jwks(),
+                             headers={"Cache-Control": "public, max-age=300"})

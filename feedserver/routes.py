@@ -18,6 +18,7 @@ FEED = "/v1/feeds/{network}/{profile}"
 ROUTES = [
     web.get("/healthz", meta.healthz),
     web.get("/v1/openapi.yaml", meta.openapi),
+    web.get("/v1/keys", meta.keys),
     web.get("/v1/alerts", alerts.list_alerts),
     web.post("/v1/alerts", alerts.create_alert),
     web.get(ALERT, alerts.get_alert),

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from feedserver.appkeys import CONFIG, FEEDS, STORE
+from feedserver.appkeys import CONFIG, FEEDS, SIGNING_KEYS, STORE
 from feedserver.config import Network, Profile
 from feedserver.interop.capservice import AppSources, build_cap
 from feedserver.interop.vocabulary import xml_text
@@ -138,4 +138,4 @@ async def _item(app: web.Application, profile: Profile, entry: dict) -> FeedItem
 
 async def cap_message(app: web.Application, alert: dict) -> bytes:
     """The CAP message of an alert version, from this app's config and store."""
-    return await build_cap(AppSources(app[CONFIG], app[STORE]), alert)
+    return await build_cap(AppSources(app[CONFIG], app[STORE], app[SIGNING_KEYS]), alert)

@@ -17,6 +17,7 @@ from feedserver.appkeys import (
     HUB,
     PUSH_SETTINGS,
     RECEIPTS,
+    SIGNING_KEYS,
     STORE,
     WEBHOOK_SETTINGS,
 )
@@ -52,7 +53,7 @@ async def close_push_clients(app: web.Application) -> None:
 
 
 async def webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
-    sources = Sources(app[CONFIG], app[STORE], app[FEEDS], app[FEEDS].clock)
+    sources = Sources(app[CONFIG], app[STORE], app[SIGNING_KEYS], app[FEEDS], app[FEEDS].clock)
     async with aiohttp.ClientSession() as session:
         webhooks = Webhooks(sources, session, app[WEBHOOK_SETTINGS])
         app[EVENTS].add_listener(webhooks.on_change)

@@ -29,6 +29,7 @@ from feedserver.feeds.document import FeedCache, reaches
 from feedserver.interop.capservice import cap_delivery_body
 from feedserver.interop.vocabulary import CAP_CONTENT_TYPE
 from feedserver.push.envelopes import dump, envelope, event_entry
+from feedserver.signing.keys import KeyRing
 from feedserver.store.base import Delivery, DeliveryTargets, Event, Store
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class Sources:
 
     config: Config
     store: Store
+    signing_keys: KeyRing
     feeds: FeedCache
     clock: Callable[[], datetime]
 

@@ -12,7 +12,7 @@ from conftest import PUBLISHER, amber_alert, auth, config_data, publish
 from interop_support import CAP, assert_valid_cap, text
 
 from feedserver.app import create_app
-from feedserver.appkeys import CONFIG, STORE
+from feedserver.appkeys import CONFIG, SIGNING_KEYS, STORE
 from feedserver.config import parse_config
 from feedserver.interop.capservice import AppSources, cap_delivery_body
 
@@ -51,7 +51,7 @@ def summary(root) -> tuple[str, list[str], int]:
 
 async def test_publish_update_resolve_cancel_bodies(client):
     await publish_update_resolve_then_cancel(client)
-    sources = AppSources(client.app[CONFIG], client.app[STORE])
+    sources = AppSources(client.app[CONFIG], client.app[STORE], client.app[SIGNING_KEYS])
     network = client.app[CONFIG].network("net-a")
     seen = []
     for event in await client.app[STORE].events_since(0):
