@@ -17,6 +17,7 @@ from feedserver.alerts.clock import run_expiry_clock
 from feedserver.alerts.service import AlertService
 from feedserver.appkeys import (
     ALERTS,
+    CAP_TRUST,
     CONFIG,
     CREDENTIALS,
     EVENTS,
@@ -34,6 +35,7 @@ from feedserver.errors import error_middleware
 from feedserver.events import EventBus
 from feedserver.feeds.document import FeedCache
 from feedserver.feeds.receipts import ReceiptBook
+from feedserver.interop.trust import load_trust
 from feedserver.interop.views import interop_ctx
 from feedserver.photos import MAX_BYTES
 from feedserver.push import webhooks
@@ -59,8 +61,10 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _signing_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The signing keys, read or (on first start) made before anything is served."""
+    """The signing keys, read or (on first start) made before anything is served, and the
+    certificates whose CAP signatures ingest trusts."""
     app[SIGNING_KEYS] = await asyncio.to_thread(ring_of, app[CONFIG])
+    app[CAP_TRUST] = await asyncio.to_thread(load_trust, app[CONFIG].cap_ingest)
     yield
 
 

@@ -12,6 +12,7 @@ from feedserver.config import Config
 from feedserver.events import EventBus
 from feedserver.feeds.document import FeedCache
 from feedserver.feeds.receipts import ReceiptBook
+from feedserver.interop.trust import CapTrust
 from feedserver.push.fanout import Hub, PushSettings
 from feedserver.push.webhooks import WebhookSettings
 from feedserver.signing.keys import KeyRing
@@ -29,3 +30,4 @@ HUB = web.AppKey("hub", Hub)
 PUSH_SETTINGS = web.AppKey("push_settings", PushSettings)
 WEBHOOK_SETTINGS = web.AppKey("webhook_settings", WebhookSettings)
 SIGNING_KEYS = web.AppKey("signing_keys", KeyRing)
+CAP_TRUST = web.AppKey("cap_trust", CapTrust)

@@ -73,7 +73,7 @@ class AlertService:
     # changing
 
     async def create(self, data: dict, actor: Actor, *, origin: dict | None = None,
-                     lenient: bool = False) -> dict:
+                     lenient: bool = False, note: dict | None = None) -> dict:
         """A new draft; `lenient` drafts (from ingest) may break policy rules until publish."""
         content = await self._checked(data, lenient=lenient)
         now = self.clock()
@@ -84,12 +84,14 @@ class AlertService:
             "published_at": None, "ended_at": None, "resolution": None, "cancel_reason": None,
             "origin": origin or {"kind": "staff", "ref": None}, "warnings": [],
         }
-        return await self._commit(alert, None, Change(actor.name, "created", now))
+        return await self._commit(alert, None, Change(actor.name, "created", now, None, note))
 
     async def patch(self, alert_id: str, patch: dict, actor: Actor, *,
-                    lenient: bool = False, trusted: bool = False) -> dict:
+                    lenient: bool = False, trusted: bool = False,
+                    note: dict | None = None) -> dict:
         """`trusted`: mirrored from the national feed, already judged by the police, so the
-        local policy rules are not applied, even to an active alert."""
+        local policy rules are not applied, even to an active alert. `note` goes into the
+        history (e.g. how an ingested message was signed)."""
         async with self._lock:
             current = await self.get(alert_id)
             status = current["status"]
@@ -108,7 +110,7 @@ class AlertService:
             alert = {**current, **content}
             event = "alert.updated" if status == "active" else None
             return await self._commit(alert, current,
-                                      Change(actor.name, "edited", self.clock(), event))
+                                      Change(actor.name, "edited", self.clock(), event, note))
 
     async def publish(self, alert_id: str, actor: Actor, *, trusted: bool = False) -> dict:
         async with self._lock:
@@ -124,7 +126,8 @@ class AlertService:
             return await self._commit(
                 alert, current, Change(actor.name, "published", now, "alert.published", note))
 
-    async def resolve(self, alert_id: str, message: dict, actor: Actor) -> dict:
+    async def resolve(self, alert_id: str, message: dict, actor: Actor, *,
+                      note: dict | None = None) -> dict:
         async with self._lock:
             current = await self._in_state(alert_id, ("active",), "resolved")
             check = Checker()
@@ -136,9 +139,10 @@ class AlertService:
             alert = {**current, "status": "resolved", "ended_at": format_time(now),
                      "resolution": {"message": text, "at": format_time(now)}}
             return await self._commit(
-                alert, current, Change(actor.name, "resolved", now, "alert.resolved"))
+                alert, current, Change(actor.name, "resolved", now, "alert.resolved", note))
 
-    async def cancel(self, alert_id: str, reason: str, actor: Actor) -> dict:
+    async def cancel(self, alert_id: str, reason: str, actor: Actor, *,
+                     note: dict | None = None) -> dict:
         async with self._lock:
             current = await self._in_state(alert_id, ("draft", "active"), "cancelled")
             now = self.clock()
@@ -147,7 +151,7 @@ class AlertService:
             # A draft never reached a screen, so its cancellation is history, not an event.
             event = "alert.cancelled" if current["status"] == "active" else None
             return await self._commit(alert, current, Change(actor.name, "cancelled", now, event,
-                                                             {"reason": reason}))
+                                                             {"reason": reason, **(note or {})}))
 
     async def expire_due(self) -> list[dict]:
         """Expire every active alert whose expires_at has passed; called by the clock."""

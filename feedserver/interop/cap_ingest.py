@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
-from feedserver.appkeys import ALERTS, CONFIG, POOL, STORE
+from feedserver.appkeys import ALERTS, CAP_TRUST, CONFIG, POOL, STORE
 from feedserver.auth import Actor
 from feedserver.interop.cap_in import (
     CapMessage,
@@ -43,38 +43,43 @@ class Outcome:
 
 
 async def ingest_cap(app: web.Application, data: bytes, actor: Actor) -> Outcome:
-    # Parsing and schema checking a 10 MB message takes ~0.1 s: off the event loop.
-    message = await asyncio.get_running_loop().run_in_executor(app[POOL], read_cap, data)
+    # Parsing, verifying and schema checking a 10 MB message takes ~0.1 s: off the event loop.
+    message, signature = await asyncio.get_running_loop().run_in_executor(
+        app[POOL], read_cap, data, app[CAP_TRUST])
     check_message(message)
+    note = {"cap": message.identifier, "signature": signature}
     alerts = app[ALERTS]
     if message.msg_type == "Alert":
         existing = await alerts.find_by_origin("cap", message.key)
         if existing is not None:
             return Outcome(existing, False)
-        return await _create(app, message, actor)
+        return await _create(app, message, actor, note)
     target = await _referenced(app, message)
     if message.msg_type == "Cancel":
         if target is None:
             raise CapError(404, "references name no alert ingested here", "references")
         reason = message.note or f"cancelled by CAP message {message.identifier}"
-        return Outcome(await alerts.cancel(target["id"], reason[:MAX_REASON], actor), False)
+        return Outcome(await alerts.cancel(target["id"], reason[:MAX_REASON], actor, note=note),
+                       False)
     if target is None:
-        return await _create(app, message, actor)
+        return await _create(app, message, actor, note)
     mapped = map_message(message)
     if mapped.all_clear:
         if target["status"] == "draft":
             reason = f"all clear from CAP message {message.identifier} before publishing"
-            return Outcome(await alerts.cancel(target["id"], reason, actor), False)
-        resolved = await alerts.resolve(target["id"], resolution_text(message), actor)
+            return Outcome(await alerts.cancel(target["id"], reason, actor, note=note), False)
+        resolved = await alerts.resolve(target["id"], resolution_text(message), actor, note=note)
         return Outcome(resolved, False)
     fields = await _with_photos(app, mapped)
-    return Outcome(await alerts.patch(target["id"], fields, actor, lenient=True), False)
+    return Outcome(await alerts.patch(target["id"], fields, actor, lenient=True, note=note),
+                   False)
 
 
-async def _create(app: web.Application, message: CapMessage, actor: Actor) -> Outcome:
+async def _create(app: web.Application, message: CapMessage, actor: Actor,
+                  note: dict) -> Outcome:
     fields = await _with_photos(app, map_message(message))
     alert = await app[ALERTS].create(fields, actor, origin={"kind": "cap", "ref": message.key},
-                                     lenient=True)
+                                     lenient=True, note=note)
     return Outcome(alert, True)
 
 

@@ -2,7 +2,8 @@
 
 The same function serves `/v1/cap/{id}.xml`, `/v1/alerts/{id}/cap.xml`, the Atom feed and
 `format: cap` webhooks, so every CAP message the server emits is built (and tested) one way.
-It reads only a config, a store and the signing keys (no app keys), so the push outbox can import it.
+It reads only a config, a store and the signing keys (no app keys), so the push outbox can
+import it.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ whitespace-only text is part of what an enveloped signature covers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -76,12 +77,12 @@ def has_signature(root: etree._Element) -> bool:
     return root.find(f"{{{DS_NS}}}Signature") is not None
 
 
-def verify_cap(message: bytes, trusted: list[bytes]) -> Signer:
-    """The trusted certificate whose key signed this message, or SignatureRefused saying why.
+def verify_cap(root: etree._Element, trusted: Sequence[bytes]) -> Signer:
+    """The trusted certificate whose key signed this CAP `alert` element (parsed safely, as
+    received: whitespace is part of what was signed), or SignatureRefused saying why.
 
     Each trusted PEM is tried as the signer's own certificate; the certificate the message
     carries is never trusted by itself."""
-    root = etree.fromstring(message, _parser())
     if not has_signature(root):
         raise SignatureRefused("the message is not signed (no ds:Signature)")
     reasons = []
