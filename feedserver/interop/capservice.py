@@ -2,13 +2,11 @@
 
 The same function serves `/v1/cap/{id}.xml`, `/v1/alerts/{id}/cap.xml`, the Atom feed and
 `format: cap` webhooks, so every CAP message the server emits is built (and tested) one way.
-It reads only a config, a store and the signing keys (no app keys), so the push outbox can
-import it.
+It reads only a config and a store (no app keys), so the push outbox can import it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
 from feedserver.config import Config, Network, Profile
@@ -30,13 +28,6 @@ def earlier_messages(history: list[dict], version: int) -> list[EarlierMessage]:
 class CapSources(Protocol):
     """What building a CAP message reads (the push outbox's `Sources` has both)."""
 
-    config: Config
-    store: Store
-    signing_keys: KeyRing
-
-
-@dataclass(frozen=True)
-class AppSources:
     config: Config
     store: Store
     signing_keys: KeyRing
