@@ -29,6 +29,7 @@ from feedserver.appkeys import (
     POOL,
     RECEIPTS,
     RENDERER,
+    SIGNATURES,
     SIGNING_KEYS,
     STORE,
     SYNDICATION,
@@ -49,6 +50,7 @@ from feedserver.push import webhooks
 from feedserver.push.fanout import Hub
 from feedserver.render.service import RenderService
 from feedserver.routes import ROUTES
+from feedserver.signing.jws import Signatures
 from feedserver.signing.keys import ring_of
 from feedserver.store import make_store
 from feedserver.tasks import running
@@ -73,6 +75,7 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BYTES + 1024)
     bus = EventBus()
     signing_keys = ring_of(config)  # read, or made on first start, before anything is served
+    signatures = Signatures(signing_keys)
     store = make_store(config.storage, config.sqlite_path, webhooks.targets(config))
     pool = _render_pool(config.render.workers)
     alerts = AlertService(store, config.alerts, bus, clock)
@@ -90,6 +93,7 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     app[RECEIPTS] = receipts
     app[RENDERER] = renderer
     app[SIGNING_KEYS] = signing_keys
+    app[SIGNATURES] = signatures
     app[SYNDICATION] = Syndication(SyndicationSources(config, store, signing_keys, feeds))
     app[CAP_INGEST] = IngestSources(config, alerts, store, pool, load_trust(config.cap_ingest))
 
@@ -121,7 +125,8 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
             yield
 
     async def push_ctx(app: web.Application) -> AsyncIterator[None]:
-        hub = Hub(store, feeds, receipts, config.push, clock, await store.last_seq())
+        hub = Hub(store, feeds, receipts, signatures, config.push, clock,
+                  await store.last_seq())
         bus.add_listener(hub.on_change)
         app[HUB] = hub
         async with running(hub.run_keepalive(), "push-keepalive"):

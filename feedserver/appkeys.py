@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from feedserver.interop.upstream import Poller
     from feedserver.push.fanout import Hub
     from feedserver.render.service import RenderService
+    from feedserver.signing.jws import Signatures
     from feedserver.signing.keys import KeyRing
     from feedserver.store.base import Store
 
@@ -41,3 +42,4 @@ SYNDICATION: web.AppKey[Syndication] = web.AppKey("syndication")
 CAP_INGEST: web.AppKey[IngestSources] = web.AppKey("cap_ingest")
 POLLERS: web.AppKey[dict[str, Poller]] = web.AppKey("upstream_pollers")
 SIGNING_KEYS: web.AppKey[KeyRing] = web.AppKey("signing_keys")
+SIGNATURES: web.AppKey[Signatures] = web.AppKey("signatures")

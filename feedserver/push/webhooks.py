@@ -27,7 +27,8 @@ from feedserver.config import Config, Network, Profile, WebhookSettings
 from feedserver.feeds.document import FeedCache, reaches
 from feedserver.interop.capservice import cap_delivery_body
 from feedserver.interop.vocabulary import CAP_CONTENT_TYPE
-from feedserver.push.envelopes import dump, envelope, event_entry
+from feedserver.push.envelopes import envelope, event_entry
+from feedserver.signing.jws import compact_json, signed_message
 from feedserver.signing.keys import KeyRing
 from feedserver.store.base import Delivery, DeliveryTargets, Event, Store
 
@@ -60,7 +61,8 @@ async def json_body(sources: Sources, event: Event, network: Network,
     if profile is None:
         raise ValueError("the json format needs a profile")
     entry = event_entry(event.alert, network, profile, sources.feeds, sources.clock())
-    return dump(envelope(event, network, profile, entry))
+    return compact_json(signed_message(envelope(event, network, profile, entry),
+                                       sources.signing_keys.current))
 
 
 FORMATS: dict[str, BodyFormat] = {

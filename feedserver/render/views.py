@@ -6,11 +6,12 @@ import re
 
 from aiohttp import web
 
-from feedserver.appkeys import ALERTS, CONFIG, RENDERER
+from feedserver.appkeys import ALERTS, CONFIG, RENDERER, SIGNATURES
 from feedserver.config import Profile
 from feedserver.errors import ApiError, not_found
 from feedserver.feeds.views import etag_matches, screen_view
 from feedserver.http import json_response
+from feedserver.signing.jws import HEADER as JWS_HEADER
 
 from .creative import CONTENT_TYPES, Creative
 
@@ -28,9 +29,10 @@ def _respond(
     headers = {"ETag": etag, "Cache-Control": cache_control}
     if etag_matches(request, etag):
         return web.Response(status=304, headers=headers)
-    return web.Response(
-        body=creative.body, headers={**headers, "Content-Type": creative.content_type}
-    )
+    # signed, so a player can tell a creative a cache or proxy changed from the real one
+    signature = request.app[SIGNATURES].header(creative.body, digest)
+    return web.Response(body=creative.body, headers={
+        **headers, "Content-Type": creative.content_type, JWS_HEADER: signature})
 
 
 def _extension(request: web.Request) -> str:

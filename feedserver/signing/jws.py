@@ -9,6 +9,8 @@ parsed message.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import ClassVar
 
 import rfc8785
@@ -75,3 +77,38 @@ def verify_detached(signature: str, payload: bytes, ring: KeyRing) -> bool:
             continue
         return True
     return False
+
+
+def compact_json(message: dict) -> bytes:
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class Signatures:
+    """What screens are sent, signed with the current key, each body once: serving a signed
+    poll or render costs a dictionary lookup, like serving an unsigned one."""
+
+    def __init__(self, ring: KeyRing, capacity: int = 50_000) -> None:
+        self.ring = ring
+        self.capacity = capacity
+        self._made: dict[tuple[str, str], bytes | str] = {}
+
+    def _cached(self, kind: str, name: str, make: Callable[[], bytes | str]) -> bytes | str:
+        key = (kind, name)
+        made = self._made.get(key)
+        if made is None:
+            if len(self._made) >= self.capacity:
+                self._made.clear()
+            made = self._made[key] = make()
+        return made
+
+    def header(self, body: bytes, name: str) -> str:
+        """`Feedserver-JWS` of a body that `name` (its ETag or digest) names uniquely."""
+        return str(self._cached("header", name, lambda: sign_detached(body, self.ring.current)))
+
+    def snapshot(self, document: bytes, name: str) -> bytes:
+        """A feed document as a push message: the document with its `jws` member."""
+        return bytes(self._cached("snapshot", name, lambda: self.message(json.loads(document))))
+
+    def message(self, message: dict) -> bytes:
+        """A push envelope's wire bytes, `jws` included."""
+        return compact_json(signed_message(message, self.ring.current))
