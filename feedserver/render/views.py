@@ -17,6 +17,8 @@ from .creative import CONTENT_TYPES, Creative
 
 DIGEST_RE = re.compile(r"^[0-9a-f]{40}$")
 IMMUTABLE = "public, max-age=31536000, immutable"
+# Any web player may fetch a creative to check its signature before showing it.
+PUBLIC_READ = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": JWS_HEADER}
 
 
 def _respond(
@@ -32,7 +34,7 @@ def _respond(
     # signed, so a player can tell a creative a cache or proxy changed from the real one
     signature = request.app[SIGNATURES].header(creative.body, digest)
     return web.Response(body=creative.body, headers={
-        **headers, "Content-Type": creative.content_type, JWS_HEADER: signature})
+        **headers, **PUBLIC_READ, "Content-Type": creative.content_type, JWS_HEADER: signature})
 
 
 def _extension(request: web.Request) -> str:
