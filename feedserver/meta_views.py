@@ -8,6 +8,8 @@ from aiohttp import web
 
 from feedserver import __version__
 from feedserver.appkeys import SIGNING_KEYS, STORE
+from feedserver.signing.jws import HEADER as JWS_HEADER
+from feedserver.signing.jws import PUBLIC_READ, compact_json, sign_detached
 
 OPENAPI = resources.files("feedserver").joinpath("spec").joinpath("openapi.yaml")
 
@@ -27,7 +29,12 @@ async def openapi(request: web.Request) -> web.Response:
 
 
 async def keys(request: web.Request) -> web.Response:
-    """The JWKS of the current and previous signing keys: public, and cacheable for a while
-    (a rotation keeps the old key listed, so a cached copy keeps verifying)."""
-    return web.json_response(request.app[SIGNING_KEYS].jwks(),
-                             headers={"Cache-Control": "public, max-age=300"})
+    """The JWKS of the current and previous signing keys: public, and cacheable for a while.
+
+    Signed by the previous key while there is one: a screen that trusts only the old key
+    learns the new one from this answer, and from no one else."""
+    ring = request.app[SIGNING_KEYS]
+    body = compact_json(ring.jwks())
+    return web.Response(body=body, content_type="application/json", headers={
+        "Cache-Control": "public, max-age=300", **PUBLIC_READ,
+        JWS_HEADER: sign_detached(body, ring.previous or ring.current)})

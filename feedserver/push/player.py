@@ -58,6 +58,7 @@ async def player(request: web.Request) -> web.Response:
         "languages": list(profile.languages),
         # the keys this page trusts: a document or render signed by another is refused
         "keys": request.app[SIGNING_KEYS].jwks()["keys"],
+        "keys_url": "/v1/keys",
     }
     page = TEMPLATES.get_template("player.html").render(
         title=f"{network.name} — {profile.id}", settings=settings)

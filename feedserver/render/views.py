@@ -12,13 +12,12 @@ from feedserver.errors import ApiError, not_found
 from feedserver.feeds.views import etag_matches, screen_view
 from feedserver.http import json_response
 from feedserver.signing.jws import HEADER as JWS_HEADER
+from feedserver.signing.jws import PUBLIC_READ
 
 from .creative import CONTENT_TYPES, Creative
 
 DIGEST_RE = re.compile(r"^[0-9a-f]{40}$")
 IMMUTABLE = "public, max-age=31536000, immutable"
-# Any web player may fetch a creative to check its signature before showing it.
-PUBLIC_READ = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": JWS_HEADER}
 
 
 def _respond(

@@ -25,6 +25,8 @@ from feedserver.signing.keys import KeyPair, KeyRing
 
 HEADER = "Feedserver-JWS"
 MEMBER = "jws"
+# Public answers any web player may fetch to check a signature before it shows anything.
+PUBLIC_READ = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": HEADER}
 
 
 class DeterministicES256(ESAlgorithm):

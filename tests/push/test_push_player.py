@@ -12,8 +12,7 @@ from support.browser import CHROMIUM, CHROMIUM_ARGS
 from support.push import KEY, Staff, feed_path
 
 from feedserver.appkeys import FEEDS, HUB, RECEIPTS, SIGNATURES
-from feedserver.render.views import PUBLIC_READ
-from feedserver.signing.jws import Signatures
+from feedserver.signing.jws import PUBLIC_READ, Signatures
 
 
 @pytest.fixture

@@ -10,13 +10,15 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from playwright.async_api import async_playwright
 from support.alerts import amber_alert
-from support.api import publish
+from support.api import auth, publish
 from support.browser import CHROMIUM, CHROMIUM_ARGS
-from support.config import KEY_A, config_data
+from support.config import KEY_A, PUBLISHER, config_data
 from support.servers import free_port
 
 from feedserver.app import create_app
+from feedserver.appkeys import SIGNING_KEYS
 from feedserver.config import parse_config
+from feedserver.signing.keys import common_name, rotate
 
 NAME = b"Fleur Testkind"  # in the headline, so in every document, envelope and html render
 FORGED = b"Fleur Testkinf"  # one byte changed
@@ -105,4 +107,36 @@ async def test_the_player_shows_only_what_verifies(aiohttp_client, aiohttp_serve
         await page.wait_for_selector(f"body[data-refused~={mode}]", timeout=20000)
         assert await page.get_attribute("body", "data-state") == "idle"
         assert "Testkinf" not in await page.content()
+    await page.close()
+
+
+@pytest.mark.browser
+async def test_a_player_keeps_verifying_across_a_key_rotation(aiohttp_client, tmp_path, browser):
+    """The page trusts the old key; after `keys rotate` and a restart the server signs with
+    the new one, and the player learns it from the key set the old key signed."""
+    port = free_port()
+    data = config_data(tmp_path / "data")
+    data["server"]["public_url"] = f"http://127.0.0.1:{port}"
+    config = parse_config(data)
+    first = await aiohttp_client(TestServer(create_app(config), port=port))
+    alert = await publish(client=first, alert=amber_alert())
+    old_kid = first.app[SIGNING_KEYS].current.kid
+    page = await browser.new_page(viewport={"width": 960, "height": 540})
+    await page.goto(f"http://127.0.0.1:{port}/v1/feeds/net-a/landscape/player?key={KEY_A}")
+    await page.wait_for_selector("#stage iframe[data-verified=render]", timeout=20000)
+    await first.close()
+
+    rotated = rotate(config.data_dir / "signing", common_name(config))
+    assert rotated.previous is not None and rotated.previous.kid == old_kid
+    second = await aiohttp_client(TestServer(create_app(config), port=port))
+    assert second.app[SIGNING_KEYS].current.kid != old_kid
+    updated = await second.patch(f"/v1/alerts/{alert['id']}", json={"message": {"nl": "Tip"}},
+                                 headers=auth(PUBLISHER))
+    assert updated.status == 200
+    new_kid = second.app[SIGNING_KEYS].current.kid
+    await page.wait_for_selector(f"body[data-keys~='{new_kid}']", timeout=30000)
+    await page.wait_for_selector("#stage[data-version='3'] iframe[data-verified=render]",
+                                 timeout=30000)
+    assert await page.get_attribute("body", "data-refused") is None
+    assert await page.get_attribute("#stage", "data-alert") == alert["id"]
     await page.close()
