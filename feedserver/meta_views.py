@@ -8,8 +8,9 @@ from aiohttp import web
 
 from feedserver import __version__
 from feedserver.appkeys import SIGNING_KEYS, STORE
+from feedserver.formats import compact_json
 from feedserver.signing.jws import HEADER as JWS_HEADER
-from feedserver.signing.jws import PUBLIC_READ, compact_json, sign_detached
+from feedserver.signing.jws import PUBLIC_READ, sign_detached
 
 OPENAPI = resources.files("feedserver").joinpath("spec").joinpath("openapi.yaml")
 

@@ -35,6 +35,7 @@ def envelope(event: Event, network: Network, profile: Profile, entry: dict) -> d
             "network": network.id, "profile": profile.id, "alert": entry}
 
 
+
 def sse_frame(seq: int, event_type: str, data: bytes) -> bytes:
     """One Server-Sent Events message; `data` is compact JSON, so it is a single line."""
     return b"id: %d\nevent: %s\ndata: %s\n\n" % (seq, event_type.encode(), data)

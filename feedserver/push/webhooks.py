@@ -25,10 +25,11 @@ import aiohttp
 
 from feedserver.config import Config, Network, Profile, WebhookSettings
 from feedserver.feeds.document import FeedCache, reaches
+from feedserver.formats import compact_json
 from feedserver.interop.capservice import cap_delivery_body
 from feedserver.interop.vocabulary import CAP_CONTENT_TYPE
 from feedserver.push.envelopes import envelope, event_entry
-from feedserver.signing.jws import compact_json, signed_message
+from feedserver.signing.jws import signed_message
 from feedserver.signing.keys import KeyRing
 from feedserver.store.base import Delivery, DeliveryTargets, Event, Store
 

@@ -21,6 +21,7 @@ from joserfc.errors import JoseError
 from joserfc.jwa import ESAlgorithm, JWSRegistry
 from joserfc.jwk import ECKey
 
+from feedserver.formats import compact_json
 from feedserver.signing.keys import KeyPair, KeyRing
 
 HEADER = "Feedserver-JWS"
@@ -79,10 +80,6 @@ def verify_detached(signature: str, payload: bytes, ring: KeyRing) -> bool:
             continue
         return True
     return False
-
-
-def compact_json(message: dict) -> bytes:
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 class Signatures:
