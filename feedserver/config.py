@@ -6,6 +6,7 @@ billboard, so unknown keys, duplicate ids and bad values are all refused with th
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 from dataclasses import dataclass, field, fields
@@ -21,6 +22,7 @@ ROLES = ("viewer", "editor", "publisher", "admin")
 KINDS = ("amber", "missing_child")
 LANGUAGES = ("nl", "en", "de", "fr")
 WEBHOOK_FORMATS = ("json", "cap")
+WEBHOOK_SCHEMES = ("feedserver", "standard")
 UPSTREAM_FORMATS = ("national-json",)
 UPSTREAM_MODES = ("publish", "draft")
 REGION_RE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
@@ -98,6 +100,7 @@ class Webhook:
     url: str
     secret: str
     format: str = "json"
+    scheme: str = "feedserver"  # "standard": signed as Standard Webhooks (webhook-* headers)
 
 
 @dataclass(frozen=True)
@@ -432,11 +435,23 @@ def _profile(reader: _Reader, layouts: frozenset[str]) -> Profile:
 
 def _webhook(reader: _Reader) -> Webhook:
     webhook = Webhook(url=_url(reader, "url"), secret=reader.get("secret", str, ""),
-                      format=reader.one_of("format", WEBHOOK_FORMATS, "json"))
+                      format=reader.one_of("format", WEBHOOK_FORMATS, "json"),
+                      scheme=reader.one_of("scheme", WEBHOOK_SCHEMES, "feedserver"))
+    if webhook.scheme == "standard" and not _standard_secret(webhook.secret):
+        raise ConfigError(f"{reader.at('secret')}: a Standard Webhooks secret is 'whsec_' and"
+                          " the base64 of at least 24 random bytes")
     if not webhook.secret:
         raise ConfigError(f"{reader.at('secret')}: must be set so receivers can verify deliveries")
     reader.done()
     return webhook
+
+
+def _standard_secret(secret: str) -> bool:
+    try:
+        key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+    except ValueError:
+        return False
+    return len(key) >= 24
 
 
 def _network(reader: _Reader, layouts: frozenset[str]) -> Network:
