@@ -67,8 +67,9 @@ async def section(settings: Settings) -> list[Row]:
             probes["feedserver 304 ?at= 10,000 positions"] = Probe(
                 plain, fs.pids, {"If-None-Match": ", ".join(etags)}, script=str(script))
             got = await measure(probes, settings)
+    how = settings.measured(pinned=True)
     return [
-        cost_row(got, f"feedserver {kind} ?at= {name}", f"feedserver {kind}", GOAL, NOTE)
+        cost_row(got, f"feedserver {kind} ?at= {name}", f"feedserver {kind}", how, GOAL, NOTE)
         for kind, name in (("304", "inside the area"), ("304", "outside the area"),
                            ("304", "10,000 positions"), ("200", "inside the area"),
                            ("200", "outside the area"))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from feedserver.alerts.fields import PHONE_RE, URL_RE
+from feedserver.alerts.fields import MAX_URL, PHONE_RE, URL_RE
 from feedserver.config import KINDS, LANGUAGES, REGION_RE
 from feedserver.geo.areas import area_regions, checked_area
 from feedserver.interop.capxml import (
@@ -24,6 +24,7 @@ from feedserver.interop.capxml import (
     parse_untrusted,
     validate,
 )
+from feedserver.interop.trust import CapTrust
 from feedserver.interop.vocabulary import (
     CAP_NS,
     GROUP_FIELDS,
@@ -34,6 +35,7 @@ from feedserver.interop.vocabulary import (
     SAME_CHILD_ABDUCTION,
     TEST_CODE,
 )
+from feedserver.signing.xmldsig import SignatureRefused, has_signature, verify_cap
 
 AMBER_EVENT_RE = re.compile(
     r"\bamber\b|child abduction|abducted child|kinderontvoering|ontvoer|kindesentführung"
@@ -41,6 +43,8 @@ AMBER_EVENT_RE = re.compile(
 MISSING_EVENT_RE = re.compile(
     r"vermist kind|vermiste? (kind|minderjarige)|missing (child|minor|juvenile)"
     r"|endangered (child|juvenile)|vermisstes kind|enfant disparu", re.IGNORECASE)
+MAX_EVENT = 200
+WHOLE_NUMBER_RE = re.compile(r"[0-9]{1,4}")
 PUBLIC_STATUSES = ("Actual", "Draft", "Test", "Exercise")
 TEST_STATUSES = ("Test", "Exercise")
 
@@ -98,12 +102,37 @@ class Mapped:
     all_clear: bool = False
 
 
-def read_cap(data: bytes) -> CapMessage:
-    """Parse safely, unwrap Atom, normalise times, validate against the XSD, extract."""
+UNSIGNED_OK = CapTrust()
+
+
+def read_cap(data: bytes, trust: CapTrust = UNSIGNED_OK) -> tuple[CapMessage, dict]:
+    """Parse safely, unwrap Atom, check the signature, normalise times, validate against the
+    XSD, extract. Also answers what the history records of the signature."""
     alert = find_cap_alert(parse_untrusted(data))
+    signature = check_signature(alert, trust)
     normalise_times(alert)
     validate(alert)
-    return _message(alert)
+    return _message(alert), signature
+
+
+def check_signature(alert: etree._Element, trust: CapTrust) -> dict:
+    """A signed message must verify against a trusted certificate (when any are configured);
+    with `require_signature`, an unsigned one is refused too."""
+    if not has_signature(alert):
+        if trust.require_signature:
+            raise CapError(422, "the message is not signed, and this server requires "
+                                "signed CAP (cap_ingest.require_signature)", "Signature")
+        return {"signed": False}
+    if not trust.trusted_certs:
+        return {"signed": True, "verified": False,
+                "why": "no trusted certificates configured (cap_ingest.trusted_certs)"}
+    # wrapped in an Atom entry: the signature covers the alert as a document of its own
+    standalone = parse_untrusted(etree.tostring(alert)) if alert.getparent() is not None \
+        else alert
+    try:
+        return {**verify_cap(standalone, trust.trusted_certs).as_note(), "verified": True}
+    except SignatureRefused as exc:
+        raise CapError(422, str(exc), "Signature") from None
 
 
 def _text(element: etree._Element, tag: str) -> str | None:
@@ -181,9 +210,10 @@ def info_kind(info: Info) -> str | None:
             return value
         if name.upper() == "SAME" and value.upper() == SAME_CHILD_ABDUCTION:
             return "amber"
-    if AMBER_EVENT_RE.search(info.event):
+    event = info.event[:MAX_EVENT]  # bounded before any pattern reads it
+    if AMBER_EVENT_RE.search(event):
         return "amber"
-    if MISSING_EVENT_RE.search(info.event):
+    if MISSING_EVENT_RE.search(event):
         return "missing_child"
     return None
 
@@ -323,7 +353,7 @@ def _structured(infos: dict[str, Info], fields: dict) -> list[tuple[str, int, Re
                 if kind == "text":
                     item.setdefault(key, {})[lang] = value
                 elif kind == "int":
-                    item.setdefault(key, int(value) if value.strip().isdigit() else value)
+                    item.setdefault(key, _whole_number(value))
                 elif kind == "str":
                     item.setdefault(key, value)
     positions = {group: {index: n for n, index in enumerate(sorted(items))}
@@ -340,6 +370,13 @@ def _structured(infos: dict[str, Info], fields: dict) -> list[tuple[str, int, Re
     return photos
 
 
+def _whole_number(value: str) -> int | str:
+    """ASCII digits (at most four) as a number; anything else (², ٣, 5,000 digits) stays text,
+    so the field checks refuse it by name."""
+    text = value.strip()
+    return int(text) if WHOLE_NUMBER_RE.fullmatch(text) else value
+
+
 def _message_text(info: Info, structured: bool) -> str | None:
     """The description; without structured fields also the headline and a non-phone contact."""
     if structured:
@@ -353,7 +390,7 @@ def _contact(info: Info) -> dict[str, str]:
     contact = {}
     if info.contact and PHONE_RE.match(info.contact):
         contact["phone"] = info.contact
-    if info.web and URL_RE.match(info.web):
+    if info.web and len(info.web) <= MAX_URL and URL_RE.match(info.web):
         contact["url"] = info.web
     return contact
 

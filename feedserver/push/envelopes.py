@@ -8,7 +8,6 @@ kind, or `test`) reaches that screen as `alert.withdrawn`, with the same takedow
 
 from __future__ import annotations
 
-import json
 import struct
 from datetime import datetime, timedelta
 
@@ -61,9 +60,6 @@ def envelope(event: Event, network: Network, profile: Profile, entry: dict,
     return {"id": event.seq, "type": heard or event.type, "at": format_time(event.at),
             "network": network.id, "profile": profile.id, "alert": entry}
 
-
-def dump(document: dict) -> bytes:
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def sse_frame(seq: int, event_type: str, data: bytes) -> bytes:

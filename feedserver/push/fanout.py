@@ -23,7 +23,6 @@ from feedserver.feeds.receipts import ReceiptBook
 from feedserver.geo.reach import Place
 from feedserver.push.envelopes import (
     WEBSOCKET_PING,
-    dump,
     envelope,
     heard_as,
     heard_entry,
@@ -31,6 +30,7 @@ from feedserver.push.envelopes import (
     sse_frame,
     websocket_text,
 )
+from feedserver.signing.jws import Signatures
 from feedserver.store.base import Event, Store
 
 log = logging.getLogger(__name__)
@@ -57,16 +57,16 @@ def _message(seq: int, event_type: str, data: bytes,
 
 
 def event_message(event: Event, heard: str, network: Network, profile: Profile,
-                  feeds: FeedCache, now: datetime) -> Outgoing:
-    """The event as this profile hears it; a withdrawal is no receipt of the alert."""
+                  feeds: FeedCache, now: datetime, signatures: Signatures) -> Outgoing:
+    """The event as this profile hears it, signed; a withdrawal is no receipt of the alert."""
     entry = heard_entry(event, heard, network, profile, feeds, now)
     receipt = (entry["id"], entry["version"]) if heard == event.type else None
-    return _message(event.seq, heard, dump(envelope(event, network, profile, entry, heard)),
-                    receipt)
+    data = signatures.message(envelope(event, network, profile, entry, heard))
+    return _message(event.seq, heard, data, receipt)
 
 
-def snapshot_message(seq: int, document: bytes) -> Outgoing:
-    return _message(seq, "snapshot", document, None)
+def snapshot_message(seq: int, document: bytes, etag: str, signatures: Signatures) -> Outgoing:
+    return _message(seq, "snapshot", signatures.snapshot(document, etag), None)
 
 
 _COMMENT = b": keepalive\n\n"
@@ -142,10 +142,12 @@ class Hub:
     """Every connected push client, grouped by what they receive."""
 
     def __init__(self, store: Store, feeds: FeedCache, receipts: ReceiptBook,
-                 settings: PushSettings, clock: Callable[[], datetime], last_seq: int) -> None:
+                 signatures: Signatures, settings: PushSettings, clock: Callable[[], datetime],
+                 last_seq: int) -> None:
         self.store = store
         self.feeds = feeds
         self.receipts = receipts
+        self.signatures = signatures
         self.settings = settings
         self.clock = clock
         self.last_seq = last_seq
@@ -219,7 +221,8 @@ class Hub:
     def _event_message(self, event: Event, heard: str, group: Group,
                        now: datetime) -> Outgoing | None:
         try:
-            return event_message(event, heard, group.network, group.profile, self.feeds, now)
+            return event_message(event, heard, group.network, group.profile, self.feeds, now,
+                                 self.signatures)
         except Exception:
             # The change is committed; its publisher must not get an error for it. These
             # screens are dropped, reconnect and catch up from the store.
@@ -271,7 +274,8 @@ class Hub:
             if len(missed) <= self.settings.replay_limit:
                 now = self.clock()
                 heard = [(e, heard_as(e, group.profile, group.place)) for e in missed]
-                replay = [event_message(e, kind, group.network, group.profile, self.feeds, now)
+                replay = [event_message(e, kind, group.network, group.profile, self.feeds, now,
+                                        self.signatures)
                           for e, kind in heard if kind is not None]
                 if client.screen is not None:
                     for message in replay:
@@ -281,8 +285,8 @@ class Hub:
         if client.screen is not None:
             self.receipts.record(group.network.id, group.profile.id, client.screen,
                                  ((e["id"], e["version"]) for e in document.entries))
-        body, _ = document.variant(client.screen or "")
-        return [snapshot_message(seq, body)]
+        body, etag = document.variant(client.screen or "")
+        return [snapshot_message(seq, body, etag, self.signatures)]
 
     def go_live(self, client: Client, opening: list[Outgoing]) -> bool:
         """Send the opening and switch to direct writes; False if the client was dropped."""

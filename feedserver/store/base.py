@@ -16,6 +16,10 @@ class VersionConflict(Exception):
     """The alert changed between reading and writing it."""
 
 
+class DuplicateOrigin(Exception):
+    """A new alert names an origin (kind, ref) another alert already has."""
+
+
 class StoreUnavailable(Exception):
     """The database cannot answer now (locked, disk full, connection lost); nothing was written.
 
@@ -104,8 +108,13 @@ class Delivery:
     last_error: str | None
 
 
-# Which (network, profile) pairs get a webhook delivery of an event.
-DeliveryTargets = Callable[[Event], Iterable[tuple[str, str | None]]]
+# Events that end an alert on a screen: a receiver must get them before anything still
+# pending about the alert, and nothing about it after.
+END_EVENTS = frozenset({"alert.resolved", "alert.cancelled", "alert.expired", "alert.withdrawn"})
+
+# Which (network, profile) pairs get a webhook delivery of an event, each with the type it
+# hears: the event's own, or alert.withdrawn where the change takes the alert away from it.
+DeliveryTargets = Callable[[Event], Iterable[tuple[str, str | None, str]]]
 
 
 class Store(ABC):
@@ -119,7 +128,8 @@ class Store(ABC):
     async def save(self, alert: dict, change: Change, expected_version: int | None) -> Event | None:
         """Write `alert` as its new version; `expected_version` None means a new alert.
 
-        Raises VersionConflict when the stored version is not `expected_version`.
+        Raises VersionConflict when the stored version is not `expected_version`, and
+        DuplicateOrigin (writing nothing) when a new alert's origin is taken.
         """
 
     @abstractmethod
@@ -159,8 +169,11 @@ class Store(ABC):
         """Per network and profile: distinct screens and the last time one received it."""
 
     @abstractmethod
-    async def next_delivery(self, network: str) -> Delivery | None:
-        """The network's oldest pending delivery: deliveries go out in order, one at a time."""
+    async def next_delivery(self, network: str, now: datetime) -> Delivery | None:
+        """The network's next delivery to try: of the oldest pending delivery of each
+        (profile, alert), the oldest due at `now`, else the one due soonest. Events about one
+        alert reach a receiver in order; a delivery that keeps failing holds back nothing
+        about other alerts."""
 
     @abstractmethod
     async def mark_delivery(self, delivery_id: str, *, state: str, at: datetime,

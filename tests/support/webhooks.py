@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -15,18 +16,21 @@ from support.push import HOOK_SECRET
 
 @dataclass
 class Receiver:
-    """A webhook endpoint that answers 503 to its first `failures` requests."""
+    """A webhook endpoint that answers 503 to its first `failures` requests, and `refuse`'s
+    status to every envelope `refuse` picks (a receiver that rejects one body for good)."""
 
     failures: int = 0
+    refuse: Callable[[dict], int | None] = lambda envelope: None
     requests: list[dict] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
-        ok = len(self.requests) >= self.failures
+        refusal = self.refuse(json.loads(body))
+        ok = len(self.requests) >= self.failures and refusal is None
         self.requests.append({"headers": dict(request.headers), "body": body, "ok": ok})
         self.arrived.set()
-        return web.Response(status=204 if ok else 503)
+        return web.Response(status=204 if ok else refusal or 503)
 
     @property
     def delivered(self) -> list[dict]:
