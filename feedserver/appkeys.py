@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from feedserver.interop.upstream import Poller
     from feedserver.push.fanout import Hub
     from feedserver.render.pool import WorkerPool
+    from feedserver.signing.jws import Signatures
+    from feedserver.signing.keys import KeyRing
     from feedserver.store.base import Store
 
 CONFIG: web.AppKey[Config] = web.AppKey("config")
@@ -39,3 +41,5 @@ HUB: web.AppKey[Hub] = web.AppKey("hub")
 SYNDICATION: web.AppKey[Syndication] = web.AppKey("syndication")
 CAP_INGEST: web.AppKey[IngestSources] = web.AppKey("cap_ingest")
 POLLERS: web.AppKey[dict[str, Poller]] = web.AppKey("upstream_pollers")
+SIGNING_KEYS: web.AppKey[KeyRing] = web.AppKey("signing_keys")
+SIGNATURES: web.AppKey[Signatures] = web.AppKey("signatures")

@@ -21,6 +21,7 @@ PREVIEW = ALERT + "/preview/{network}/{profile}"
 ROUTES = [
     web.get("/healthz", public(meta.healthz)),
     web.get("/v1/openapi.yaml", public(meta.openapi)),
+    web.get("/v1/keys", public(meta.keys)),
     web.get("/v1/alerts", staff("viewer", alerts.list_alerts)),
     web.post("/v1/alerts", staff("editor", alerts.create_alert)),
     web.get(ALERT, staff("viewer", alerts.get_alert)),

@@ -6,7 +6,7 @@ import re
 
 from aiohttp import web
 
-from feedserver.appkeys import ALERTS, CONFIG, RENDERER
+from feedserver.appkeys import ALERTS, CONFIG, RENDERER, SIGNATURES
 from feedserver.config import Profile
 from feedserver.errors import ApiError, not_found
 from feedserver.feeds.views import screen_view
@@ -14,6 +14,8 @@ from feedserver.formats import CONTENT_TYPES
 from feedserver.http import etag_matches, json_response
 from feedserver.render.creative import Creative
 from feedserver.render.pool import WorkerLost
+from feedserver.signing.jws import HEADER as JWS_HEADER
+from feedserver.signing.jws import PUBLIC_READ
 
 DIGEST_RE = re.compile(r"^[0-9a-f]{40}$")
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -29,9 +31,10 @@ def _respond(
     headers = {"ETag": etag, "Cache-Control": cache_control}
     if etag_matches(request, etag):
         return web.Response(status=304, headers=headers)
-    return web.Response(
-        body=creative.body, headers={**headers, "Content-Type": creative.content_type}
-    )
+    # signed, so a player can tell a creative a cache or proxy changed from the real one
+    signature = request.app[SIGNATURES].header(creative.body, digest)
+    return web.Response(body=creative.body, headers={
+        **headers, **PUBLIC_READ, "Content-Type": creative.content_type, JWS_HEADER: signature})
 
 
 def _extension(request: web.Request) -> str:
