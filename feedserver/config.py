@@ -15,17 +15,17 @@ from typing import Any, TypeVar
 
 import yaml
 
+from feedserver.formats import FORMATS, parse_size
+
 ROLES = ("viewer", "editor", "publisher", "admin")
 KINDS = ("amber", "missing_child")
 LANGUAGES = ("nl", "en", "de", "fr")
-FORMATS = ("jpg", "png", "webp", "html")
 WEBHOOK_FORMATS = ("json", "cap")
 UPSTREAM_FORMATS = ("national-json",)
 UPSTREAM_MODES = ("publish", "draft")
 REGION_RE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 HOST_PORT_RE = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[^:\s\[\]/]+):[0-9]{1,5}$")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-SIZE_RE = re.compile(r"^([1-9][0-9]{1,4})x([1-9][0-9]{1,4})$")
 T = TypeVar("T")
 _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -60,7 +60,12 @@ class AlertsConfig:
 
 @dataclass(frozen=True)
 class RenderConfig:
-    workers: int = 2  # render worker processes; each holds one render at a time
+    """The worker processes that decode photos, read CAP and render creatives."""
+
+    workers: int = 2  # each holds one job at a time
+    # A worker's heap limit: an 8K WebP creative needs about 384 MiB, a 6000x6600 PNG photo
+    # about 500 MiB; a job past it fails alone. 0 turns the limit off.
+    worker_memory_mb: int = 448
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,7 @@ class WebhookSettings:
     backoff_seconds: float = 5.0        # first retry after about this long, doubling each time
     backoff_max_seconds: float = 3600.0
     retry_for_seconds: float = 26 * 3600.0  # then a delivery is given up as failed
+    refusal_tries: int = 3  # a 4xx other than 408/429 this often: refused for good, failed
     timeout_seconds: float = 10.0
     idle_check_seconds: float = 60.0    # look at the outbox this often even without a wake-up
 
@@ -338,8 +344,12 @@ def _render(reader: _Reader) -> RenderConfig:
     workers = reader.get("workers", int, RenderConfig.workers)
     if not 1 <= workers <= 64:
         raise ConfigError(f"{reader.at('workers')}: must be 1 to 64 processes, not {workers}")
+    memory = reader.get("worker_memory_mb", int, RenderConfig.worker_memory_mb)
+    if memory != 0 and not 128 <= memory <= 1 << 20:
+        raise ConfigError(f"{reader.at('worker_memory_mb')}: must be 0 (no limit) or at least "
+                          f"128 MiB, not {memory}")
     reader.done()
-    return RenderConfig(workers=workers)
+    return RenderConfig(workers=workers, worker_memory_mb=memory)
 
 
 def _settings(reader: _Reader, cls: type[T]) -> T:
@@ -366,16 +376,6 @@ def _staff(reader: _Reader) -> Staff:
     staff = Staff(name=reader.get("name", str, required=True), role=role, token=token)
     reader.done()
     return staff
-
-
-def parse_size(text: str) -> tuple[int, int] | None:
-    match = SIZE_RE.match(text)
-    if not match:
-        return None
-    width, height = int(match.group(1)), int(match.group(2))
-    if not (16 <= width <= 7680 and 16 <= height <= 7680):
-        return None
-    return width, height
 
 
 def _profile(reader: _Reader, layouts: frozenset[str]) -> Profile:

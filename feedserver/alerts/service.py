@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import copy
 import secrets
-from collections.abc import Callable, Collection, Iterable
-from datetime import datetime, timedelta
+from collections.abc import Collection, Iterable
+from datetime import timedelta
 
 from feedserver.alerts.fields import (
     SERVER_FIELDS,
@@ -26,7 +26,7 @@ from feedserver.config import AlertsConfig
 from feedserver.errors import ApiError, FieldError, conflict, not_found, validation_failed
 from feedserver.events import EventBus
 from feedserver.store.base import Change, DuplicateOrigin, Store, VersionConflict
-from feedserver.timeutil import format_time, parse_time, utcnow
+from feedserver.timeutil import Clock, format_time, parse_time
 
 STATUSES = ("draft", "active", "resolved", "cancelled", "expired")
 DEFAULT_LIFETIME = {"amber": timedelta(hours=24), "missing_child": timedelta(hours=72)}
@@ -70,8 +70,7 @@ def _override_note(override: dict | None, given_by: str | None) -> dict | None:
 
 
 class AlertService:
-    def __init__(self, store: Store, settings: AlertsConfig, bus: EventBus,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, store: Store, settings: AlertsConfig, bus: EventBus, clock: Clock) -> None:
         self.store = store
         self.settings = settings
         self.bus = bus
