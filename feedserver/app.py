@@ -26,6 +26,8 @@ from feedserver.appkeys import (
     POOL,
     RECEIPTS,
     RENDERER,
+    SIGNATURES,
+    SIGNING_KEYS,
     STORE,
     SYNDICATION,
 )
@@ -33,19 +35,22 @@ from feedserver.auth import Credentials
 from feedserver.config import Config
 from feedserver.errors import error_middleware
 from feedserver.events import EventBus
+from feedserver.feeds.creatives import RenderService
 from feedserver.feeds.document import FeedCache
 from feedserver.feeds.receipts import ReceiptBook
 from feedserver.interop.cap_ingest import IngestSources
 from feedserver.interop.fetching import FetchRules
 from feedserver.interop.syndication import Sources as SyndicationSources
 from feedserver.interop.syndication import Syndication
+from feedserver.interop.trust import load_trust
 from feedserver.interop.upstream import run_pollers
 from feedserver.photos import MAX_BYTES
 from feedserver.push import webhooks
 from feedserver.push.fanout import Hub
 from feedserver.render.pool import WorkerPool
-from feedserver.render.service import RenderService
 from feedserver.routes import ROUTES
+from feedserver.signing.jws import Signatures
+from feedserver.signing.keys import ring_of
 from feedserver.store import make_store
 from feedserver.store.base import StoreUnavailable
 from feedserver.tasks import running
@@ -59,6 +64,8 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     app = web.Application(middlewares=[error_middleware(StoreUnavailable)],
                           client_max_size=MAX_BYTES + 1024)
     bus = EventBus()
+    signing_keys = ring_of(config)  # read, or made on first start, before anything is served
+    signatures = Signatures(signing_keys)
     store = make_store(config.storage, config.sqlite_path, webhooks.targets(config), clock)
     pool = WorkerPool(config.render.workers, config.render.worker_memory_mb << 20)
     alerts = AlertService(store, config.alerts, bus, clock)
@@ -75,8 +82,10 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     app[FEEDS] = feeds
     app[RECEIPTS] = receipts
     app[RENDERER] = renderer
-    app[SYNDICATION] = Syndication(SyndicationSources(config, store, feeds))
-    app[CAP_INGEST] = IngestSources(config, alerts, store, pool)
+    app[SIGNING_KEYS] = signing_keys
+    app[SIGNATURES] = signatures
+    app[SYNDICATION] = Syndication(SyndicationSources(config, store, signing_keys, feeds))
+    app[CAP_INGEST] = IngestSources(config, alerts, store, pool, load_trust(config.cap_ingest))
 
     async def store_ctx(app: web.Application) -> AsyncIterator[None]:
         await store.open()
@@ -107,7 +116,8 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
             yield
 
     async def push_ctx(app: web.Application) -> AsyncIterator[None]:
-        hub = Hub(store, feeds, receipts, config.push, clock, await store.last_seq())
+        hub = Hub(store, feeds, receipts, signatures, config.push, clock,
+                  await store.last_seq())
         bus.add_listener(hub.on_change)
         app[HUB] = hub
         async with running(hub.run_keepalive(), "push-keepalive"):
@@ -119,7 +129,7 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
         app[HUB].close_all()
 
     async def webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
-        sources = webhooks.Sources(config, store, feeds, clock)
+        sources = webhooks.Sources(config, store, signing_keys, feeds, clock)
         async with aiohttp.ClientSession() as session:
             senders = webhooks.Webhooks(sources, session, config.webhooks)
             bus.add_listener(senders.on_change)

@@ -104,14 +104,16 @@ class AlertService:
                                   _override_note(content["policy_override"], actor.name))
 
     async def create_ingested(self, data: dict, actor: Actor, origin: dict, *,
-                              warnings: Iterable[dict] = ()) -> tuple[dict, bool]:
+                              warnings: Iterable[dict] = (),
+                              note: dict | None = None) -> tuple[dict, bool]:
         """A draft from ingest (CAP, an upstream list), which may break policy rules until
         publish, and True; or, when an alert with this origin exists (an ingest racing this
         one, or the same message sent again), that alert and False. `warnings`: what ingest
-        could not take in (a photo that could not be fetched)."""
+        could not take in (a photo that could not be fetched); `note`: what the history records
+        of the message (how it was signed)."""
         content = await self._checked(data, lenient=True)
         try:
-            return await self._insert(content, actor, origin, warnings, None), True
+            return await self._insert(content, actor, origin, warnings, note), True
         except DuplicateOrigin:
             existing = await self.find_by_origin(origin["kind"], origin["ref"])
             if existing is None:  # the other alert was written and is gone: cannot happen
@@ -134,9 +136,10 @@ class AlertService:
     async def patch(self, alert_id: str, patch: dict, actor: Actor, *,
                     lenient: bool = False, trusted: bool = False,
                     warnings: Iterable[dict] = (), if_match: Collection[int] | None = None,
-                    ) -> dict:
+                    note: dict | None = None) -> dict:
         """`trusted`: mirrored from the national feed, already judged by the police, so the
-        local policy rules are not applied, even to an active alert."""
+        local policy rules are not applied, even to an active alert. `note` goes into the
+        history (e.g. how an ingested message was signed)."""
         async with self._lock:
             current = await self.get(alert_id)
             check_if_match(current, if_match)
@@ -159,7 +162,7 @@ class AlertService:
             given = content["policy_override"] \
                 if content["policy_override"] != current["policy_override"] else None
             change = Change(actor.name, "edited", self.clock(), event,
-                            _override_note(given, actor.name))
+                            {**(_override_note(given, actor.name) or {}), **(note or {})} or None)
             return await self._commit(alert, current, change, warnings)
 
     async def publish(self, alert_id: str, actor: Actor, *, trusted: bool = False,
@@ -188,7 +191,8 @@ class AlertService:
                 alert, current, Change(actor.name, "published", now, "alert.published", note))
 
     async def resolve(self, alert_id: str, message: dict, actor: Actor, *,
-                      if_match: Collection[int] | None = None) -> dict:
+                      if_match: Collection[int] | None = None,
+                      note: dict | None = None) -> dict:
         async with self._lock:
             current = await self._in_state(alert_id, ("active",), "resolved", if_match)
             check = Checker()
@@ -200,10 +204,11 @@ class AlertService:
             alert = {**current, "status": "resolved", "ended_at": format_time(now),
                      "resolution": {"message": text, "at": format_time(now)}}
             return await self._commit(
-                alert, current, Change(actor.name, "resolved", now, "alert.resolved"))
+                alert, current, Change(actor.name, "resolved", now, "alert.resolved", note))
 
     async def cancel(self, alert_id: str, reason: str, actor: Actor, *,
-                     if_match: Collection[int] | None = None) -> dict:
+                     if_match: Collection[int] | None = None,
+                     note: dict | None = None) -> dict:
         async with self._lock:
             current = await self._in_state(alert_id, ("draft", "active"), "cancelled", if_match)
             now = self.clock()
@@ -212,7 +217,7 @@ class AlertService:
             # A draft never reached a screen, so its cancellation is history, not an event.
             event = "alert.cancelled" if current["status"] == "active" else None
             return await self._commit(alert, current, Change(actor.name, "cancelled", now, event,
-                                                             {"reason": reason}))
+                                                             {"reason": reason, **(note or {})}))
 
     async def expire_due(self) -> list[dict]:
         """Expire every active alert whose expires_at has passed; called by the clock."""

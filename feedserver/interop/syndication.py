@@ -16,6 +16,7 @@ from feedserver.feeds.document import FeedCache
 from feedserver.formats import CONTENT_TYPES, IMAGE_FORMATS, body_etag
 from feedserver.interop.capservice import build_cap
 from feedserver.interop.vocabulary import xml_text
+from feedserver.signing.keys import KeyRing
 from feedserver.store.base import Store
 from feedserver.timeutil import parse_time
 
@@ -69,6 +70,7 @@ class Sources:
 
     config: Config
     store: Store
+    signing_keys: KeyRing
     feeds: FeedCache
 
 

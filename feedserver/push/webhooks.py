@@ -25,13 +25,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import aiohttp
+from standardwebhooks import Webhook as StandardWebhook
 
-from feedserver.config import Config, Network, Profile, WebhookSettings
+from feedserver.config import Config, Network, Profile, Webhook, WebhookSettings
 from feedserver.feeds.document import FeedCache, reaches
 from feedserver.formats import compact_json
 from feedserver.interop.capservice import cap_delivery_body
 from feedserver.interop.vocabulary import CAP_CONTENT_TYPE
 from feedserver.push.envelopes import envelope, event_entry
+from feedserver.signing.jws import signed_message
+from feedserver.signing.keys import KeyRing
 from feedserver.store.base import Delivery, DeliveryTargets, Event, Store
 
 log = logging.getLogger(__name__)
@@ -45,6 +48,7 @@ class Sources:
 
     config: Config
     store: Store
+    signing_keys: KeyRing
     feeds: FeedCache
     clock: Callable[[], datetime]
 
@@ -63,7 +67,8 @@ async def json_body(sources: Sources, event: Event, network: Network,
     if profile is None:
         raise ValueError("the json format needs a profile")
     entry = event_entry(event.alert, network, profile, sources.feeds, event.at)
-    return compact_json(envelope(event, network, profile, entry))
+    return compact_json(signed_message(envelope(event, network, profile, entry),
+                                       sources.signing_keys.current))
 
 
 FORMATS: dict[str, BodyFormat] = {
@@ -92,6 +97,17 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
     """`t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`, as receivers verify it."""
     mac = hmac.new(secret.encode(), b"%d." % timestamp + body, hashlib.sha256)
     return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def signature_headers(webhook: Webhook, delivery_id: str, sent_at: datetime,
+                      body: bytes) -> dict[str, str]:
+    """`Feedserver-Signature`, or with `scheme: standard` the Standard Webhooks headers made
+    by its own library, so a CMS verifies with any `standardwebhooks` package."""
+    if webhook.scheme == "standard":
+        signed = StandardWebhook(webhook.secret).sign(delivery_id, sent_at, body.decode())
+        return {"webhook-id": delivery_id, "webhook-timestamp": str(int(sent_at.timestamp())),
+                "webhook-signature": signed}
+    return {"Feedserver-Signature": signature(webhook.secret, int(sent_at.timestamp()), body)}
 
 
 def backoff(attempts: int, settings: WebhookSettings, retry_after: float | None) -> float:
@@ -195,7 +211,7 @@ class Sender:
             "User-Agent": USER_AGENT,
             "Feedserver-Event": event.type,
             "Feedserver-Delivery": delivery.id,
-            "Feedserver-Signature": signature(webhook.secret, int(sent_at.timestamp()), body),
+            **signature_headers(webhook, delivery.id, sent_at, body),
         }
         try:
             async with self.session.post(
