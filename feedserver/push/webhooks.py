@@ -108,8 +108,9 @@ def backoff(attempts: int, settings: WebhookSettings, retry_after: float | None)
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("Retry-After", "")
-    return float(value) if value.isdigit() else None
+    value = headers.get("Retry-After", "").strip()
+    # ASCII digits only: "²" passes str.isdigit() but not float(); the backoff caps the value.
+    return float(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None
 
 
 @dataclass(frozen=True)
