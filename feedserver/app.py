@@ -7,6 +7,7 @@ resources and runs the background tasks. The clock is an input, so tests can mov
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Coroutine
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -141,7 +142,8 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
         pool_ctx,
         feeds_ctx,
         render_ctx,
-        _background("expiry-clock", lambda: run_expiry_clock(alerts, bus)),
+        _background("expiry-clock", lambda: run_expiry_clock(
+            alerts, bus, timedelta(seconds=config.privacy.purge_after_seconds))),
         _background("receipts", receipts.run),
         upstream_ctx,
         push_ctx,
