@@ -7,6 +7,7 @@ resources and runs the background tasks. The clock is an input, so tests can mov
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Coroutine
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -39,8 +40,8 @@ from feedserver.feeds.creatives import RenderService
 from feedserver.feeds.document import FeedCache
 from feedserver.feeds.receipts import ReceiptBook
 from feedserver.interop.cap_ingest import IngestSources
+from feedserver.interop.capservice import DocumentSources
 from feedserver.interop.fetching import FetchRules
-from feedserver.interop.syndication import Sources as SyndicationSources
 from feedserver.interop.syndication import Syndication
 from feedserver.interop.trust import load_trust
 from feedserver.interop.upstream import run_pollers
@@ -84,7 +85,8 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     app[RENDERER] = renderer
     app[SIGNING_KEYS] = signing_keys
     app[SIGNATURES] = signatures
-    app[SYNDICATION] = Syndication(SyndicationSources(config, store, signing_keys, feeds))
+    sources = DocumentSources(config, store, signing_keys, feeds, clock)
+    app[SYNDICATION] = Syndication(sources)
     app[CAP_INGEST] = IngestSources(config, alerts, store, pool, load_trust(config.cap_ingest))
 
     async def store_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -129,7 +131,6 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
         app[HUB].close_all()
 
     async def webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
-        sources = webhooks.Sources(config, store, signing_keys, feeds, clock)
         async with aiohttp.ClientSession() as session:
             senders = webhooks.Webhooks(sources, session, config.webhooks)
             bus.add_listener(senders.on_change)
@@ -141,7 +142,8 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
         pool_ctx,
         feeds_ctx,
         render_ctx,
-        _background("expiry-clock", lambda: run_expiry_clock(alerts, bus)),
+        _background("expiry-clock", lambda: run_expiry_clock(
+            alerts, bus, timedelta(seconds=config.privacy.purge_after_seconds))),
         _background("receipts", receipts.run),
         upstream_ctx,
         push_ctx,

@@ -61,6 +61,17 @@ class AlertsConfig:
 
 
 @dataclass(frozen=True)
+class PrivacyConfig:
+    """How long a child's data is kept once the alert has left the screens."""
+
+    purge_after_seconds: int = 30 * 86400
+
+
+DURATION_RE = re.compile(r"^([1-9][0-9]{0,5})([smhd])$")
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@dataclass(frozen=True)
 class RenderConfig:
     """The worker processes that decode photos, read CAP and render creatives."""
 
@@ -174,6 +185,7 @@ class Config:
     networks: tuple[Network, ...]
     upstreams: tuple[Upstream, ...] = ()
     render: RenderConfig = RenderConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
     push: PushSettings = PushSettings()
     webhooks: WebhookSettings = WebhookSettings()
     signing: SigningConfig = SigningConfig()
@@ -361,6 +373,16 @@ def _alerts(reader: _Reader) -> AlertsConfig:
     )
     reader.done()
     return alerts
+
+
+def _privacy(reader: _Reader) -> PrivacyConfig:
+    text = reader.get("purge_after", str, "30d")
+    match = DURATION_RE.match(text)
+    if match is None:
+        raise ConfigError(f"{reader.at('purge_after')}: {text!r} is not a duration such as "
+                          "90s, 15m, 12h or 30d")
+    reader.done()
+    return PrivacyConfig(int(match.group(1)) * DURATION_UNITS[match.group(2)])
 
 
 def _render(reader: _Reader) -> RenderConfig:
@@ -563,6 +585,7 @@ def parse_config(data: Any, layouts: frozenset[str] = frozenset()) -> Config:
         networks=tuple(networks),
         upstreams=tuple(upstreams),
         render=_render(_Reader(root.get("render", dict, {}), "render")),
+        privacy=_privacy(_Reader(root.get("privacy", dict, {}), "privacy")),
         push=_settings(_Reader(root.get("push", dict, {}), "push"), PushSettings),
         webhooks=_settings(_Reader(root.get("webhooks", dict, {}), "webhooks"), WebhookSettings),
         signing=_signing(_Reader(root.get("signing", dict, {}), "signing")),

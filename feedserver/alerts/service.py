@@ -10,7 +10,7 @@ import asyncio
 import copy
 import secrets
 from collections.abc import Collection, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from feedserver.alerts.fields import (
     SERVER_FIELDS,
@@ -19,6 +19,7 @@ from feedserver.alerts.fields import (
     input_fields,
     normalise,
 )
+from feedserver.alerts.privacy import ENDED, off_screens_at, purged, scrubbed
 from feedserver.alerts.rules import policy_errors
 from feedserver.alerts.texts import headline, translation_warnings
 from feedserver.auth import SYSTEM, Actor
@@ -230,6 +231,27 @@ class AlertService:
                     expired.append(await self._commit(
                         alert, current, Change(SYSTEM.name, "expired", now, "alert.expired")))
         return expired
+
+    async def purge_due(self, purge_after: timedelta) -> tuple[list[str], datetime | None]:
+        """Purge the personal data of every ended alert that left the screens more than
+        `purge_after` ago; called by the clock. Answers the purged alerts' ids and when the
+        next one is due."""
+        done, upcoming = [], []
+        now = self.clock()
+        for alert in await self.store.list_alerts(ENDED):
+            if "purged_at" in alert:
+                continue
+            due = off_screens_at(alert, self.settings) + purge_after
+            if due > now:
+                upcoming.append(due)
+                continue
+            history = await self.store.history(alert["id"])
+            reach = [await self.store.receipts(alert["id"], entry["version"])
+                     for entry in history]
+            notes = {entry["version"]: scrubbed(entry.get("note")) for entry in history}
+            await self.store.purge(alert["id"], purged(alert, reach, now), notes)
+            done.append(alert["id"])
+        return done, min(upcoming, default=None)
 
     # internals
 

@@ -28,15 +28,13 @@ import aiohttp
 from standardwebhooks import Webhook as StandardWebhook
 
 from feedserver.config import Config, Network, Profile, Webhook, WebhookSettings
-from feedserver.feeds.document import FeedCache
 from feedserver.formats import compact_json
 from feedserver.geo.reach import screen_place
-from feedserver.interop.capservice import cap_delivery_body
+from feedserver.interop.capservice import DocumentSources, cap_delivery_body
 from feedserver.interop.vocabulary import CAP_CONTENT_TYPE
 from feedserver.push.envelopes import envelope, heard_as, heard_entry
 from feedserver.signing.jws import signed_message
-from feedserver.signing.keys import KeyRing
-from feedserver.store.base import Delivery, DeliveryTargets, Event, Store
+from feedserver.store.base import Delivery, DeliveryTargets, Event
 
 log = logging.getLogger(__name__)
 
@@ -44,24 +42,13 @@ USER_AGENT = "feedserver-webhooks/1"
 
 
 @dataclass(frozen=True)
-class Sources:
-    """What a body builder may read."""
-
-    config: Config
-    store: Store
-    signing_keys: KeyRing
-    feeds: FeedCache
-    clock: Callable[[], datetime]
-
-
-@dataclass(frozen=True)
 class BodyFormat:
     content_type: str
     per_profile: bool  # one delivery per profile the event reaches, or one per network
-    build: Callable[[Sources, Event, Network, Profile | None], Awaitable[bytes]]
+    build: Callable[[DocumentSources, Event, Network, Profile | None], Awaitable[bytes]]
 
 
-async def json_body(sources: Sources, event: Event, network: Network,
+async def json_body(sources: DocumentSources, event: Event, network: Network,
                     profile: Profile | None) -> bytes:
     """The push envelope: the alert as this profile's feed showed it when the event happened
     (`valid_until` counts from the event), so every retry carries the same bytes; a profile
@@ -136,8 +123,9 @@ def backoff(attempts: int, settings: WebhookSettings, retry_after: float | None)
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("Retry-After", "")
-    return float(value) if value.isdigit() else None
+    value = headers.get("Retry-After", "").strip()
+    # ASCII digits only: "²" passes str.isdigit() but not float(); the backoff caps the value.
+    return float(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None
 
 
 @dataclass(frozen=True)
@@ -160,7 +148,7 @@ class Outcome:
 class Sender:
     """Delivers one network's outbox, oldest first, one delivery at a time."""
 
-    def __init__(self, network: Network, body: BodyFormat, sources: Sources,
+    def __init__(self, network: Network, body: BodyFormat, sources: DocumentSources,
                  session: aiohttp.ClientSession, settings: WebhookSettings) -> None:
         self.network = network
         self.body = body
@@ -244,7 +232,7 @@ class Sender:
 class Webhooks:
     """One sender per network with a webhook, woken by every committed event."""
 
-    def __init__(self, sources: Sources, session: aiohttp.ClientSession,
+    def __init__(self, sources: DocumentSources, session: aiohttp.ClientSession,
                  settings: WebhookSettings) -> None:
         self.senders: list[Sender] = []
         for network in sources.config.networks:

@@ -47,6 +47,19 @@ async def test_a_receiver_failing_five_times_gets_the_event_once_signed(
         assert len(tries) == state["attempts"] and tries[-1]["ok"]
 
 
+async def test_an_odd_retry_after_is_ignored(aiohttp_client, make_app, receiver):
+    """`Retry-After: ²` passed str.isdigit and then broke float(): the attempt was never
+    recorded and the delivery waited for the next idle check (60 s), again and again."""
+    hook, url = receiver
+    hook.failures, hook.retry_after = 3, "²"
+    client = await aiohttp_client(make_app(webhook_url=url))
+    await Staff(client).publish_new(kind="amber", circumstance="stranger_abduction")
+    await hook.wait_for(lambda: len(hook.delivered) == 3)
+    states = await settled(client, 3)
+    assert {d["state"] for d in states} == {"delivered"}
+    assert sum(d["attempts"] for d in states) == 6
+
+
 async def test_a_receiver_that_was_down_gets_everything_in_order(aiohttp_client, make_app,
                                                                  receiver):
     """Each alert's events in order; the first alert's publication, still pending when it was

@@ -17,9 +17,11 @@ from support.push import HOOK_SECRET
 @dataclass
 class Receiver:
     """A webhook endpoint that answers 503 to its first `failures` requests, and `refuse`'s
-    status to every envelope `refuse` picks (a receiver that rejects one body for good)."""
+    status to every envelope `refuse` picks (a receiver that rejects one body for good); a
+    failure says `Retry-After: retry_after` when that is set."""
 
     failures: int = 0
+    retry_after: str | None = None
     refuse: Callable[[dict], int | None] = lambda envelope: None
     requests: list[dict] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
@@ -30,7 +32,8 @@ class Receiver:
         ok = len(self.requests) >= self.failures and refusal is None
         self.requests.append({"headers": dict(request.headers), "body": body, "ok": ok})
         self.arrived.set()
-        return web.Response(status=204 if ok else refusal or 503)
+        headers = {"Retry-After": self.retry_after} if self.retry_after and not ok else None
+        return web.Response(status=204 if ok else refusal or 503, headers=headers)
 
     @property
     def delivered(self) -> list[dict]:
