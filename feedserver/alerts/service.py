@@ -83,6 +83,7 @@ class AlertService:
             "created_at": format_time(now), "updated_at": format_time(now),
             "published_at": None, "ended_at": None, "resolution": None, "cancel_reason": None,
             "origin": origin or {"kind": "staff", "ref": None}, "warnings": [],
+            "created_by": actor.name, "edited_by": actor.name,
         }
         return await self._commit(alert, None, Change(actor.name, "created", now))
 
@@ -105,24 +106,48 @@ class AlertService:
                                           lenient=(lenient and status == "draft") or trusted)
             if content == input_fields(current):
                 return current
-            alert = {**current, **content}
+            alert = {**current, **content, "edited_by": actor.name}
             event = "alert.updated" if status == "active" else None
             return await self._commit(alert, current,
                                       Change(actor.name, "edited", self.clock(), event))
 
+    async def authors(self, alert: dict) -> dict[str, str]:
+        """Who created the alert and who last changed its content; alerts stored before these
+        were recorded in the document take them from the history."""
+        if "created_by" in alert:
+            return {"created_by": alert["created_by"], "edited_by": alert["edited_by"]}
+        changes = [c for c in await self.store.history(alert["id"])
+                   if c["action"] in ("created", "edited")]
+        return {"created_by": changes[0]["actor"], "edited_by": changes[-1]["actor"]}
+
+    async def may_not_publish(self, alert: dict) -> list[str]:
+        """Under four eyes, the staff members a draft needs a second publisher besides."""
+        if not self.settings.four_eyes or alert["status"] != "draft":
+            return []
+        return sorted(set((await self.authors(alert)).values()))
+
     async def publish(self, alert_id: str, actor: Actor, *, trusted: bool = False) -> dict:
+        """`trusted` (the national feed, already judged by the police) skips policy and four
+        eyes; every other publish of a draft under four eyes needs a second staff member."""
         async with self._lock:
             current = await self._in_state(alert_id, ("draft",), "published")
+            note = {}
+            if self.settings.four_eyes and not trusted:
+                authors = await self.authors(current)
+                if actor.name in authors.values():
+                    raise ApiError(403, "four_eyes", f"four eyes: {actor.name} created or last "
+                                   "edited this draft, so another publisher must publish it")
+                note["four_eyes"] = authors
             now = self.clock()
             alert = {**current, "status": "active", "published_at": format_time(now)}
             if not alert["expires_at"]:
                 alert["expires_at"] = format_time(now + DEFAULT_LIFETIME[alert["kind"]])
             if not trusted:
                 await self._check_policy(alert)
-            note = {"policy_override": alert["policy_override"]} if alert["policy_override"] \
-                else None
-            return await self._commit(
-                alert, current, Change(actor.name, "published", now, "alert.published", note))
+            if alert["policy_override"]:
+                note["policy_override"] = alert["policy_override"]
+            return await self._commit(alert, current, Change(
+                actor.name, "published", now, "alert.published", note or None))
 
     async def resolve(self, alert_id: str, message: dict, actor: Actor) -> dict:
         async with self._lock:

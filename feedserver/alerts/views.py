@@ -15,44 +15,49 @@ def _staff(request: web.Request, role: str):
     return request.app[CREDENTIALS].staff_member(request, role)
 
 
-def _answer(request: web.Request, alert: dict, status: int = 200,
-            headers: dict | None = None) -> web.Response:
+async def _answer(request: web.Request, alert: dict, status: int = 200,
+                  headers: dict | None = None) -> web.Response:
     """The alert as it stands, its warnings joined by what the layouts had to leave out."""
     layout = [{"field": "layout", "message": text}
               for text in request.app[RENDERER].layout_warnings(alert)]
-    return json_response({**alert, "warnings": alert["warnings"] + layout}, status, headers)
+    return json_response({**alert, "warnings": alert["warnings"] + layout,
+                          "may_not_publish": await request.app[ALERTS].may_not_publish(alert)},
+                         status, headers)
 
 
 async def list_alerts(request: web.Request) -> web.Response:
     _staff(request, "viewer")
     statuses = query_list(request, "status", STATUSES)
-    return json_response({"alerts": await request.app[ALERTS].list(statuses)})
+    service = request.app[ALERTS]
+    alerts = [{**alert, "may_not_publish": await service.may_not_publish(alert)}
+              for alert in await service.list(statuses)]
+    return json_response({"alerts": alerts})
 
 
 async def create_alert(request: web.Request) -> web.Response:
     actor = _staff(request, "editor")
     data = await read_json(request)
     alert = await request.app[ALERTS].create(data, actor)
-    return _answer(request, alert, 201, {"Location": f"/v1/alerts/{alert['id']}"})
+    return await _answer(request, alert, 201, {"Location": f"/v1/alerts/{alert['id']}"})
 
 
 async def get_alert(request: web.Request) -> web.Response:
     _staff(request, "viewer")
-    return _answer(request, await request.app[ALERTS].get(request.match_info["alert_id"]))
+    return await _answer(request, await request.app[ALERTS].get(request.match_info["alert_id"]))
 
 
 async def patch_alert(request: web.Request) -> web.Response:
     actor = _staff(request, "editor")
     patch = await read_json(request, PATCH_TYPES)
     alert = await request.app[ALERTS].patch(request.match_info["alert_id"], patch, actor)
-    return _answer(request, alert)
+    return await _answer(request, alert)
 
 
 async def publish_alert(request: web.Request) -> web.Response:
     actor = _staff(request, "publisher")
     await read_json(request, optional=True)
     alert = await request.app[ALERTS].publish(request.match_info["alert_id"], actor)
-    return _answer(request, alert)
+    return await _answer(request, alert)
 
 
 async def resolve_alert(request: web.Request) -> web.Response:
@@ -60,7 +65,7 @@ async def resolve_alert(request: web.Request) -> web.Response:
     body = await read_json(request, optional=True)
     alert = await request.app[ALERTS].resolve(request.match_info["alert_id"],
                                               body.get("message"), actor)
-    return _answer(request, alert)
+    return await _answer(request, alert)
 
 
 async def cancel_alert(request: web.Request) -> web.Response:
@@ -71,7 +76,7 @@ async def cancel_alert(request: web.Request) -> web.Response:
         raise validation_failed([FieldError("reason", "is required: say why, in at most 2000 "
                                                       "characters")])
     alert = await request.app[ALERTS].cancel(request.match_info["alert_id"], reason.strip(), actor)
-    return _answer(request, alert)
+    return await _answer(request, alert)
 
 
 async def alert_history(request: web.Request) -> web.Response:
