@@ -29,6 +29,7 @@ from feedserver.appkeys import (
 )
 from feedserver.auth import Credentials
 from feedserver.config import Config
+from feedserver.console.sessions import session_middleware, sessions_ctx
 from feedserver.errors import error_middleware
 from feedserver.events import EventBus
 from feedserver.feeds.document import FeedCache
@@ -96,13 +97,15 @@ def _background(name: str, make: Callable[[web.Application], Coroutine[Any, Any,
 
 
 def create_app(config: Config) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BYTES + 1024)
+    app = web.Application(middlewares=[error_middleware, session_middleware],
+                          client_max_size=MAX_BYTES + 1024)
     app[CONFIG] = config
     app[CREDENTIALS] = Credentials(config)
     app[EVENTS] = EventBus()
     app[PUSH_SETTINGS] = PushSettings()
     app[WEBHOOK_SETTINGS] = webhooks.WebhookSettings()
     app.cleanup_ctx.extend([
+        sessions_ctx,
         _store_ctx,
         _pool_ctx,
         _domain_ctx,

@@ -23,6 +23,9 @@ class Actor:
 
 
 SYSTEM = Actor("system", "admin")
+# The staff member of a valid console session (feedserver.console.sessions checks the cookie
+# and, for changes, the CSRF header, before any handler runs).
+SESSION_ACTOR = "feedserver.session_actor"
 
 
 class Credentials:
@@ -48,8 +51,9 @@ class Credentials:
 
     def staff_member(self, request: web.Request, role: str) -> Actor:
         """The staff member behind the request, who must have at least `role`."""
-        token = self._token(request, allow_query=False)
-        actor = self.staff.get(token)
+        actor = request.get(SESSION_ACTOR)
+        if actor is None:
+            actor = self.staff.get(self._token(request, allow_query=False))
         if actor is None:
             raise ApiError(401, "unauthorized", "unknown token",
                            headers={"WWW-Authenticate": "Bearer"})
@@ -58,7 +62,9 @@ class Credentials:
         return actor
 
     def screen_access(self, request: web.Request, network: Network) -> None:
-        """A key of `network`, or any staff token (staff may look at every feed)."""
+        """A key of `network`, or any staff token or session (staff may look at every feed)."""
+        if request.get(SESSION_ACTOR) is not None:
+            return
         token = self._token(request, allow_query=True)
         owner = self.networks.get(token)
         if owner is not None:
