@@ -29,6 +29,7 @@ from feedserver.appkeys import (
 )
 from feedserver.auth import Credentials
 from feedserver.config import Config
+from feedserver.console.api import SHELF, PreviewShelf
 from feedserver.console.sessions import session_middleware, sessions_ctx
 from feedserver.errors import error_middleware
 from feedserver.events import EventBus
@@ -104,6 +105,7 @@ def create_app(config: Config) -> web.Application:
     app[EVENTS] = EventBus()
     app[PUSH_SETTINGS] = PushSettings()
     app[WEBHOOK_SETTINGS] = webhooks.WebhookSettings()
+    app[SHELF] = PreviewShelf()
     app.cleanup_ctx.extend([
         sessions_ctx,
         _store_ctx,

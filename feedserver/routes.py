@@ -7,6 +7,8 @@ from aiohttp import web
 from feedserver import meta_views as meta
 from feedserver import photo_views as photos
 from feedserver.alerts import views as alerts
+from feedserver.console.api import API_ROUTES as CONSOLE_API_ROUTES
+from feedserver.console.views import CONSOLE_ROUTES
 from feedserver.feeds import views as feeds
 from feedserver.interop.views import INTEROP_ROUTES
 from feedserver.push import deliveries, player, sse, ws
@@ -36,4 +38,6 @@ ROUTES = [
     web.get(FEED + "/ws", ws.websocket),
     web.get(FEED + "/player", player.player),
     web.get("/v1/networks/{network}/deliveries", deliveries.list_deliveries),
+    *CONSOLE_API_ROUTES,
+    *CONSOLE_ROUTES,
 ]

@@ -210,13 +210,23 @@ class AlertService:
             await self._check_policy(content)
         return content
 
-    async def _check_policy(self, alert: dict) -> None:
+    async def _policy_errors(self, alert: dict) -> list[FieldError]:
         photos = [p["photo"] for group in ("children", "suspects") for p in alert[group]
                   if p.get("photo")]
-        known = await self.store.photo_ids(photos)
-        errors = policy_errors(alert, self.clock(), known)
+        return policy_errors(alert, self.clock(), await self.store.photo_ids(photos))
+
+    async def _check_policy(self, alert: dict) -> None:
+        errors = await self._policy_errors(alert)
         if errors:
             raise validation_failed(errors)
+
+    async def problems(self, data: dict) -> tuple[dict, list[FieldError]]:
+        """A dry run: the alert's input normalised, and every rule it breaks (shape first,
+        then policy), without writing anything; staff see them while still typing."""
+        content, errors = normalise(data, self.settings.default_contact)
+        if errors:
+            return content, errors
+        return content, await self._policy_errors(content)
 
     async def _commit(self, alert: dict, current: dict | None, change: Change) -> dict:
         alert["version"] = current["version"] + 1 if current else 1

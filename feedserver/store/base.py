@@ -133,6 +133,11 @@ class Store(ABC):
         """Per network and profile: distinct screens and the last time one received it."""
 
     @abstractmethod
+    async def receipts_timeline(self, alert_id: str) -> list[dict]:
+        """Per network and minute (`at`), the screens that first received any version of the
+        alert then (a screen counted once per profile), oldest first."""
+
+    @abstractmethod
     async def next_delivery(self, network: str) -> Delivery | None:
         """The network's oldest pending delivery: deliveries go out in order, one at a time."""
 
