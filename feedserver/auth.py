@@ -25,7 +25,7 @@ class Actor:
 SYSTEM = Actor("system", "admin")
 # The staff member of a valid console session (feedserver.console.sessions checks the cookie
 # and, for changes, the CSRF header, before any handler runs).
-SESSION_ACTOR = "feedserver.session_actor"
+SESSION_ACTOR = web.RequestKey("session_actor", Actor)
 
 
 class Credentials:

@@ -20,7 +20,9 @@
   }
 
   function api(method, url, body, headers) {
-    var init = {method: method, credentials: "same-origin", headers: headers || {}};
+    // no-store: a page reached by Back must not be filled from a cached, older alert
+    var init = {method: method, credentials: "same-origin", cache: "no-store",
+                headers: headers || {}};
     if (method !== "GET") { init.headers["X-CSRF-Token"] = CSRF; }
     if (body instanceof Blob) {
       init.body = body;
@@ -399,7 +401,7 @@
       item.appendChild(warnings);
       wall.appendChild(item);
     });
-    $("wall-status").textContent = tiles.length + " × " + T.preview_wall.toLowerCase();
+    $("wall-status").textContent = t("wall_count", {n: tiles.length});
   }
 
   function openTile(tile) {
