@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+from aiohttp import DummyCookieJar
 from aiohttp.test_utils import TestServer
 from conftest import config_data
 from PIL import Image, ImageDraw
@@ -28,9 +29,10 @@ def console_config(data_dir: Path, **alerts: object):
 
 
 async def start_console(aiohttp_client, data_dir: Path):
+    """The client keeps no cookies: each request carries exactly the session it names."""
     server = TestServer(create_app(console_config(data_dir)))
     await server.start_server(access_log_class=PathOnlyAccessLogger)
-    return await aiohttp_client(server)
+    return await aiohttp_client(server, cookie_jar=DummyCookieJar())
 
 
 def drawn_photo() -> bytes:
