@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from aiohttp.test_utils import TestServer
-from conftest import EDITOR, PUBLISHER, amber_alert, auth, config_data, create
-
-from feedserver.access_log import PathOnlyAccessLogger
-from feedserver.app import create_app
-from feedserver.config import parse_config
-
-SECOND_PUBLISHER = "t-publisher-2"
+from support.alerts import amber_alert
+from support.api import auth, create
+from support.config import EDITOR, PUBLISHER
+from support.console import SECOND_PUBLISHER, start_console
 
 
 @pytest.fixture
 async def four_eyes(aiohttp_client, tmp_path):
-    data = config_data(tmp_path / "data")
-    data["alerts"]["four_eyes"] = True
-    data["staff"].append({"name": "quinn-publisher", "role": "publisher",
-                          "token": SECOND_PUBLISHER})
-    server = TestServer(create_app(parse_config(data)))
-    await server.start_server(access_log_class=PathOnlyAccessLogger)
-    return await aiohttp_client(server)
+    return await start_console(aiohttp_client, tmp_path / "data")
 
 
 async def test_the_author_may_not_publish_a_second_publisher_may(four_eyes):

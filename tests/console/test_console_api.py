@@ -8,19 +8,11 @@ import re
 
 import pytest
 import yaml
-from conftest import (
-    EDITOR,
-    KEY_A,
-    KEY_B,
-    PUBLISHER,
-    VIEWER,
-    amber_alert,
-    auth,
-    create,
-    missing_child_alert,
-)
 from PIL import Image
-from test_openapi import SPEC_PATH, CheckedClient
+from support.alerts import amber_alert, missing_child_alert
+from support.api import auth, create
+from support.config import EDITOR, KEY_A, KEY_B, PUBLISHER, VIEWER
+from support.openapi import SPEC_PATH, CheckedClient
 
 from feedserver.appkeys import CONFIG, RECEIPTS, STORE
 

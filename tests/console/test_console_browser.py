@@ -7,15 +7,12 @@ import json
 import re
 
 import pytest
-from conftest import KEY_A, PUBLISHER, VIEWER, amber_alert, auth, create
-from console_support import (
-    ARTIFACTS,
-    CHROMIUM_ARGS,
-    SECOND_PUBLISHER,
-    drawn_photo,
-    start_console,
-)
 from playwright.async_api import Page, async_playwright, expect
+from support.alerts import amber_alert
+from support.api import auth, create
+from support.browser import CHROMIUM, CHROMIUM_ARGS
+from support.config import KEY_A, PUBLISHER, VIEWER
+from support.console import ARTIFACTS, SECOND_PUBLISHER, drawn_face, start_console
 
 from feedserver.appkeys import CONFIG, STORE
 
@@ -25,7 +22,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 async def browser():
     async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path="/usr/bin/chromium",
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM,
                                                     args=CHROMIUM_ARGS)
         yield chromium
         await chromium.close()
@@ -80,7 +77,7 @@ async def test_compose_preview_four_eyes_publish_resolve(console, browser, tmp_p
 
     # a photo drawn by the test, its focus point set by clicking it
     photo_file = tmp_path / "face.png"
-    photo_file.write_bytes(drawn_photo())
+    photo_file.write_bytes(drawn_face())
     await child.get_by_label(re.compile("Photo of child 1")).set_input_files(photo_file)
     photo = child.get_by_role("img", name=re.compile("child 1"))
     await expect(photo).to_be_visible()

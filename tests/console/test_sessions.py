@@ -6,8 +6,10 @@ import re
 
 from aiohttp import DummyCookieJar
 from aiohttp.test_utils import TestServer
-from conftest import EDITOR, PUBLISHER, VIEWER, amber_alert, auth, config_data, create
-from console_support import start_console
+from support.alerts import amber_alert
+from support.api import auth, create
+from support.config import EDITOR, PUBLISHER, VIEWER, config_data
+from support.console import start_console
 
 from feedserver.access_log import PathOnlyAccessLogger
 from feedserver.app import create_app

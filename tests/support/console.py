@@ -1,4 +1,4 @@
-"""A console server with four eyes on and two publishers, and a browser driving it."""
+"""A console server with four eyes on and two publishers, and what a browser test needs."""
 
 from __future__ import annotations
 
@@ -7,17 +7,15 @@ from pathlib import Path
 
 from aiohttp import DummyCookieJar
 from aiohttp.test_utils import TestServer
-from conftest import config_data
 from PIL import Image, ImageDraw
 
 from feedserver.access_log import PathOnlyAccessLogger
 from feedserver.app import create_app
 from feedserver.config import parse_config
+from support.config import config_data
 
 SECOND_PUBLISHER = "t-publisher-2"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 
 
 def console_config(data_dir: Path, **alerts: object):
@@ -35,7 +33,7 @@ async def start_console(aiohttp_client, data_dir: Path):
     return await aiohttp_client(server, cookie_jar=DummyCookieJar())
 
 
-def drawn_photo() -> bytes:
+def drawn_face() -> bytes:
     """An invented face: a head and shoulders drawn as shapes, as a PNG."""
     image = Image.new("RGB", (480, 600), (190, 205, 220))
     draw = ImageDraw.Draw(image)
