@@ -104,6 +104,10 @@ class AlertService:
             merged = merge_patch(input_fields(current), editable)
             content = await self._checked(merged,
                                           lenient=(lenient and status == "draft") or trusted)
+            if status == "active" and content["expires_at"] is None:
+                raise validation_failed([FieldError(
+                    "expires_at", "a live alert must have an expiry: give a new time "
+                                  "instead of removing it")])
             if content == input_fields(current):
                 return current
             alert = {**current, **content, "edited_by": actor.name}

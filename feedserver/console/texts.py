@@ -166,6 +166,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "action_cancelled": "cancelled",
         "action_expired": "expired",
         "history_entry": "version {version}: {action} by {actor}",
+        "note_four_eyes": "four eyes: created by {created_by}, last edited by {edited_by}",
+        "note_reason": "reason: {reason}",
+        "note_policy_override": "policy overridden: {reason}",
     },
     "nl": {
         "skip": "Naar de inhoud",
@@ -329,6 +332,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "action_cancelled": "ingetrokken",
         "action_expired": "verlopen",
         "history_entry": "versie {version}: {action} door {actor}",
+        "note_four_eyes": "vier ogen: gemaakt door {created_by}, laatst bewerkt door "
+                          "{edited_by}",
+        "note_reason": "reden: {reason}",
+        "note_policy_override": "beleid terzijde gelegd: {reason}",
     },
 }
 

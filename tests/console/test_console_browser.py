@@ -98,10 +98,13 @@ async def test_compose_preview_four_eyes_publish_resolve(console, browser, tmp_p
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=ARTIFACTS / "console-compose.png", full_page=True)
     await page.locator(".wall-section").screenshot(path=ARTIFACTS / "console-preview-wall.png")
-    await page.get_by_role("button", name="net-b / atm at full size").click()
+    # any tile opens at full size, by keyboard too
+    await page.get_by_role("button", name="net-b / atm at full size").focus()
+    await page.keyboard.press("Enter")
     full = page.get_by_role("dialog", name=re.compile("atm at full size"))
     await expect(full.get_by_role("img")).to_have_js_property("naturalWidth", 800)
-    await full.get_by_role("button", name="Close").click()
+    await page.keyboard.press("Escape")
+    await expect(full).to_be_hidden()
 
     await page.get_by_role("button", name="Save draft").click()
     await expect(page).to_have_url(re.compile(r"/console/alerts/a_[0-9a-f]+$"))
@@ -124,6 +127,13 @@ async def test_compose_preview_four_eyes_publish_resolve(console, browser, tmp_p
     await expect(page.locator("#alert-status")).to_have_text("Active")
     timeline = page.get_by_role("list").filter(has_text="published by quinn-publisher")
     await expect(timeline).to_contain_text("created by pia-publisher")
+    await expect(timeline).to_contain_text("four eyes: created by pia-publisher")
+
+    # an update of the live alert, behind its confirmation
+    await page.get_by_label("Message (en)", exact=True).fill("Call 112 if you see her.")
+    await confirm(page, "Update the live alert", "2 networks")
+    await expect(page.get_by_role("alert")).to_have_text("Saved: version 3.")
+    await expect(page.locator("#alert-version")).to_have_text("3")
 
     # the alert is in a profile's feed
     await page.get_by_role("link", name="Network A / landscape").click()
@@ -182,3 +192,16 @@ async def test_dutch_browsers_get_a_dutch_console(console, browser):
     await page.get_by_role("link", name="Nieuwe alert").click()
     await expect(page.get_by_role("group", name="Kind 1").get_by_label("Naam")).to_be_visible()
     await expect(page.locator("html")).to_have_attribute("lang", "nl")
+
+
+async def test_a_publisher_cancels_a_draft_with_a_reason(console, browser):
+    draft = await create(console, amber_alert())
+    page = await new_page(browser)
+    await page.goto(str(console.make_url(f"/console/alerts/{draft['id']}")))
+    await sign_in(page, SECOND_PUBLISHER)
+    await page.get_by_label("Reason for cancelling").fill("Duplicate of another draft")
+    await confirm(page, "Cancel the alert", "2 networks")
+    await expect(page.locator("#alert-status")).to_have_text("Cancelled")
+    await expect(page.get_by_role("button", name="Cancel the alert")).to_be_hidden()
+    await expect(page.get_by_role("list").filter(has_text="cancelled by quinn-publisher")
+                 ).to_contain_text("Duplicate of another draft")

@@ -493,6 +493,11 @@
           note.className = "note";
           note.textContent = " — " + Object.keys(entry.note).map(function (key) {
             var value = entry.note[key];
+            if (T["note_" + key]) {
+              var values = {};
+              values[key] = value;
+              return t("note_" + key, typeof value === "object" ? value : values);
+            }
             return key + ": " + (typeof value === "object" ? Object.values(value).join(", ") : value);
           }).join("; ");
           item.appendChild(note);
@@ -571,6 +576,7 @@
   function afterChange(result, okStatus) {
     if (result.status === okStatus) {
       say(t("saved", {version: result.data.version}), "note");
+      fillForm(result.data);  // what is stored (and live) now, server defaults included
       setAlert(result.data, result.etag);
       return true;
     }
