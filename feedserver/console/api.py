@@ -13,7 +13,7 @@ from aiohttp import web
 
 from feedserver.alerts.fields import normalise
 from feedserver.alerts.texts import headline
-from feedserver.appkeys import ALERTS, CONFIG, CREDENTIALS
+from feedserver.appkeys import ALERTS, CONFIG, RENDERER
 from feedserver.config import Network, Profile
 from feedserver.errors import not_found, validation_failed
 from feedserver.feeds.document import reaches
@@ -21,7 +21,6 @@ from feedserver.http import json_response, read_json
 from feedserver.render.creative import Creative
 from feedserver.render.digest import content_digest
 from feedserver.render.report import warnings
-from feedserver.render.service import RENDERER
 
 PREVIEW_FORMAT = "jpg"  # the wall shows the plan every format paints; JPEG encodes fastest
 DIGEST_RE = re.compile(r"^[0-9a-f]{40}$")
@@ -53,7 +52,6 @@ SHELF = web.AppKey("preview_shelf", PreviewShelf)
 
 async def validate_alert(request: web.Request) -> web.Response:
     """`POST /v1/alerts/validate`: every rule the body breaks, as a 200 (nothing is saved)."""
-    request.app[CREDENTIALS].staff_member(request, "viewer")
     _, problems = await request.app[ALERTS].problems(await read_json(request))
     return json_response({"valid": not problems,
                           "errors": [problem.as_json() for problem in problems]})
@@ -86,7 +84,6 @@ async def preview_alert(request: web.Request) -> web.Response:
     """`POST /v1/previews`: the body (alert input, saved or not) rendered for every profile of
     every network, with each layout report's warnings; fields that cannot be read are left out,
 a missing or unknown kind is a 422."""
-    request.app[CREDENTIALS].staff_member(request, "viewer")
     data = await read_json(request)
     content, errors = normalise(data, request.app[CONFIG].alerts.default_contact)
     if content["kind"] is None:  # a field that cannot be read is left out; the kind cannot be
@@ -107,7 +104,6 @@ a missing or unknown kind is a 422."""
 
 async def preview_image(request: web.Request) -> web.Response:
     """`GET /v1/previews/{digest}.jpg`: a tile of a wall shown lately (viewer)."""
-    request.app[CREDENTIALS].staff_member(request, "viewer")
     digest = request.match_info["digest"]
     creative = request.app[SHELF].get(digest) if DIGEST_RE.match(digest) else None
     if creative is None or request.match_info["ext"] != PREVIEW_FORMAT:
@@ -115,9 +111,3 @@ async def preview_image(request: web.Request) -> web.Response:
     return web.Response(body=creative.body, content_type=creative.content_type,
                         headers={"Cache-Control": "private, max-age=3600, immutable"})
 
-
-API_ROUTES = [
-    web.post("/v1/alerts/validate", validate_alert),
-    web.post("/v1/previews", preview_alert),
-    web.get("/v1/previews/{digest}.{ext}", preview_image),
-]

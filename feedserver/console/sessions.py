@@ -23,16 +23,15 @@ import json
 import os
 import secrets
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from aiohttp import web
 
-from feedserver.appkeys import CONFIG
-from feedserver.auth import SESSION_ACTOR, Actor
+from feedserver.auth import ACTOR, SESSION_ACTOR, Actor, Handler, _guarded
 from feedserver.config import Config
-from feedserver.errors import ApiError, Handler
+from feedserver.errors import ApiError
 
 COOKIE = "feedserver_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -175,11 +174,21 @@ class Sessions:
 
 
 SESSIONS = web.AppKey("sessions", Sessions)
+SESSION = web.RequestKey("session", Session)
 
 
-async def sessions_ctx(app: web.Application) -> AsyncIterator[None]:
-    app[SESSIONS] = Sessions(app[CONFIG])
-    yield
+def signed_in(handler: Handler) -> Handler:
+    """A console page: the staff member of a valid session at `request[ACTOR]` (and the
+    session at `request[SESSION]`), else a redirect to sign in that comes back here."""
+
+    def check(request: web.Request) -> None:
+        session = request.app[SESSIONS].session(request)
+        if session is None:
+            raise web.HTTPSeeOther(f"/console/sign-in?next={quote(request.path_qs, safe='')}")
+        request[SESSION] = session
+        request[ACTOR] = session.actor
+
+    return _guarded(handler, "console_session", check)
 
 
 @web.middleware

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from importlib import resources
-from urllib.parse import quote
 
 import jinja2
 from aiohttp import web
@@ -17,7 +16,7 @@ from feedserver.config import Config
 from feedserver.timeutil import parse_time, utcnow
 
 from .charts import HEIGHT, WIDTH, reach_series
-from .sessions import SESSIONS, Session
+from .sessions import SESSION, SESSIONS, Session
 from .texts import TEXTS, Words, ui_language
 
 TEMPLATES = jinja2.Environment(
@@ -52,14 +51,6 @@ def _render(request: web.Request, template: str, session: Session | None, status
         actor=session.actor if session else None, **context)
     return web.Response(text=page, status=status, content_type="text/html", charset="utf-8",
                         headers={**HEADERS, "Content-Language": words.lang})
-
-
-def _session(request: web.Request) -> Session:
-    """The signed-in staff member, or a redirect to the sign-in page that comes back here."""
-    session = request.app[SESSIONS].session(request)
-    if session is None:
-        raise web.HTTPSeeOther(f"/console/sign-in?next={quote(request.path_qs, safe='')}")
-    return session
 
 
 def _same_origin(request: web.Request) -> bool:
@@ -151,7 +142,7 @@ async def _row(request: web.Request, alert: dict, words: Words, now: datetime) -
 
 
 async def alerts_page(request: web.Request) -> web.Response:
-    session = _session(request)
+    session = request[SESSION]
     words = _words(request)
     now = utcnow()
     service = request.app[ALERTS]
@@ -176,7 +167,7 @@ def _languages(config: Config) -> list[str]:
 
 
 def _alert_page(request: web.Request, alert_id: str | None) -> web.Response:
-    session = _session(request)
+    session = request[SESSION]
     config = request.app[CONFIG]
     words = _words(request)
     languages = _languages(config)
@@ -195,7 +186,6 @@ async def new_alert_page(request: web.Request) -> web.Response:
 
 async def alert_page(request: web.Request) -> web.Response:
     alert_id = request.match_info["alert_id"]
-    _session(request)
     await request.app[ALERTS].get(alert_id)  # 404 for an unknown alert
     return _alert_page(request, alert_id)
 
@@ -208,13 +198,3 @@ async def static(request: web.Request) -> web.Response:
     return web.Response(body=body, content_type=STATIC[name],
                         headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
 
-
-CONSOLE_ROUTES = [
-    web.get("/console", alerts_page),
-    web.get("/console/sign-in", sign_in_page),
-    web.post("/console/sign-in", sign_in),
-    web.post("/console/sign-out", sign_out),
-    web.get("/console/alerts/new", new_alert_page),
-    web.get("/console/alerts/{alert_id}", alert_page),
-    web.get("/console/static/{name}", static),
-]
