@@ -129,12 +129,10 @@
     return doc;
   }
 
-  function withoutNulls(doc, keep) {
+  function withoutNulls(doc) {
     var out = {};
     Object.keys(doc).forEach(function (key) {
-      if (doc[key] !== null || (keep && keep[key] !== null && keep[key] !== undefined)) {
-        out[key] = doc[key];
-      }
+      if (doc[key] !== null) { out[key] = doc[key]; }
     });
     return out;
   }
@@ -570,7 +568,7 @@
     $("conflict").hidden = true;
     state.base = inputFields(current);
     state.etag = '"v' + current.version + '"';
-    save();
+    save(state.patch);  // only this form's own changes, now on top of theirs
   });
 
   function afterChange(result, okStatus) {
@@ -591,12 +589,48 @@
     return false;
   }
 
-  function save() {
-    var doc = readForm();
-    if (!state.alert) {
-      return api("POST", "/v1/alerts", withoutNulls(doc)).then(function (r) { afterChange(r, 201); });
+  var TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d/;
+
+  function same(a, b) {
+    if (empty(a) && empty(b)) { return true; }
+    if (typeof a === "string" && typeof b === "string" && TIME.test(a) && TIME.test(b)) {
+      return Math.floor(Date.parse(a) / 60000) === Math.floor(Date.parse(b) / 60000);
     }
-    return api("PATCH", "/v1/alerts/" + state.alert.id, withoutNulls(doc, state.base),
+    if (Array.isArray(a) && Array.isArray(b)) {
+      return a.length === b.length && a.every(function (item, i) { return same(item, b[i]); });
+    }
+    if (a && b && typeof a === "object" && typeof b === "object" && !Array.isArray(a) && !Array.isArray(b)) {
+      return Object.keys(Object.assign({}, a, b)).every(function (k) { return same(a[k], b[k]); });
+    }
+    return a === b;
+  }
+
+  // A JSON merge patch (RFC 7396) of what the form changed since `base`: only those fields
+  // are sent, so another person's change to a field this form left alone is never undone.
+  function changes(base, doc) {
+    var patch = {};
+    Object.keys(Object.assign({}, base, doc)).forEach(function (key) {
+      var before = base ? base[key] : undefined;
+      var after = doc[key];
+      if (same(before, after)) { return; }
+      var objects = before && after && typeof before === "object" && typeof after === "object" &&
+        !Array.isArray(before) && !Array.isArray(after);
+      patch[key] = objects ? changes(before, after) : (empty(after) ? null : after);
+    });
+    return patch;
+  }
+
+  function save(patch) {
+    if (!state.alert) {
+      return api("POST", "/v1/alerts", withoutNulls(readForm())).then(function (r) { afterChange(r, 201); });
+    }
+    patch = patch || changes(state.base, readForm());
+    if (!Object.keys(patch).length) {
+      say(t("nothing_changed"), "note");
+      return Promise.resolve();
+    }
+    state.patch = patch;
+    return api("PATCH", "/v1/alerts/" + state.alert.id, patch,
       {"Content-Type": "application/merge-patch+json", "If-Match": state.etag})
       .then(function (r) { afterChange(r, 200); });
   }
