@@ -124,6 +124,8 @@ async def test_compose_preview_four_eyes_publish_resolve(console, browser, tmp_p
     await expect(page).to_have_url(re.compile(f"/console/alerts/{alert_id}$"))
     await expect(page.get_by_text("Needs a second publisher: pia-publisher")).to_be_visible()
     await confirm(page, "Publish", "2 networks")
+    await expect(page.get_by_role("alert")).to_have_text(
+        "Published: version 2 is on the screens.")
     await expect(page.locator("#alert-status")).to_have_text("Active")
     timeline = page.get_by_role("list").filter(has_text="published by quinn-publisher")
     await expect(timeline).to_contain_text("created by pia-publisher")

@@ -571,9 +571,9 @@
     save(state.patch);  // only this form's own changes, now on top of theirs
   });
 
-  function afterChange(result, okStatus) {
+  function afterChange(result, okStatus, done) {
     if (result.status === okStatus) {
-      say(t("saved", {version: result.data.version}), "note");
+      say(t(done || "saved", {version: result.data.version}), "note");
       fillForm(result.data);  // what is stored (and live) now, server defaults included
       setAlert(result.data, result.etag);
       return true;
@@ -677,7 +677,7 @@
 
   function lifecycle(verb, body) {
     return api("POST", "/v1/alerts/" + state.alert.id + "/" + verb, body, {"If-Match": state.etag})
-      .then(function (r) { afterChange(r, 200); });
+      .then(function (r) { afterChange(r, 200, "done_" + verb); });
   }
 
   $("publish").addEventListener("click", function () {
