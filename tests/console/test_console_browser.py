@@ -96,6 +96,7 @@ async def test_compose_preview_four_eyes_publish_resolve(console, browser, tmp_p
         await expect(wall.nth(i).locator("img")).to_have_js_property("complete", True)
         assert await wall.nth(i).locator("img").evaluate("i => i.naturalWidth") > 0
     ARTIFACTS.mkdir(exist_ok=True)
+    await page.evaluate("window.scrollTo(0, 0)")
     await page.screenshot(path=ARTIFACTS / "console-compose.png", full_page=True)
     await page.locator(".wall-section").screenshot(path=ARTIFACTS / "console-preview-wall.png")
     # any tile opens at full size, by keyboard too
