@@ -6,7 +6,6 @@ resources and runs the background tasks. The clock is an input, so tests can mov
 
 from __future__ import annotations
 
-import logging
 import multiprocessing
 from collections.abc import AsyncIterator, Callable, Coroutine
 from concurrent.futures import ProcessPoolExecutor
@@ -41,6 +40,7 @@ from feedserver.events import EventBus
 from feedserver.feeds.document import FeedCache
 from feedserver.feeds.receipts import ReceiptBook
 from feedserver.interop.cap_ingest import IngestSources
+from feedserver.interop.fetching import FetchRules
 from feedserver.interop.syndication import Sources as SyndicationSources
 from feedserver.interop.syndication import Syndication
 from feedserver.interop.upstream import run_pollers
@@ -50,10 +50,9 @@ from feedserver.push.fanout import Hub
 from feedserver.render.service import RenderService
 from feedserver.routes import ROUTES
 from feedserver.store import make_store
+from feedserver.store.base import StoreUnavailable
 from feedserver.tasks import running
 from feedserver.timeutil import Clock, utcnow
-
-log = logging.getLogger(__name__)
 
 Ctx = Callable[[web.Application], AsyncIterator[None]]
 
@@ -69,10 +68,10 @@ def _render_pool(workers: int) -> ProcessPoolExecutor:
 
 def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     """The server for `config`; `clock` is what every part reads the time from."""
-    app = web.Application(middlewares=[error_middleware, session_middleware],
+    app = web.Application(middlewares=[error_middleware(StoreUnavailable), session_middleware],
                           client_max_size=MAX_BYTES + 1024)
     bus = EventBus()
-    store = make_store(config.storage, config.sqlite_path, webhooks.targets(config))
+    store = make_store(config.storage, config.sqlite_path, webhooks.targets(config), clock)
     pool = _render_pool(config.render.workers)
     alerts = AlertService(store, config.alerts, bus, clock)
     feeds = FeedCache(config, clock)
@@ -116,7 +115,8 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
         await renderer.close()
 
     async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
-        async with run_pollers(config.upstreams, alerts, store, pool, clock) as pollers:
+        async with run_pollers(config.upstreams, alerts, store, pool, clock,
+                               FetchRules.from_config(config)) as pollers:
             app[POLLERS] = pollers
             yield
 

@@ -6,7 +6,7 @@ Helpers live in tests/support; this file holds fixtures only.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from support import postgres
 from support.config import config_data
+from support.servers import ServerProcess
 
 from feedserver.access_log import PathOnlyAccessLogger
 from feedserver.app import create_app
@@ -27,15 +28,24 @@ def postgres_template() -> Iterator[str]:
     postgres.drop_database(name)
 
 
+@pytest.fixture(scope="session")
+def postgres_databases() -> Iterator[list[str]]:
+    """The tests' databases, dropped when the session ends: a test's server may still flush
+    to its database while its fixtures are torn down, whatever their order."""
+    names: list[str] = []
+    yield names
+    for name in names:
+        postgres.drop_database(name)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def storage(request: pytest.FixtureRequest) -> Iterator[str]:
+def storage(request: pytest.FixtureRequest) -> str:
     """The config's `storage`: every test that uses it runs on both stores."""
     if request.param == "sqlite":
-        yield "sqlite"
-        return
+        return "sqlite"
     name = postgres.create_database(request.getfixturevalue("postgres_template"))
-    yield postgres.url(name)
-    postgres.drop_database(name)
+    request.getfixturevalue("postgres_databases").append(name)
+    return postgres.url(name)
 
 
 @pytest.fixture
@@ -54,3 +64,13 @@ async def client(aiohttp_client, make_config) -> TestClient:
     server = TestServer(create_app(make_config()))
     await server.start_server(access_log_class=PathOnlyAccessLogger)
     return await aiohttp_client(server)
+
+
+@pytest.fixture
+async def server_process(tmp_path: Path) -> AsyncIterator[ServerProcess]:
+    """`feedserver serve` in a child process on the main config and a SQLite file in tmp_path;
+    SIGKILLed at the end if the test left it running."""
+    process = ServerProcess(config_data(tmp_path / "data"), tmp_path)
+    await process.start()
+    yield process
+    process.kill()

@@ -20,7 +20,9 @@ SEXES = ("female", "male", "other", "unknown")
 MAX_PERSONS = 3
 MAX_TEXT = 2000
 MAX_SHORT = 120
-URL_RE = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
+MAX_URL = 2000
+# The host class excludes what may follow it, so a failed match never backtracks.
+URL_RE = re.compile(r"^https?://[^\s/?#]+(?:[/?#]\S*)?\Z")
 PHONE_RE = re.compile(r"^[0-9+() -]{3,32}$")
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 PHOTO_ID_RE = re.compile(r"^p_[0-9a-f]{24}$")
@@ -264,6 +266,12 @@ def _override(check: Checker, value: Any) -> dict | None:
     reason = check.string(data.get("reason"), "policy_override.reason", max_len=MAX_TEXT,
                           nullable=False)
     return {"reason": reason} if reason else None
+
+
+def checked_override(value: Any) -> tuple[dict | None, list[FieldError]]:
+    """A `policy_override` given outside an alert document (the publish call's body)."""
+    check = Checker()
+    return _override(check, value), check.errors
 
 
 def normalise(data: dict, default_contact: dict[str, str]) -> tuple[dict, list[FieldError]]:

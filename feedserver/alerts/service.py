@@ -9,21 +9,42 @@ from __future__ import annotations
 import asyncio
 import copy
 import secrets
-from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from collections.abc import Collection, Iterable
+from datetime import timedelta
 
-from feedserver.alerts.fields import SERVER_FIELDS, Checker, input_fields, normalise
+from feedserver.alerts.fields import (
+    SERVER_FIELDS,
+    Checker,
+    checked_override,
+    input_fields,
+    normalise,
+)
 from feedserver.alerts.rules import policy_errors
 from feedserver.alerts.texts import headline, translation_warnings
 from feedserver.auth import SYSTEM, Actor
 from feedserver.config import AlertsConfig
 from feedserver.errors import ApiError, FieldError, conflict, not_found, validation_failed
 from feedserver.events import EventBus
-from feedserver.store.base import Change, Store, VersionConflict
-from feedserver.timeutil import format_time, parse_time, utcnow
+from feedserver.store.base import Change, DuplicateOrigin, Store, VersionConflict
+from feedserver.timeutil import Clock, format_time, parse_time
 
 STATUSES = ("draft", "active", "resolved", "cancelled", "expired")
 DEFAULT_LIFETIME = {"amber": timedelta(hours=24), "missing_child": timedelta(hours=72)}
+
+
+def alert_etag(alert: dict) -> str:
+    """The alert's entity tag: its version, which changes with every change."""
+    return f'"v{alert["version"]}"'
+
+
+def check_if_match(current: dict, if_match: Collection[int] | None) -> None:
+    """412 when the caller's `If-Match` names versions and the current one is not among them:
+    someone changed the alert since the caller read it, and nothing is changed."""
+    if if_match is not None and current["version"] not in if_match:
+        raise ApiError(412, "precondition_failed",
+                       f"the alert is at version {current['version']}, not the one you read; "
+                       "read it again and decide on the current version",
+                       headers={"ETag": alert_etag(current)})
 
 
 def new_alert_id() -> str:
@@ -43,9 +64,13 @@ def merge_patch(target: object, patch: object) -> object:
     return result
 
 
+def _override_note(override: dict | None, given_by: str | None) -> dict | None:
+    """The history note for an override: what it says and the publisher who gave it."""
+    return {"policy_override": override, "given_by": given_by} if override else None
+
+
 class AlertService:
-    def __init__(self, store: Store, settings: AlertsConfig, bus: EventBus,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, store: Store, settings: AlertsConfig, bus: EventBus, clock: Clock) -> None:
         self.store = store
         self.settings = settings
         self.bus = bus
@@ -72,27 +97,50 @@ class AlertService:
 
     # changing
 
-    async def create(self, data: dict, actor: Actor, *, origin: dict | None = None,
-                     lenient: bool = False) -> dict:
-        """A new draft; `lenient` drafts (from ingest) may break policy rules until publish."""
-        content = await self._checked(data, lenient=lenient)
+    async def create(self, data: dict, actor: Actor) -> dict:
+        """A new draft by a staff member; the policy rules apply at once."""
+        content = await self._checked(data, lenient=False, actor=actor)
+        return await self._insert(content, actor, {"kind": "staff", "ref": None}, (),
+                                  _override_note(content["policy_override"], actor.name))
+
+    async def create_ingested(self, data: dict, actor: Actor, origin: dict, *,
+                              warnings: Iterable[dict] = ()) -> tuple[dict, bool]:
+        """A draft from ingest (CAP, an upstream list), which may break policy rules until
+        publish, and True; or, when an alert with this origin exists (an ingest racing this
+        one, or the same message sent again), that alert and False. `warnings`: what ingest
+        could not take in (a photo that could not be fetched)."""
+        content = await self._checked(data, lenient=True)
+        try:
+            return await self._insert(content, actor, origin, warnings, None), True
+        except DuplicateOrigin:
+            existing = await self.find_by_origin(origin["kind"], origin["ref"])
+            if existing is None:  # the other alert was written and is gone: cannot happen
+                raise
+            return existing, False
+
+    async def _insert(self, content: dict, actor: Actor, origin: dict,
+                      warnings: Iterable[dict], note: dict | None) -> dict:
         now = self.clock()
         alert = {
             "id": new_alert_id(), "status": "draft", "version": 1, "headline": {},
             **content,
             "created_at": format_time(now), "updated_at": format_time(now),
             "published_at": None, "ended_at": None, "resolution": None, "cancel_reason": None,
-            "origin": origin or {"kind": "staff", "ref": None}, "warnings": [],
+            "origin": origin, "warnings": [],
             "created_by": actor.name, "edited_by": actor.name,
         }
-        return await self._commit(alert, None, Change(actor.name, "created", now))
+        return await self._commit(alert, None, Change(actor.name, "created", now, None, note),
+                                  warnings)
 
     async def patch(self, alert_id: str, patch: dict, actor: Actor, *,
-                    lenient: bool = False, trusted: bool = False) -> dict:
+                    lenient: bool = False, trusted: bool = False,
+                    warnings: Iterable[dict] = (), if_match: Collection[int] | None = None,
+                    ) -> dict:
         """`trusted`: mirrored from the national feed, already judged by the police, so the
         local policy rules are not applied, even to an active alert."""
         async with self._lock:
             current = await self.get(alert_id)
+            check_if_match(current, if_match)
             status = current["status"]
             if status not in ("draft", "active"):
                 raise conflict(f"a {status} alert cannot be changed")
@@ -103,7 +151,8 @@ class AlertService:
             editable = {k: v for k, v in patch.items() if k not in SERVER_FIELDS}
             merged = merge_patch(input_fields(current), editable)
             content = await self._checked(merged,
-                                          lenient=(lenient and status == "draft") or trusted)
+                                          lenient=(lenient and status == "draft") or trusted,
+                                          actor=actor, current=current)
             if status == "active" and content["expires_at"] is None:
                 raise validation_failed([FieldError(
                     "expires_at", "a live alert must have an expiry: give a new time "
@@ -112,8 +161,11 @@ class AlertService:
                 return current
             alert = {**current, **content, "edited_by": actor.name}
             event = "alert.updated" if status == "active" else None
-            return await self._commit(alert, current,
-                                      Change(actor.name, "edited", self.clock(), event))
+            given = content["policy_override"] \
+                if content["policy_override"] != current["policy_override"] else None
+            change = Change(actor.name, "edited", self.clock(), event,
+                            _override_note(given, actor.name))
+            return await self._commit(alert, current, change, warnings)
 
     async def authors(self, alert: dict) -> dict[str, str]:
         """Who created the alert and who last changed its content; alerts stored before these
@@ -130,32 +182,45 @@ class AlertService:
             return []
         return sorted(set((await self.authors(alert)).values()))
 
-    async def publish(self, alert_id: str, actor: Actor, *, trusted: bool = False) -> dict:
-        """`trusted` (the national feed, already judged by the police) skips policy and four
+    async def publish(self, alert_id: str, actor: Actor, *, trusted: bool = False,
+                      if_match: Collection[int] | None = None,
+                      policy_override: object = None) -> dict:
+        """`policy_override`: given in the publish call's body, by this publisher. An override
+        the draft holds counts only when a publisher's own create or edit gave it.
+        `trusted` (the national feed, already judged by the police) skips policy and four
         eyes; every other publish of a draft under four eyes needs a second staff member."""
+        override, errors = checked_override(policy_override)
+        if errors:
+            raise validation_failed(errors)
         async with self._lock:
-            current = await self._in_state(alert_id, ("draft",), "published")
-            note = {}
+            current = await self._in_state(alert_id, ("draft",), "published", if_match)
+            authors = None
             if self.settings.four_eyes and not trusted:
                 authors = await self.authors(current)
                 if actor.name in authors.values():
                     raise ApiError(403, "four_eyes", f"four eyes: {actor.name} created or last "
                                    "edited this draft, so another publisher must publish it")
-                note["four_eyes"] = authors
             now = self.clock()
             alert = {**current, "status": "active", "published_at": format_time(now)}
             if not alert["expires_at"]:
                 alert["expires_at"] = format_time(now + DEFAULT_LIFETIME[alert["kind"]])
+            giver = actor.name if override else await self._override_giver(current)
+            if override:
+                alert["policy_override"] = override
+            elif giver is None:
+                alert["policy_override"] = None
             if not trusted:
                 await self._check_policy(alert)
-            if alert["policy_override"]:
-                note["policy_override"] = alert["policy_override"]
-            return await self._commit(alert, current, Change(
-                actor.name, "published", now, "alert.published", note or None))
+            note = _override_note(alert["policy_override"], giver)
+            if authors is not None:
+                note = {**(note or {}), "four_eyes": authors}
+            return await self._commit(
+                alert, current, Change(actor.name, "published", now, "alert.published", note))
 
-    async def resolve(self, alert_id: str, message: dict, actor: Actor) -> dict:
+    async def resolve(self, alert_id: str, message: dict, actor: Actor, *,
+                      if_match: Collection[int] | None = None) -> dict:
         async with self._lock:
-            current = await self._in_state(alert_id, ("active",), "resolved")
+            current = await self._in_state(alert_id, ("active",), "resolved", if_match)
             check = Checker()
             check.languages = tuple(current["languages"])
             text = check.text(message, "message")
@@ -167,9 +232,10 @@ class AlertService:
             return await self._commit(
                 alert, current, Change(actor.name, "resolved", now, "alert.resolved"))
 
-    async def cancel(self, alert_id: str, reason: str, actor: Actor) -> dict:
+    async def cancel(self, alert_id: str, reason: str, actor: Actor, *,
+                     if_match: Collection[int] | None = None) -> dict:
         async with self._lock:
-            current = await self._in_state(alert_id, ("draft", "active"), "cancelled")
+            current = await self._in_state(alert_id, ("draft", "active"), "cancelled", if_match)
             now = self.clock()
             alert = {**current, "status": "cancelled", "ended_at": format_time(now),
                      "cancel_reason": reason}
@@ -192,12 +258,25 @@ class AlertService:
 
     # internals
 
-    async def _in_state(self, alert_id: str, allowed: tuple[str, ...], target: str) -> dict:
+    async def _in_state(self, alert_id: str, allowed: tuple[str, ...], target: str,
+                        if_match: Collection[int] | None = None) -> dict:
         alert = await self.get(alert_id)
+        check_if_match(alert, if_match)
         if alert["status"] not in allowed:
             raise conflict(f"a {alert['status']} alert cannot be {target}; "
                            f"only a {' or '.join(allowed)} one can")
         return alert
+
+    async def _override_giver(self, alert: dict) -> str | None:
+        """The publisher whose create or edit gave the alert's current override, if any."""
+        if not alert["policy_override"]:
+            return None
+        for entry in reversed(await self.store.history(alert["id"])):
+            note = entry.get("note") or {}
+            if "given_by" in note:
+                return note["given_by"] if note["policy_override"] == alert["policy_override"] \
+                    else None
+        return None
 
     @staticmethod
     def _check_read_only(patch: dict, current: dict) -> None:
@@ -206,10 +285,18 @@ class AlertService:
         if errors:
             raise validation_failed(errors)
 
-    async def _checked(self, data: dict, *, lenient: bool) -> dict:
+    async def _checked(self, data: dict, *, lenient: bool, actor: Actor | None = None,
+                       current: dict | None = None) -> dict:
+        """Shape, then who may give an override (`actor` set: a staff action), then policy."""
         content, errors = normalise(data, self.settings.default_contact)
         if errors:
             raise validation_failed(errors)
+        override = content["policy_override"]
+        if actor is not None and override and not actor.has("publisher") \
+                and override != (current or {}).get("policy_override"):
+            raise ApiError(403, "forbidden", "policy_override: only a publisher may override a "
+                           f"policy rule; you are {actor.role}",
+                           [FieldError("policy_override", "needs the publisher role")])
         if not lenient:
             await self._check_policy(content)
         return content
@@ -232,11 +319,12 @@ class AlertService:
             return content, errors
         return content, await self._policy_errors(content)
 
-    async def _commit(self, alert: dict, current: dict | None, change: Change) -> dict:
+    async def _commit(self, alert: dict, current: dict | None, change: Change,
+                      warnings: Iterable[dict] = ()) -> dict:
         alert["version"] = current["version"] + 1 if current else 1
         alert["updated_at"] = format_time(change.at)
         alert["headline"] = headline(alert)
-        alert["warnings"] = translation_warnings(alert)
+        alert["warnings"] = translation_warnings(alert) + list(warnings)
         try:
             event = await self.store.save(alert, change, current["version"] if current else None)
         except VersionConflict as exc:

@@ -194,7 +194,7 @@ async def static(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     if name not in STATIC:
         raise web.HTTPNotFound()
-    body = resources.files("feedserver.console").joinpath("static", name).read_bytes()
+    body = (resources.files("feedserver.console") / "static" / name).read_bytes()
     return web.Response(body=body, content_type=STATIC[name],
                         headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
 

@@ -7,13 +7,13 @@ boundary passes (an expiry, the end of a "found" card, the next validity refresh
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 
 from feedserver.config import AlertsConfig, Config, Network, Profile
+from feedserver.formats import body_etag, compact_json
 from feedserver.store.base import Event, Store
 from feedserver.timeutil import format_time, parse_time
 
@@ -85,8 +85,8 @@ class FeedDocument:
 
 
 def encode(doc: dict) -> tuple[bytes, str]:
-    body = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
-    return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    body = compact_json(doc)
+    return body, body_etag(body)
 
 
 class FeedCache:

@@ -11,7 +11,7 @@ from feedserver.auth import NETWORK
 from feedserver.config import Network, Profile
 from feedserver.errors import not_found
 from feedserver.feeds.document import FeedDocument
-from feedserver.http import screen_facts
+from feedserver.http import etag_matches, screen_facts
 
 CACHING = {"Cache-Control": "private, no-cache", "Vary": "Authorization"}
 JSON_TYPE = {"Content-Type": "application/json; charset=utf-8"}
@@ -24,15 +24,6 @@ def screen_profile(request: web.Request) -> tuple[Network, Profile]:
     if profile is None:
         raise not_found(f"profile {request.match_info['profile']}")
     return network, profile
-
-
-def etag_matches(request: web.Request, etag: str) -> bool:
-    header = request.headers.get("If-None-Match")
-    if header is None:
-        return False
-    if header == etag:
-        return True
-    return header.strip() == "*" or etag in (t.strip() for t in header.split(","))
 
 
 class ScreenView(NamedTuple):

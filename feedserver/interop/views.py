@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from aiohttp import web
 
+from feedserver.alerts.service import alert_etag
 from feedserver.appkeys import ALERTS, CAP_INGEST, STORE, SYNDICATION
 from feedserver.auth import ACTOR
 from feedserver.errors import ApiError, FieldError
-from feedserver.feeds.views import CACHING, etag_matches, screen_view
-from feedserver.http import json_response, read_body
+from feedserver.feeds.views import CACHING, screen_view
+from feedserver.formats import body_etag
+from feedserver.http import etag_matches, json_response, read_body
 from feedserver.interop.atom import atom_feed
 from feedserver.interop.cap_ingest import ingest_cap
 from feedserver.interop.cap_out import photo_paths
@@ -30,7 +30,7 @@ PHOTO_MAX_AGE = 60
 
 def _cap_response(request: web.Request, body: bytes) -> web.Response:
     """The message with a strong ETag: a player polling it gets 304 until the alert changes."""
-    headers = {**CACHING, "ETag": '"' + hashlib.sha256(body).hexdigest()[:32] + '"'}
+    headers = {**CACHING, "ETag": body_etag(body)}
     if etag_matches(request, headers["ETag"]):
         return web.Response(status=304, headers=headers)
     return web.Response(body=body, content_type=CAP_CONTENT_TYPE, charset="utf-8",
@@ -79,9 +79,9 @@ async def ingest(request: web.Request) -> web.Response:
                        [FieldError(place, message) for place, message in exc.details]) from exc
     alert = outcome.alert
     if outcome.created:
-        return json_response(alert, status=201,
-                             headers={"Location": f"/v1/alerts/{alert['id']}"})
-    return json_response(alert)
+        return json_response(alert, status=201, headers={
+            "Location": f"/v1/alerts/{alert['id']}", "ETag": alert_etag(alert)})
+    return json_response(alert, headers={"ETag": alert_etag(alert)})
 
 
 def _syndicated(kind: str, build: Builder, content_type: str):

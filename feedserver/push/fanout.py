@@ -19,9 +19,9 @@ from datetime import datetime
 from feedserver.config import Network, Profile, PushSettings
 from feedserver.feeds.document import FeedCache, reaches
 from feedserver.feeds.receipts import ReceiptBook
+from feedserver.formats import compact_json
 from feedserver.push.envelopes import (
     WEBSOCKET_PING,
-    dump,
     envelope,
     event_entry,
     http_chunk,
@@ -54,7 +54,7 @@ def _message(seq: int, event_type: str, data: bytes,
 
 
 def event_message(event: Event, network: Network, profile: Profile, entry: dict) -> Outgoing:
-    return _message(event.seq, event.type, dump(envelope(event, network, profile, entry)),
+    return _message(event.seq, event.type, compact_json(envelope(event, network, profile, entry)),
                     (entry["id"], entry["version"]))
 
 

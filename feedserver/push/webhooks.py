@@ -25,9 +25,10 @@ import aiohttp
 
 from feedserver.config import Config, Network, Profile, WebhookSettings
 from feedserver.feeds.document import FeedCache, reaches
+from feedserver.formats import compact_json
 from feedserver.interop.capservice import cap_delivery_body
 from feedserver.interop.vocabulary import CAP_CONTENT_TYPE
-from feedserver.push.envelopes import dump, envelope, event_entry
+from feedserver.push.envelopes import envelope, event_entry
 from feedserver.store.base import Delivery, DeliveryTargets, Event, Store
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ async def json_body(sources: Sources, event: Event, network: Network,
     if profile is None:
         raise ValueError("the json format needs a profile")
     entry = event_entry(event.alert, network, profile, sources.feeds, sources.clock())
-    return dump(envelope(event, network, profile, entry))
+    return compact_json(envelope(event, network, profile, entry))
 
 
 FORMATS: dict[str, BodyFormat] = {

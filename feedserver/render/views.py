@@ -9,10 +9,11 @@ from aiohttp import web
 from feedserver.appkeys import ALERTS, CONFIG, RENDERER
 from feedserver.config import Profile
 from feedserver.errors import ApiError, not_found
-from feedserver.feeds.views import etag_matches, screen_view
-from feedserver.http import json_response
+from feedserver.feeds.views import screen_view
+from feedserver.formats import CONTENT_TYPES
+from feedserver.http import etag_matches, json_response
 
-from .creative import CONTENT_TYPES, Creative
+from .creative import Creative
 
 DIGEST_RE = re.compile(r"^[0-9a-f]{40}$")
 IMMUTABLE = "public, max-age=31536000, immutable"

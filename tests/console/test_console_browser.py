@@ -11,7 +11,7 @@ from playwright.async_api import Page, async_playwright, expect
 from support.alerts import amber_alert
 from support.api import auth, create
 from support.browser import CHROMIUM, CHROMIUM_ARGS
-from support.config import KEY_A, PUBLISHER, VIEWER
+from support.config import EDITOR, KEY_A, PUBLISHER, VIEWER
 from support.console import ARTIFACTS, SECOND_PUBLISHER, drawn_face, start_console
 
 from feedserver.appkeys import CONFIG, STORE
@@ -208,3 +208,36 @@ async def test_a_publisher_cancels_a_draft_with_a_reason(console, browser):
     await expect(page.get_by_role("button", name="Cancel the alert")).to_be_hidden()
     await expect(page.get_by_role("list").filter(has_text="cancelled by quinn-publisher")
                  ).to_contain_text("Duplicate of another draft")
+
+
+async def test_a_conflicting_edit_shows_what_changed_and_overwrites_nothing(console, browser):
+    draft = await create(console, amber_alert())
+    page = await new_page(browser)
+    await page.goto(str(console.make_url(f"/console/alerts/{draft['id']}")))
+    await sign_in(page, EDITOR)
+    await expect(page.locator("#alert-version")).to_have_text("1")
+
+    # meanwhile someone else changes the message
+    response = await console.patch(
+        f"/v1/alerts/{draft['id']}", json={"message": {"nl": "Nieuwe tekst van Pia"}},
+        headers={**auth(PUBLISHER), "Content-Type": "application/merge-patch+json"})
+    assert response.status == 200
+
+    child = page.get_by_role("group", name="Child 1")
+    await child.get_by_label("Clothing (nl)").fill("Groene jas")
+    await page.get_by_role("button", name="Save changes").click()
+    conflict = page.locator("#conflict")
+    await expect(conflict).to_contain_text("now version 2")
+    row = conflict.get_by_role("row", name=re.compile("message.nl"))
+    await expect(row).to_contain_text("Nieuwe tekst van Pia")
+    stored = await (await console.get(f"/v1/alerts/{draft['id']}", headers=auth(VIEWER))).json()
+    assert stored["version"] == 2 and stored["children"][0]["clothing"]["nl"] == "Rode jas"
+
+    # my change goes on top of theirs; theirs stays
+    await conflict.get_by_role("button", name=re.compile("Keep my changes")).click()
+    await expect(page.locator("#alert-version")).to_have_text("3")
+    stored = await (await console.get(f"/v1/alerts/{draft['id']}", headers=auth(VIEWER))).json()
+    assert stored["children"][0]["clothing"]["nl"] == "Groene jas"
+    assert stored["message"]["nl"] == "Nieuwe tekst van Pia"
+    await expect(page.get_by_label("Message (nl)", exact=True)).to_have_value(
+        "Nieuwe tekst van Pia")
