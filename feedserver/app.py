@@ -6,9 +6,7 @@ resources and runs the background tasks. The clock is an input, so tests can mov
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import AsyncIterator, Callable, Coroutine
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import aiohttp
@@ -47,6 +45,7 @@ from feedserver.interop.upstream import run_pollers
 from feedserver.photos import MAX_BYTES
 from feedserver.push import webhooks
 from feedserver.push.fanout import Hub
+from feedserver.render.pool import WorkerPool
 from feedserver.render.service import RenderService
 from feedserver.routes import ROUTES
 from feedserver.store import make_store
@@ -57,22 +56,13 @@ from feedserver.timeutil import Clock, utcnow
 Ctx = Callable[[web.Application], AsyncIterator[None]]
 
 
-def _render_pool(workers: int) -> ProcessPoolExecutor:
-    """Workers come from a fork server: a worker forked from this process on demand would
-    inherit its sockets and pipes and keep clients' connections open after it is gone."""
-    context = multiprocessing.get_context("forkserver")
-    # the fork server imports the renderer once; every worker starts with it loaded
-    context.set_forkserver_preload(["feedserver.render.creative"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
-
-
 def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     """The server for `config`; `clock` is what every part reads the time from."""
     app = web.Application(middlewares=[error_middleware(StoreUnavailable), session_middleware],
                           client_max_size=MAX_BYTES + 1024)
     bus = EventBus()
     store = make_store(config.storage, config.sqlite_path, webhooks.targets(config), clock)
-    pool = _render_pool(config.render.workers)
+    pool = WorkerPool(config.render.workers, config.render.worker_memory_mb << 20)
     alerts = AlertService(store, config.alerts, bus, clock)
     feeds = FeedCache(config, clock)
     receipts = ReceiptBook(store, clock)
@@ -99,7 +89,7 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
 
     async def pool_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.close()
 
     async def feeds_ctx(app: web.Application) -> AsyncIterator[None]:
         """Feed documents mirror the visible alerts; receipts are flushed at the end."""

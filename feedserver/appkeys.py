@@ -7,7 +7,6 @@ wired in `feedserver.app.create_app`; views reach the one they need through its 
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -23,6 +22,7 @@ if TYPE_CHECKING:
     from feedserver.interop.syndication import Syndication
     from feedserver.interop.upstream import Poller
     from feedserver.push.fanout import Hub
+    from feedserver.render.pool import WorkerPool
     from feedserver.render.service import RenderService
     from feedserver.store.base import Store
 
@@ -33,7 +33,7 @@ EVENTS: web.AppKey[EventBus] = web.AppKey("events")
 ALERTS: web.AppKey[AlertService] = web.AppKey("alerts")
 FEEDS: web.AppKey[FeedCache] = web.AppKey("feeds")
 RECEIPTS: web.AppKey[ReceiptBook] = web.AppKey("receipts")
-POOL: web.AppKey[ProcessPoolExecutor] = web.AppKey("pool")
+POOL: web.AppKey[WorkerPool] = web.AppKey("pool")
 RENDERER: web.AppKey[RenderService] = web.AppKey("renderer")
 HUB: web.AppKey[Hub] = web.AppKey("hub")
 SYNDICATION: web.AppKey[Syndication] = web.AppKey("syndication")

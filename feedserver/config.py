@@ -61,7 +61,12 @@ class AlertsConfig:
 
 @dataclass(frozen=True)
 class RenderConfig:
-    workers: int = 2  # render worker processes; each holds one render at a time
+    """The worker processes that decode photos, read CAP and render creatives."""
+
+    workers: int = 2  # each holds one job at a time
+    # A worker's heap limit: an 8K WebP creative needs about 384 MiB, a 6000x6600 PNG photo
+    # about 500 MiB; a job past it fails alone. 0 turns the limit off.
+    worker_memory_mb: int = 448
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,7 @@ class WebhookSettings:
     backoff_seconds: float = 5.0        # first retry after about this long, doubling each time
     backoff_max_seconds: float = 3600.0
     retry_for_seconds: float = 26 * 3600.0  # then a delivery is given up as failed
+    refusal_tries: int = 3  # a 4xx other than 408/429 this often: refused for good, failed
     timeout_seconds: float = 10.0
     idle_check_seconds: float = 60.0    # look at the outbox this often even without a wake-up
 
@@ -340,8 +346,12 @@ def _render(reader: _Reader) -> RenderConfig:
     workers = reader.get("workers", int, RenderConfig.workers)
     if not 1 <= workers <= 64:
         raise ConfigError(f"{reader.at('workers')}: must be 1 to 64 processes, not {workers}")
+    memory = reader.get("worker_memory_mb", int, RenderConfig.worker_memory_mb)
+    if memory != 0 and not 128 <= memory <= 1 << 20:
+        raise ConfigError(f"{reader.at('worker_memory_mb')}: must be 0 (no limit) or at least "
+                          f"128 MiB, not {memory}")
     reader.done()
-    return RenderConfig(workers=workers)
+    return RenderConfig(workers=workers, worker_memory_mb=memory)
 
 
 def _settings(reader: _Reader, cls: type[T]) -> T:

@@ -60,7 +60,9 @@ def make_config(tmp_path: Path, storage: str) -> Callable[..., Config]:
 
 
 @pytest.fixture
-async def client(aiohttp_client, make_config) -> TestClient:
+async def client(make_config, aiohttp_client) -> TestClient:
+    """make_config first: fixtures are torn down in reverse, so the app (and its store
+    connections) closes before its database is dropped."""
     server = TestServer(create_app(make_config()))
     await server.start_server(access_log_class=PathOnlyAccessLogger)
     return await aiohttp_client(server)

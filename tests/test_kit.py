@@ -56,3 +56,10 @@ def test_bench_does_not_reach_into_the_tests():
                    if isinstance(node, ast.Constant) and isinstance(node.value, str)}
         paths = {s for s in strings if not any(c.isspace() for c in s)}  # not prose
         assert not {s for s in paths if s == "tests" or "tests/" in s or "/tests" in s}, path
+
+
+def test_modules_that_drive_chromium_mark_it():
+    """`pytest -m "not browser"` must leave out every test that needs Chromium."""
+    for path in TESTS.rglob("test_*.py"):
+        if any(name.startswith("playwright") for name in imported_modules(path)):
+            assert "pytest.mark.browser" in path.read_text("utf-8"), path

@@ -89,6 +89,12 @@ def encode(doc: dict) -> tuple[bytes, str]:
     return body, body_etag(body)
 
 
+def on_screens(alert: dict, settings: AlertsConfig, now: datetime) -> bool:
+    """Whether screens show the alert at `now`: published, and not past its expiry or the end
+    of its found card. Only then is anything of it (creatives, photos) public."""
+    return alert["status"] in VISIBLE and shown_until(alert, settings) > now
+
+
 class FeedCache:
     """The visible alerts, mirrored from the store, and every profile's document built from them."""
 
@@ -99,6 +105,10 @@ class FeedCache:
         self.render_urls: RenderUrls = lambda alert, network, profile: {}
         self._visible: dict[str, dict] = {}
         self._documents: dict[tuple[str, str, str | None], FeedDocument] = {}
+
+    def shows(self, alert: dict) -> bool:
+        """Whether the alert is on screens now."""
+        return on_screens(alert, self.settings, self.clock())
 
     async def load(self, store: Store) -> None:
         self._visible = {a["id"]: a for a in await store.list_alerts(VISIBLE)}

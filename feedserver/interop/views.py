@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from feedserver.alerts.service import alert_etag
-from feedserver.appkeys import ALERTS, CAP_INGEST, STORE, SYNDICATION
+from feedserver.appkeys import ALERTS, CAP_INGEST, FEEDS, STORE, SYNDICATION
 from feedserver.auth import ACTOR
 from feedserver.errors import ApiError, FieldError
 from feedserver.feeds.views import CACHING, screen_view
@@ -53,10 +53,11 @@ async def screen_cap(request: web.Request) -> web.Response:
 
 async def cap_photo(request: web.Request) -> web.Response:
     """GET /v1/cap/{id}/photos/{photo} (no credentials): a photo a CAP resource points at,
-    served only while its alert is on screens (active, or its "found" card), like creatives."""
+    served only while its alert is on screens (active, or its "found" card until it ends),
+    like creatives."""
     alert = await request.app[ALERTS].get(request.match_info["alert_id"])
     photo_id = request.match_info["photo_id"]
-    shown = alert["status"] in ("active", "resolved") and \
+    shown = request.app[FEEDS].shows(alert) and \
         photo_id in {shown_id for _, shown_id in photo_paths(alert)}
     photo = await request.app[STORE].get_photo(photo_id) if shown else None
     if photo is None:

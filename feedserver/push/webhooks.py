@@ -1,9 +1,12 @@
 """Signed webhooks from a durable outbox: every event reaches every hooked network, in order.
 
 The store writes a network's deliveries in the event's own transaction (see `targets`), so a
-crash never loses one. One sender per network takes its oldest pending delivery, posts it and
-retries with exponential backoff and jitter until the receiver answers 2xx or the retry period
-(more than 24 h) has passed; later deliveries wait, so a receiver sees events in order.
+crash never loses one. One sender per network posts its deliveries and retries each with
+exponential backoff and jitter until the receiver answers 2xx, refuses it for good (a 4xx
+other than 408 and 429, `refusal_tries` times), or the retry period (more than 24 h) has
+passed. Events about one alert reach a receiver in order; a delivery that keeps failing holds
+back only later ones about its own alert, and the end of an alert supersedes those (the store
+gives them up as it queues the end), so a cancel is never stuck behind a refusal.
 
 Bodies are made per format by a `BodyFormat`; `json` posts the push envelope per profile, `cap`
 the CAP 1.2 message of the event's alert version once per network (built by the interop module).
@@ -55,10 +58,11 @@ class BodyFormat:
 
 async def json_body(sources: Sources, event: Event, network: Network,
                     profile: Profile | None) -> bytes:
-    """The push envelope: the alert as this profile's feed shows it now."""
+    """The push envelope: the alert as this profile's feed showed it when the event happened
+    (`valid_until` counts from the event), so every retry carries the same bytes."""
     if profile is None:
         raise ValueError("the json format needs a profile")
-    entry = event_entry(event.alert, network, profile, sources.feeds, sources.clock())
+    entry = event_entry(event.alert, network, profile, sources.feeds, event.at)
     return compact_json(envelope(event, network, profile, entry))
 
 
@@ -114,6 +118,12 @@ class Outcome:
     def ok(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
 
+    @property
+    def refused(self) -> bool:
+        """The receiver says this delivery will never be accepted (not: later, or slower)."""
+        return self.status is not None and 400 <= self.status < 500 \
+            and self.status not in (408, 429)
+
 
 class Sender:
     """Delivers one network's outbox, oldest first, one delivery at a time."""
@@ -132,7 +142,7 @@ class Sender:
         while True:
             self.wake.clear()
             try:
-                delivery = await store.next_delivery(self.network.id)
+                delivery = await store.next_delivery(self.network.id, self.sources.clock())
                 if delivery is not None and self._due_in(delivery) <= 0:
                     await self._attempt(delivery)
                     continue
@@ -167,9 +177,11 @@ class Sender:
             return
         attempts = delivery.attempts + 1
         expired = now - delivery.created_at >= timedelta(seconds=self.settings.retry_for_seconds)
-        next_at = None if expired else now + timedelta(
+        refused = outcome.refused and attempts >= self.settings.refusal_tries
+        give_up = expired or refused
+        next_at = None if give_up else now + timedelta(
             seconds=backoff(attempts, self.settings, outcome.retry_after))
-        await store.mark_delivery(delivery.id, state="failed" if expired else "pending", at=now,
+        await store.mark_delivery(delivery.id, state="failed" if give_up else "pending", at=now,
                                   status=outcome.status, error=outcome.error, next_at=next_at)
         log.warning("webhook delivery %s to %s failed (attempt %d): %s", delivery.id,
                     self.network.id, attempts, outcome.error)
