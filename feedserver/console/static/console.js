@@ -123,9 +123,16 @@
     ["last_seen", "contact", "policy_override"].forEach(function (key) {
       if (empty(doc[key])) { doc[key] = null; }
     });
+    // the form edits the first circle; further circles and polygons (from CAP or the
+    // national list) are kept as they are
     var circle = doc.area && doc.area.circles[0];
-    doc.area = circle && circle.lat !== null && circle.lon !== null && circle.radius_km !== null
-      ? {circles: [circle], polygons: []} : null;
+    var kept = (state.base && state.base.area) || {circles: [], polygons: []};
+    var circles = (kept.circles || []).slice(1);
+    if (circle && circle.lat !== null && circle.lon !== null && circle.radius_km !== null) {
+      circles.unshift(circle);
+    }
+    var polygons = kept.polygons || [];
+    doc.area = circles.length || polygons.length ? {circles: circles, polygons: polygons} : null;
     return doc;
   }
 
@@ -166,6 +173,10 @@
       if (element.dataset.type === "time") { value = toLocalInput(value); }
       element.value = value === null || value === undefined ? "" : value;
     });
+    var area = alert.area || {circles: [], polygons: []};
+    var more = Math.max((area.circles || []).length - 1, 0) + (area.polygons || []).length;
+    $("area-more").hidden = !more;
+    $("area-more").textContent = t("area_more", {n: more});
     document.querySelectorAll("[data-photo]").forEach(function (box) {
       var id = get(alert, box.dataset.photo.split("."));
       showPhoto(box, id || null, id ? "/v1/photos/" + id : null, null);
