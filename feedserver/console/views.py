@@ -5,6 +5,7 @@ and styles come only from /console/static."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from importlib import resources
 
@@ -19,6 +20,7 @@ from .charts import HEIGHT, WIDTH, reach_series
 from .sessions import SESSION, SESSIONS, Session
 from .texts import TEXTS, Words, ui_language
 
+log = logging.getLogger(__name__)
 TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("feedserver.console", "templates"),
     autoescape=jinja2.select_autoescape(default=True),
@@ -79,10 +81,12 @@ async def sign_in(request: web.Request) -> web.Response:
     signed = request.app[SESSIONS].sign_in(token.strip()) if isinstance(token, str) else None
     target = _next(request, form.get("next") if isinstance(form.get("next"), str) else None)
     if signed is None:
+        log.warning("console sign-in refused: unknown token from %s", request.remote)
         words = _words(request)
         return _render(request, "sign_in.html", None, status=401, next=target,
                        error=words.unknown_token, signed_out=False)
-    _, cookie = signed
+    session, cookie = signed
+    log.info("console sign-in: %s (%s)", session.actor.name, session.actor.role)
     response = web.HTTPSeeOther(target)
     request.app[SESSIONS].set_cookie(response, request, cookie)
     raise response
@@ -97,6 +101,7 @@ async def sign_out(request: web.Request) -> web.Response:
         if not sessions.csrf_ok(session, csrf if isinstance(csrf, str) else None):
             raise web.HTTPForbidden(text="sign-out needs the page's CSRF token")
         sessions.signed_out.add(session)
+        log.info("console sign-out: %s", session.actor.name)
     response = web.HTTPSeeOther("/console/sign-in?signed_out=1")
     sessions.clear_cookie(response, request)
     raise response
