@@ -6,6 +6,7 @@ billboard, so unknown keys, duplicate ids and bad values are all refused with th
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 from dataclasses import dataclass, field, fields
@@ -21,6 +22,7 @@ ROLES = ("viewer", "editor", "publisher", "admin")
 KINDS = ("amber", "missing_child")
 LANGUAGES = ("nl", "en", "de", "fr")
 WEBHOOK_FORMATS = ("json", "cap")
+WEBHOOK_SCHEMES = ("feedserver", "standard")
 UPSTREAM_FORMATS = ("national-json",)
 UPSTREAM_MODES = ("publish", "draft")
 REGION_RE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
@@ -57,6 +59,17 @@ class AlertsConfig:
     default_contact: dict[str, str] = field(
         default_factory=lambda: {"phone": "0800-6070", "url": "https://www.politie.nl/amberalert"}
     )
+
+
+@dataclass(frozen=True)
+class PrivacyConfig:
+    """How long a child's data is kept once the alert has left the screens."""
+
+    purge_after_seconds: int = 30 * 86400
+
+
+DURATION_RE = re.compile(r"^([1-9][0-9]{0,5})([smhd])$")
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 @dataclass(frozen=True)
@@ -99,6 +112,7 @@ class Webhook:
     url: str
     secret: str
     format: str = "json"
+    scheme: str = "feedserver"  # "standard": signed as Standard Webhooks (webhook-* headers)
 
 
 @dataclass(frozen=True)
@@ -146,6 +160,23 @@ STORAGE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 
 
 @dataclass(frozen=True)
+class SigningConfig:
+    """PEM files of the signing key and its certificate; without them the server makes a
+    pair in data_dir/signing on first start."""
+
+    key: str | None = None
+    cert: str | None = None
+
+
+@dataclass(frozen=True)
+class CapIngestConfig:
+    """What `POST /v1/ingest/cap` demands of a message's XML-DSig signature."""
+
+    require_signature: bool = False
+    trusted_certs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig
     storage: str
@@ -154,8 +185,11 @@ class Config:
     networks: tuple[Network, ...]
     upstreams: tuple[Upstream, ...] = ()
     render: RenderConfig = RenderConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
     push: PushSettings = PushSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    signing: SigningConfig = SigningConfig()
+    cap_ingest: CapIngestConfig = CapIngestConfig()
 
     def network(self, network_id: str) -> Network | None:
         return self._networks_by_id.get(network_id)
@@ -342,6 +376,16 @@ def _alerts(reader: _Reader) -> AlertsConfig:
     return alerts
 
 
+def _privacy(reader: _Reader) -> PrivacyConfig:
+    text = reader.get("purge_after", str, "30d")
+    match = DURATION_RE.match(text)
+    if match is None:
+        raise ConfigError(f"{reader.at('purge_after')}: {text!r} is not a duration such as "
+                          "90s, 15m, 12h or 30d")
+    reader.done()
+    return PrivacyConfig(int(match.group(1)) * DURATION_UNITS[match.group(2)])
+
+
 def _render(reader: _Reader) -> RenderConfig:
     workers = reader.get("workers", int, RenderConfig.workers)
     if not 1 <= workers <= 64:
@@ -415,11 +459,23 @@ def _profile(reader: _Reader, layouts: frozenset[str]) -> Profile:
 
 def _webhook(reader: _Reader) -> Webhook:
     webhook = Webhook(url=_url(reader, "url"), secret=reader.get("secret", str, ""),
-                      format=reader.one_of("format", WEBHOOK_FORMATS, "json"))
+                      format=reader.one_of("format", WEBHOOK_FORMATS, "json"),
+                      scheme=reader.one_of("scheme", WEBHOOK_SCHEMES, "feedserver"))
+    if webhook.scheme == "standard" and not _standard_secret(webhook.secret):
+        raise ConfigError(f"{reader.at('secret')}: a Standard Webhooks secret is 'whsec_' and"
+                          " the base64 of at least 24 random bytes")
     if not webhook.secret:
         raise ConfigError(f"{reader.at('secret')}: must be set so receivers can verify deliveries")
     reader.done()
     return webhook
+
+
+def _standard_secret(secret: str) -> bool:
+    try:
+        key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+    except ValueError:
+        return False
+    return len(key) >= 24
 
 
 def _network(reader: _Reader, layouts: frozenset[str]) -> Network:
@@ -453,6 +509,30 @@ def _upstream(reader: _Reader) -> Upstream:
     )
     reader.done()
     return upstream
+
+
+def _signing(reader: _Reader) -> SigningConfig:
+    signing = SigningConfig(key=reader.get("key", str, None), cert=reader.get("cert", str, None))
+    if (signing.key is None) != (signing.cert is None):
+        raise ConfigError(f"{reader.at('cert' if signing.cert is None else 'key')}: "
+                          "key and cert are given together (or neither, to let the server "
+                          "make a pair)")
+    reader.done()
+    return signing
+
+
+def _cap_ingest(reader: _Reader) -> CapIngestConfig:
+    certs = reader.get("trusted_certs", list, [])
+    for i, cert in enumerate(certs):
+        if not isinstance(cert, str) or not cert:
+            raise ConfigError(f"{reader.at('trusted_certs')}[{i}]: must be a PEM file path")
+    ingest = CapIngestConfig(require_signature=reader.get("require_signature", bool, False),
+                             trusted_certs=tuple(certs))
+    if ingest.require_signature and not certs:
+        raise ConfigError(f"{reader.at('trusted_certs')}: require_signature needs at least "
+                          "one trusted certificate")
+    reader.done()
+    return ingest
 
 
 def _storage(reader: _Reader) -> str:
@@ -490,8 +570,11 @@ def parse_config(data: Any, layouts: frozenset[str] = frozenset()) -> Config:
         networks=tuple(networks),
         upstreams=tuple(upstreams),
         render=_render(_Reader(root.get("render", dict, {}), "render")),
+        privacy=_privacy(_Reader(root.get("privacy", dict, {}), "privacy")),
         push=_settings(_Reader(root.get("push", dict, {}), "push"), PushSettings),
         webhooks=_settings(_Reader(root.get("webhooks", dict, {}), "webhooks"), WebhookSettings),
+        signing=_signing(_Reader(root.get("signing", dict, {}), "signing")),
+        cap_ingest=_cap_ingest(_Reader(root.get("cap_ingest", dict, {}), "cap_ingest")),
     )
     root.done()
     return config

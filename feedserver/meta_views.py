@@ -7,7 +7,10 @@ from importlib import resources
 from aiohttp import web
 
 from feedserver import __version__
-from feedserver.appkeys import POOL, STORE
+from feedserver.appkeys import POOL, SIGNING_KEYS, STORE
+from feedserver.formats import compact_json
+from feedserver.signing.jws import HEADER as JWS_HEADER
+from feedserver.signing.jws import PUBLIC_READ, sign_detached
 
 OPENAPI = resources.files("feedserver").joinpath("spec").joinpath("openapi.yaml")
 
@@ -32,3 +35,15 @@ async def healthz(request: web.Request) -> web.Response:
 async def openapi(request: web.Request) -> web.Response:
     return web.Response(body=OPENAPI.read_bytes(), content_type="application/yaml",
                         charset="utf-8")
+
+
+async def keys(request: web.Request) -> web.Response:
+    """The JWKS of the current and previous signing keys: public, and cacheable for a while.
+
+    Signed by the previous key while there is one: a screen that trusts only the old key
+    learns the new one from this answer, and from no one else."""
+    ring = request.app[SIGNING_KEYS]
+    body = compact_json(ring.jwks())
+    return web.Response(body=body, content_type="application/json", headers={
+        "Cache-Control": "public, max-age=300", **PUBLIC_READ,
+        JWS_HEADER: sign_detached(body, ring.previous or ring.current)})

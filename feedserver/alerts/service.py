@@ -10,7 +10,7 @@ import asyncio
 import copy
 import secrets
 from collections.abc import Collection, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from feedserver.alerts.fields import (
     SERVER_FIELDS,
@@ -19,6 +19,7 @@ from feedserver.alerts.fields import (
     input_fields,
     normalise,
 )
+from feedserver.alerts.privacy import ENDED, off_screens_at, purged, scrubbed
 from feedserver.alerts.rules import policy_errors
 from feedserver.alerts.texts import headline, translation_warnings
 from feedserver.auth import SYSTEM, Actor
@@ -104,14 +105,16 @@ class AlertService:
                                   _override_note(content["policy_override"], actor.name))
 
     async def create_ingested(self, data: dict, actor: Actor, origin: dict, *,
-                              warnings: Iterable[dict] = ()) -> tuple[dict, bool]:
+                              warnings: Iterable[dict] = (),
+                              note: dict | None = None) -> tuple[dict, bool]:
         """A draft from ingest (CAP, an upstream list), which may break policy rules until
         publish, and True; or, when an alert with this origin exists (an ingest racing this
         one, or the same message sent again), that alert and False. `warnings`: what ingest
-        could not take in (a photo that could not be fetched)."""
+        could not take in (a photo that could not be fetched); `note`: what the history records
+        of the message (how it was signed)."""
         content = await self._checked(data, lenient=True)
         try:
-            return await self._insert(content, actor, origin, warnings, None), True
+            return await self._insert(content, actor, origin, warnings, note), True
         except DuplicateOrigin:
             existing = await self.find_by_origin(origin["kind"], origin["ref"])
             if existing is None:  # the other alert was written and is gone: cannot happen
@@ -135,9 +138,10 @@ class AlertService:
     async def patch(self, alert_id: str, patch: dict, actor: Actor, *,
                     lenient: bool = False, trusted: bool = False,
                     warnings: Iterable[dict] = (), if_match: Collection[int] | None = None,
-                    ) -> dict:
+                    note: dict | None = None) -> dict:
         """`trusted`: mirrored from the national feed, already judged by the police, so the
-        local policy rules are not applied, even to an active alert."""
+        local policy rules are not applied, even to an active alert. `note` goes into the
+        history (e.g. how an ingested message was signed)."""
         async with self._lock:
             current = await self.get(alert_id)
             check_if_match(current, if_match)
@@ -164,7 +168,7 @@ class AlertService:
             given = content["policy_override"] \
                 if content["policy_override"] != current["policy_override"] else None
             change = Change(actor.name, "edited", self.clock(), event,
-                            _override_note(given, actor.name))
+                            {**(_override_note(given, actor.name) or {}), **(note or {})} or None)
             return await self._commit(alert, current, change, warnings)
 
     async def authors(self, alert: dict) -> dict[str, str]:
@@ -218,7 +222,8 @@ class AlertService:
                 alert, current, Change(actor.name, "published", now, "alert.published", note))
 
     async def resolve(self, alert_id: str, message: dict, actor: Actor, *,
-                      if_match: Collection[int] | None = None) -> dict:
+                      if_match: Collection[int] | None = None,
+                      note: dict | None = None) -> dict:
         async with self._lock:
             current = await self._in_state(alert_id, ("active",), "resolved", if_match)
             check = Checker()
@@ -230,10 +235,11 @@ class AlertService:
             alert = {**current, "status": "resolved", "ended_at": format_time(now),
                      "resolution": {"message": text, "at": format_time(now)}}
             return await self._commit(
-                alert, current, Change(actor.name, "resolved", now, "alert.resolved"))
+                alert, current, Change(actor.name, "resolved", now, "alert.resolved", note))
 
     async def cancel(self, alert_id: str, reason: str, actor: Actor, *,
-                     if_match: Collection[int] | None = None) -> dict:
+                     if_match: Collection[int] | None = None,
+                     note: dict | None = None) -> dict:
         async with self._lock:
             current = await self._in_state(alert_id, ("draft", "active"), "cancelled", if_match)
             now = self.clock()
@@ -242,7 +248,7 @@ class AlertService:
             # A draft never reached a screen, so its cancellation is history, not an event.
             event = "alert.cancelled" if current["status"] == "active" else None
             return await self._commit(alert, current, Change(actor.name, "cancelled", now, event,
-                                                             {"reason": reason}))
+                                                             {"reason": reason, **(note or {})}))
 
     async def expire_due(self) -> list[dict]:
         """Expire every active alert whose expires_at has passed; called by the clock."""
@@ -255,6 +261,27 @@ class AlertService:
                     expired.append(await self._commit(
                         alert, current, Change(SYSTEM.name, "expired", now, "alert.expired")))
         return expired
+
+    async def purge_due(self, purge_after: timedelta) -> tuple[list[str], datetime | None]:
+        """Purge the personal data of every ended alert that left the screens more than
+        `purge_after` ago; called by the clock. Answers the purged alerts' ids and when the
+        next one is due."""
+        done, upcoming = [], []
+        now = self.clock()
+        for alert in await self.store.list_alerts(ENDED):
+            if "purged_at" in alert:
+                continue
+            due = off_screens_at(alert, self.settings) + purge_after
+            if due > now:
+                upcoming.append(due)
+                continue
+            history = await self.store.history(alert["id"])
+            reach = [await self.store.receipts(alert["id"], entry["version"])
+                     for entry in history]
+            notes = {entry["version"]: scrubbed(entry.get("note")) for entry in history}
+            await self.store.purge(alert["id"], purged(alert, reach, now), notes)
+            done.append(alert["id"])
+        return done, min(upcoming, default=None)
 
     # internals
 

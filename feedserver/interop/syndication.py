@@ -11,12 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from feedserver.config import Config, Network, Profile
-from feedserver.feeds.document import FeedCache
+from feedserver.config import Network, Profile
 from feedserver.formats import CONTENT_TYPES, IMAGE_FORMATS, body_etag
-from feedserver.interop.capservice import build_cap
+from feedserver.interop.capservice import DocumentSources, build_cap
 from feedserver.interop.vocabulary import xml_text
-from feedserver.store.base import Store
 from feedserver.timeutil import parse_time
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -63,19 +61,10 @@ class Syndicated:
     etag: str
 
 
-@dataclass(frozen=True)
-class Sources:
-    """What the Atom, RSS and CAP documents are built from (also a `CapSources`)."""
-
-    config: Config
-    store: Store
-    feeds: FeedCache
-
-
 class Syndication:
     """The cache of Atom and RSS bytes, keyed by network, profile, region and format."""
 
-    def __init__(self, sources: Sources) -> None:
+    def __init__(self, sources: DocumentSources) -> None:
         self.sources = sources
         self._cache: dict[tuple, Syndicated] = {}
 
@@ -100,7 +89,7 @@ class Syndication:
         return self._cache[key]
 
 
-async def _meta(sources: Sources, network: Network, profile: Profile, kind: str,
+async def _meta(sources: DocumentSources, network: Network, profile: Profile, kind: str,
                 entries: tuple[dict, ...]) -> FeedMeta:
     config = sources.config
     public_url = config.server.public_url.rstrip("/")
@@ -118,7 +107,7 @@ async def _meta(sources: Sources, network: Network, profile: Profile, kind: str,
     )
 
 
-async def _last_change(sources: Sources) -> datetime:
+async def _last_change(sources: DocumentSources) -> datetime:
     """When screens last saw anything change: the newest event (an idle feed's `updated`)."""
     store = sources.store
     seq = await store.last_seq()
@@ -126,7 +115,7 @@ async def _last_change(sources: Sources) -> datetime:
     return events[0].at if events else EPOCH
 
 
-async def _item(sources: Sources, profile: Profile, entry: dict) -> FeedItem | None:
+async def _item(sources: DocumentSources, profile: Profile, entry: dict) -> FeedItem | None:
     alert = await sources.store.get_alert(entry["id"])
     if alert is None:
         return None

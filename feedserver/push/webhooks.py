@@ -25,14 +25,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import aiohttp
+from standardwebhooks import Webhook as StandardWebhook
 
-from feedserver.config import Config, Network, Profile, WebhookSettings
-from feedserver.feeds.document import FeedCache, reaches
+from feedserver.config import Config, Network, Profile, Webhook, WebhookSettings
+from feedserver.feeds.document import reaches
 from feedserver.formats import compact_json
-from feedserver.interop.capservice import cap_delivery_body
+from feedserver.interop.capservice import DocumentSources, cap_delivery_body
 from feedserver.interop.vocabulary import CAP_CONTENT_TYPE
 from feedserver.push.envelopes import envelope, event_entry
-from feedserver.store.base import Delivery, DeliveryTargets, Event, Store
+from feedserver.signing.jws import signed_message
+from feedserver.store.base import Delivery, DeliveryTargets, Event
 
 log = logging.getLogger(__name__)
 
@@ -40,30 +42,21 @@ USER_AGENT = "feedserver-webhooks/1"
 
 
 @dataclass(frozen=True)
-class Sources:
-    """What a body builder may read."""
-
-    config: Config
-    store: Store
-    feeds: FeedCache
-    clock: Callable[[], datetime]
-
-
-@dataclass(frozen=True)
 class BodyFormat:
     content_type: str
     per_profile: bool  # one delivery per profile the event reaches, or one per network
-    build: Callable[[Sources, Event, Network, Profile | None], Awaitable[bytes]]
+    build: Callable[[DocumentSources, Event, Network, Profile | None], Awaitable[bytes]]
 
 
-async def json_body(sources: Sources, event: Event, network: Network,
+async def json_body(sources: DocumentSources, event: Event, network: Network,
                     profile: Profile | None) -> bytes:
     """The push envelope: the alert as this profile's feed showed it when the event happened
     (`valid_until` counts from the event), so every retry carries the same bytes."""
     if profile is None:
         raise ValueError("the json format needs a profile")
     entry = event_entry(event.alert, network, profile, sources.feeds, event.at)
-    return compact_json(envelope(event, network, profile, entry))
+    return compact_json(signed_message(envelope(event, network, profile, entry),
+                                       sources.signing_keys.current))
 
 
 FORMATS: dict[str, BodyFormat] = {
@@ -94,6 +87,17 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={mac.hexdigest()}"
 
 
+def signature_headers(webhook: Webhook, delivery_id: str, sent_at: datetime,
+                      body: bytes) -> dict[str, str]:
+    """`Feedserver-Signature`, or with `scheme: standard` the Standard Webhooks headers made
+    by its own library, so a CMS verifies with any `standardwebhooks` package."""
+    if webhook.scheme == "standard":
+        signed = StandardWebhook(webhook.secret).sign(delivery_id, sent_at, body.decode())
+        return {"webhook-id": delivery_id, "webhook-timestamp": str(int(sent_at.timestamp())),
+                "webhook-signature": signed}
+    return {"Feedserver-Signature": signature(webhook.secret, int(sent_at.timestamp()), body)}
+
+
 def backoff(attempts: int, settings: WebhookSettings, retry_after: float | None) -> float:
     """Seconds until the next try: doubling, capped, with jitter so receivers are not stormed."""
     delay = min(settings.backoff_max_seconds, settings.backoff_seconds * 2 ** (attempts - 1))
@@ -104,8 +108,9 @@ def backoff(attempts: int, settings: WebhookSettings, retry_after: float | None)
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("Retry-After", "")
-    return float(value) if value.isdigit() else None
+    value = headers.get("Retry-After", "").strip()
+    # ASCII digits only: "²" passes str.isdigit() but not float(); the backoff caps the value.
+    return float(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None
 
 
 @dataclass(frozen=True)
@@ -128,7 +133,7 @@ class Outcome:
 class Sender:
     """Delivers one network's outbox, oldest first, one delivery at a time."""
 
-    def __init__(self, network: Network, body: BodyFormat, sources: Sources,
+    def __init__(self, network: Network, body: BodyFormat, sources: DocumentSources,
                  session: aiohttp.ClientSession, settings: WebhookSettings) -> None:
         self.network = network
         self.body = body
@@ -194,7 +199,7 @@ class Sender:
             "User-Agent": USER_AGENT,
             "Feedserver-Event": event.type,
             "Feedserver-Delivery": delivery.id,
-            "Feedserver-Signature": signature(webhook.secret, int(sent_at.timestamp()), body),
+            **signature_headers(webhook, delivery.id, sent_at, body),
         }
         try:
             async with self.session.post(
@@ -211,7 +216,7 @@ class Sender:
 class Webhooks:
     """One sender per network with a webhook, woken by every committed event."""
 
-    def __init__(self, sources: Sources, session: aiohttp.ClientSession,
+    def __init__(self, sources: DocumentSources, session: aiohttp.ClientSession,
                  settings: WebhookSettings) -> None:
         self.senders: list[Sender] = []
         for network in sources.config.networks:

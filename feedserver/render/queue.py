@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
 from .creative import Creative, render_creative
 from .photos import PhotoData
-from .pool import WorkerPool
 
 URGENT, PRIMARY, REST = 0, 1, 2
 
@@ -41,7 +41,7 @@ Done = Callable[[Job, asyncio.Future[Creative]], None]
 
 
 class RenderQueue:
-    def __init__(self, pool: WorkerPool, workers: int, on_done: Done) -> None:
+    def __init__(self, pool: Executor, workers: int, on_done: Done) -> None:
         self.pool, self.workers, self.on_done = pool, workers, on_done
         self._heap: asyncio.PriorityQueue[tuple[int, int, str]] = asyncio.PriorityQueue()
         self._pending: dict[str, _Pending] = {}
@@ -94,7 +94,8 @@ class RenderQueue:
             self._running.add(digest)
             job = pending.job
             try:
-                creative = await self.pool.run(
+                creative = await asyncio.get_running_loop().run_in_executor(
+                    self.pool,
                     render_creative,
                     job.alert,
                     pending.photos,

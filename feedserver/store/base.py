@@ -131,6 +131,14 @@ class Store(ABC):
     async def get_alert(self, alert_id: str) -> dict | None: ...
 
     @abstractmethod
+    async def purge(self, alert_id: str, purged: dict, notes: dict[int, dict | None]) -> None:
+        """Forget an ended alert's personal data, in one transaction: `purged` (the alert
+        without it) replaces every stored copy (the alert, its versions, its events), each
+        version's history note becomes `notes[version]` (who did what and when stay), and its
+        per-screen receipts and the photos no other alert names go; then the files are made
+        to hold no trace of them."""
+
+    @abstractmethod
     async def list_alerts(self, statuses: Iterable[str] | None = None) -> list[dict]:
         """Alerts newest first (by creation)."""
 

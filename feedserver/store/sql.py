@@ -138,6 +138,27 @@ class SqlStore(Store):
              for network, profile in targets],
         )
 
+    async def purge(self, alert_id: str, purged: dict, notes: dict[int, dict | None]) -> None:
+        doc = _dump(purged)
+        async with self.db.transaction() as tx:
+            # photos are named by ids no text can hold by chance ("p_" and 24 hex digits)
+            await tx.execute(
+                "DELETE FROM photos WHERE"
+                " EXISTS (SELECT 1 FROM alert_versions v WHERE v.alert_id = $1"
+                "         AND v.doc LIKE '%' || photos.id || '%')"
+                " AND NOT EXISTS (SELECT 1 FROM alert_versions v WHERE v.alert_id <> $1"
+                "         AND v.doc LIKE '%' || photos.id || '%')", alert_id)
+            await tx.execute("UPDATE alerts SET doc = $1 WHERE id = $2", doc, alert_id)
+            await tx.execute("UPDATE alert_versions SET doc = $1 WHERE alert_id = $2",
+                             doc, alert_id)
+            await tx.executemany(
+                "UPDATE alert_versions SET note = $1 WHERE alert_id = $2 AND version = $3",
+                [(_dump(note) if note else None, alert_id, version)
+                 for version, note in notes.items()])
+            await tx.execute("UPDATE events SET doc = $1 WHERE alert_id = $2", doc, alert_id)
+            await tx.execute("DELETE FROM receipts WHERE alert_id = $1", alert_id)
+        await self.db.forget()
+
     async def get_alert(self, alert_id: str) -> dict | None:
         rows = await self.db.fetch("SELECT doc FROM alerts WHERE id = $1", alert_id)
         return json.loads(rows[0][0]) if rows else None

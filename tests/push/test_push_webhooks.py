@@ -22,9 +22,11 @@ from feedserver.push.webhooks import WebhookSettings, backoff, signature
 @dataclass
 class Receiver:
     """A webhook endpoint that answers 503 to its first `failures` requests, and `refuse`'s
-    status to every envelope `refuse` picks (a receiver that rejects one body for good)."""
+    status to every envelope `refuse` picks (a receiver that rejects one body for good); a
+    failure says `Retry-After: retry_after` when that is set."""
 
     failures: int = 0
+    retry_after: str | None = None
     refuse: Callable[[dict], int | None] = lambda envelope: None
     requests: list[dict] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
@@ -35,7 +37,8 @@ class Receiver:
         ok = len(self.requests) >= self.failures and refusal is None
         self.requests.append({"headers": dict(request.headers), "body": body, "ok": ok})
         self.arrived.set()
-        return web.Response(status=204 if ok else refusal or 503)
+        headers = {"Retry-After": self.retry_after} if self.retry_after and not ok else None
+        return web.Response(status=204 if ok else refusal or 503, headers=headers)
 
     @property
     def delivered(self) -> list[dict]:
@@ -100,6 +103,19 @@ async def test_a_receiver_failing_five_times_gets_the_event_once_signed(
     for state in states:
         tries = [r for r in hook.requests if r["headers"]["Feedserver-Delivery"] == state["id"]]
         assert len(tries) == state["attempts"] and tries[-1]["ok"]
+
+
+async def test_an_odd_retry_after_is_ignored(aiohttp_client, make_app, receiver):
+    """`Retry-After: ²` passed str.isdigit and then broke float(): the attempt was never
+    recorded and the delivery waited for the next idle check (60 s), again and again."""
+    hook, url = receiver
+    hook.failures, hook.retry_after = 3, "²"
+    client = await aiohttp_client(make_app(webhook_url=url))
+    await Staff(client).publish_new(kind="amber", circumstance="stranger_abduction")
+    await hook.wait_for(lambda: len(hook.delivered) == 3)
+    states = await settled(client, 3)
+    assert {d["state"] for d in states} == {"delivered"}
+    assert sum(d["attempts"] for d in states) == 6
 
 
 async def test_a_receiver_that_was_down_gets_everything_in_order(aiohttp_client, make_app,

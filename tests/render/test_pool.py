@@ -151,3 +151,19 @@ async def test_a_photo_past_the_worker_memory_limit_fails_alone(client):
                              params={"key": KEY_A})).status == 200
     assert (await client.get("/healthz")).status == 200
     assert (await upload(client, samples.portrait_photo(seed=2))).status == 201
+
+
+async def test_a_preview_past_the_worker_memory_limit_is_503_and_the_pool_goes_on(
+        aiohttp_client, tmp_path):
+    data = config_data(tmp_path / "data")
+    data["render"] = {"worker_memory_mb": 128}
+    data["networks"][0]["profiles"] = [{"id": "8k", "size": "7680x4320", "formats": ["png"]}]
+    client = await aiohttp_client(TestServer(create_app(parse_config(data))))
+    draft = await create(client, amber_alert())
+    response = await client.get(f"/v1/alerts/{draft['id']}/preview/net-a/8k.png",
+                                headers=auth(VIEWER))
+    assert response.status == 503
+    assert (await response.json())["error"]["code"] == "render_unavailable"
+    assert "worker_memory_mb" in (await response.json())["error"]["message"]
+    assert (await client.get("/healthz")).status == 200
+    assert (await upload(client, samples.portrait_photo())).status == 201

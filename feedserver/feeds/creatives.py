@@ -1,5 +1,7 @@
-"""The render cache: creatives named by digest, rendered in the process pool when an alert is
-published or changes, served from memory. A restart rebuilds it from the store."""
+"""The render cache: which creatives each shown alert needs (the profiles it reaches, their
+sizes and formats), named by digest, rendered in the worker pool when an alert is published or
+changes, served from memory while the alert is on screens. A restart rebuilds it from the
+store. The rendering itself is `feedserver.render`'s: it knows no feed, store or HTTP."""
 
 from __future__ import annotations
 
@@ -11,15 +13,20 @@ from typing import Any
 
 from feedserver.config import Config, Network, Profile
 from feedserver.feeds.document import VISIBLE, on_screens, reaches, shown_until
+from feedserver.render.creative import Creative, plan_report
+from feedserver.render.digest import (
+    EXTENSIONS,
+    content_digest,
+    creative_digest,
+    photo_ids,
+    rendered_part,
+)
+from feedserver.render.photos import PhotoData
+from feedserver.render.pool import WorkerPool
+from feedserver.render.queue import PRIMARY, REST, URGENT, Job, RenderQueue
+from feedserver.render.report import warnings
 from feedserver.store.base import Event, Store
 from feedserver.timeutil import Clock
-
-from .creative import Creative, plan_report
-from .digest import EXTENSIONS, content_digest, creative_digest, photo_ids, rendered_part
-from .photos import PhotoData
-from .pool import WorkerPool
-from .queue import PRIMARY, REST, URGENT, Job, RenderQueue
-from .report import warnings
 
 log = logging.getLogger(__name__)
 MAX_TIMER_SECONDS = 60.0  # look again at least this often (the wall clock may jump)
