@@ -13,8 +13,8 @@ from support.servers import ServerProcess
 
 
 @pytest.fixture
-async def server(tmp_path):
-    process = ServerProcess(config_data(tmp_path / "data"), tmp_path)
+async def server(tmp_path, storage):
+    process = ServerProcess({**config_data(tmp_path / "data"), "storage": storage}, tmp_path)
     await process.start()
     yield process
     process.kill()
