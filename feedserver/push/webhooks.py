@@ -17,14 +17,13 @@ import hashlib
 import hmac
 import logging
 import random
-import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import aiohttp
 
-from feedserver.config import Config, Network, Profile
+from feedserver.config import Config, Network, Profile, WebhookSettings
 from feedserver.feeds.document import FeedCache, reaches
 from feedserver.interop.capservice import cap_delivery_body
 from feedserver.interop.vocabulary import CAP_CONTENT_TYPE
@@ -34,15 +33,6 @@ from feedserver.store.base import Delivery, DeliveryTargets, Event, Store
 log = logging.getLogger(__name__)
 
 USER_AGENT = "feedserver-webhooks/1"
-
-
-@dataclass(frozen=True)
-class WebhookSettings:
-    backoff_seconds: float = 5.0        # first retry after about this long, doubling each time
-    backoff_max_seconds: float = 3600.0
-    retry_for_seconds: float = 26 * 3600.0  # then a delivery is given up as failed
-    timeout_seconds: float = 10.0
-    idle_check_seconds: float = 60.0    # look at the outbox this often even without a wake-up
 
 
 @dataclass(frozen=True)
@@ -185,12 +175,13 @@ class Sender:
 
     async def _post(self, delivery: Delivery, event: Event, body: bytes) -> Outcome:
         webhook = self.network.webhook
+        sent_at = self.sources.clock()
         headers = {
             "Content-Type": self.body.content_type,
             "User-Agent": USER_AGENT,
             "Feedserver-Event": event.type,
             "Feedserver-Delivery": delivery.id,
-            "Feedserver-Signature": signature(webhook.secret, int(time.time()), body),
+            "Feedserver-Signature": signature(webhook.secret, int(sent_at.timestamp()), body),
         }
         try:
             async with self.session.post(
