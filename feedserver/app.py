@@ -69,7 +69,7 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     """The server for `config`; `clock` is what every part reads the time from."""
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BYTES + 1024)
     bus = EventBus()
-    store = make_store(config.storage, config.sqlite_path, webhooks.targets(config))
+    store = make_store(config.storage, config.sqlite_path, webhooks.targets(config), clock)
     pool = _render_pool(config.render.workers)
     alerts = AlertService(store, config.alerts, bus, clock)
     feeds = FeedCache(config, clock)

@@ -20,6 +20,7 @@ from feedserver.store.migrations import SchemaTooNew
 from feedserver.store.postgres import PostgresStore
 from feedserver.store.sql import SqlStore
 from feedserver.store.sqlite import SQLiteStore
+from feedserver.timeutil import utcnow
 
 AT = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 PUBLISH = Change("t", "publish", AT, event_type="alert.published")
@@ -46,10 +47,8 @@ async def stores(storage: str, tmp_path: Path) -> AsyncIterator[StoreMaker]:
     """Opens stores on the test's database: several are several instances sharing it."""
     opened: list[SqlStore] = []
 
-    async def open_store(delivery_targets=None, clock=None) -> SqlStore:
-        store = make_store(storage, tmp_path / "feedserver.db", delivery_targets)
-        if clock is not None:
-            store.clock = clock
+    async def open_store(delivery_targets=None, clock=utcnow) -> SqlStore:
+        store = make_store(storage, tmp_path / "feedserver.db", delivery_targets, clock)
         await store.open()
         opened.append(store)
         return store
