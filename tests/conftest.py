@@ -21,21 +21,26 @@ from feedserver.config import Config, parse_config
 
 
 @pytest.fixture(scope="session")
-def postgres_template() -> Iterator[str]:
-    name = postgres.create_template()
+def postgres_databases() -> Iterator[postgres.TestDatabases]:
+    databases = postgres.TestDatabases()
+    yield databases
+    databases.close()
+
+
+@pytest.fixture
+def postgres_database(postgres_databases: postgres.TestDatabases) -> Iterator[str]:
+    """The name of a migrated PostgreSQL database of the test's own."""
+    name = postgres_databases.create()
     yield name
-    postgres.drop_database(name)
+    postgres_databases.finished(name)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def storage(request: pytest.FixtureRequest) -> Iterator[str]:
+def storage(request: pytest.FixtureRequest) -> str:
     """The config's `storage`: every test that uses it runs on both stores."""
     if request.param == "sqlite":
-        yield "sqlite"
-        return
-    name = postgres.create_database(request.getfixturevalue("postgres_template"))
-    yield postgres.url(name)
-    postgres.drop_database(name)
+        return "sqlite"
+    return postgres.url(request.getfixturevalue("postgres_database"))
 
 
 @pytest.fixture

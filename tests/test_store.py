@@ -210,8 +210,8 @@ async def test_sqlite_a_dead_leaders_lease_runs_out(tmp_path: Path) -> None:
 
 
 @pytest.mark.postgres
-async def test_postgresql_a_dead_leaders_lock_passes_at_once(postgres_template: str) -> None:
-    name = postgres.create_database(postgres_template)
+async def test_postgresql_a_dead_leaders_lock_passes_at_once(postgres_database: str) -> None:
+    name = postgres_database
     dead, survivor = PostgresStore(postgres.url(name)), PostgresStore(postgres.url(name))
     try:
         await survivor.open()
@@ -225,7 +225,6 @@ async def test_postgresql_a_dead_leaders_lock_passes_at_once(postgres_template: 
         await lead_survivor.release()
     finally:
         await survivor.close()
-        postgres.drop_database(name)
 
 
 def write_old_sqlite_database(path: Path) -> None:
@@ -353,8 +352,8 @@ async def test_sqlite_a_full_disk_is_unavailable_then_recovers(tmp_path: Path) -
 
 
 @pytest.mark.postgres
-async def test_postgresql_gone_is_unavailable_and_back_recovers(postgres_template) -> None:
-    name = postgres.create_database(postgres_template)
+async def test_postgresql_gone_is_unavailable_and_back_recovers(postgres_database) -> None:
+    name = postgres_database
     relay = postgres.Relay()
     await relay.start()
     store = PostgresStore(f"{relay.server_url}/{name}")
@@ -372,4 +371,3 @@ async def test_postgresql_gone_is_unavailable_and_back_recovers(postgres_templat
     finally:
         await store.close()
         await relay.cut()
-        postgres.drop_database(name)

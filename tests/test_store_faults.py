@@ -51,8 +51,8 @@ async def test_a_full_disk_answers_503_and_the_server_recovers(aiohttp_client, m
 @pytest.mark.postgres
 @pytest.mark.parametrize("storage", ["sqlite"])  # replaced below by the relayed PostgreSQL
 async def test_postgresql_gone_answers_503_and_the_server_recovers(
-        aiohttp_client, make_config, postgres_template):
-    name = postgres.create_database(postgres_template)
+        aiohttp_client, make_config, postgres_database):
+    name = postgres_database
     relay = postgres.Relay()
     await relay.start()
     try:
@@ -71,10 +71,8 @@ async def test_postgresql_gone_answers_503_and_the_server_recovers(
         assert response.status == 200
         document = await feed(client, "net-a", "landscape", KEY_A)
         assert {a["id"] for a in document["alerts"]} == {published["id"], second["id"]}
-        await client.close()
     finally:
         await relay.cut()
-        postgres.drop_database(name)
 
 
 def serve(tmp_path: Path, storage: str) -> subprocess.CompletedProcess:
