@@ -39,6 +39,7 @@ from feedserver.events import EventBus
 from feedserver.feeds.document import FeedCache
 from feedserver.feeds.receipts import ReceiptBook
 from feedserver.interop.cap_ingest import IngestSources
+from feedserver.interop.fetching import FetchRules
 from feedserver.interop.syndication import Sources as SyndicationSources
 from feedserver.interop.syndication import Syndication
 from feedserver.interop.upstream import run_pollers
@@ -111,7 +112,8 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
         await renderer.close()
 
     async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
-        async with run_pollers(config.upstreams, alerts, store, pool, clock) as pollers:
+        async with run_pollers(config.upstreams, alerts, store, pool, clock,
+                               FetchRules.from_config(config)) as pollers:
             app[POLLERS] = pollers
             yield
 
