@@ -34,11 +34,14 @@ from feedserver.appkeys import (
 )
 from feedserver.auth import Credentials
 from feedserver.config import Config
+from feedserver.console.api import SHELF, PreviewShelf
+from feedserver.console.sessions import SESSIONS, Sessions, session_middleware
 from feedserver.errors import error_middleware
 from feedserver.events import EventBus
 from feedserver.feeds.creatives import RenderService
 from feedserver.feeds.document import FeedCache
 from feedserver.feeds.receipts import ReceiptBook
+from feedserver.http import no_sniffing
 from feedserver.interop.cap_ingest import IngestSources
 from feedserver.interop.capservice import DocumentSources
 from feedserver.interop.fetching import FetchRules
@@ -62,7 +65,7 @@ Ctx = Callable[[web.Application], AsyncIterator[None]]
 
 def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     """The server for `config`; `clock` is what every part reads the time from."""
-    app = web.Application(middlewares=[error_middleware(StoreUnavailable)],
+    app = web.Application(middlewares=[error_middleware(StoreUnavailable), session_middleware],
                           client_max_size=MAX_BYTES + 1024)
     bus = EventBus()
     signing_keys = ring_of(config)  # read, or made on first start, before anything is served
@@ -88,6 +91,8 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     sources = DocumentSources(config, store, signing_keys, feeds, clock)
     app[SYNDICATION] = Syndication(sources)
     app[CAP_INGEST] = IngestSources(config, alerts, store, pool, load_trust(config.cap_ingest))
+    app[SESSIONS] = Sessions(config)
+    app[SHELF] = PreviewShelf()
 
     async def store_ctx(app: web.Application) -> AsyncIterator[None]:
         await store.open()
@@ -150,6 +155,7 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
         webhooks_ctx,
     ])
     app.on_shutdown.append(close_push_clients)
+    app.on_response_prepare.append(no_sniffing)
     app.router.add_routes(ROUTES)
     return app
 

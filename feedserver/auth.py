@@ -32,6 +32,9 @@ class Actor:
 
 
 SYSTEM = Actor("system", "admin")
+# The staff member of a valid console session (feedserver.console.sessions checks the cookie
+# and, for changes, the CSRF header, before any handler runs).
+SESSION_ACTOR = web.RequestKey("session_actor", Actor)
 
 
 def _digest(token: str) -> bytes:
@@ -69,8 +72,10 @@ class Credentials:
 
     def staff_member(self, request: web.Request, role: str) -> Actor:
         """The staff member behind the request, who must have at least `role`."""
-        token, _ = self._token(request, allow_query=False)
-        actor = self.staff.get(token)
+        actor = request.get(SESSION_ACTOR)
+        if actor is None:
+            token, _ = self._token(request, allow_query=False)
+            actor = self.staff.get(token)
         if actor is None:
             raise ApiError(401, "unauthorized", "unknown token",
                            headers={"WWW-Authenticate": "Bearer"})
@@ -79,7 +84,9 @@ class Credentials:
         return actor
 
     def any_key(self, request: web.Request) -> Actor | Network:
-        """The staff member or the network behind any known token or key."""
+        """The staff member or the network behind any known token, key or console session."""
+        if request.get(SESSION_ACTOR) is not None:
+            return request[SESSION_ACTOR]
         token, in_url = self._token(request, allow_query=True)
         found = self._staff(token, in_url) or self.networks.get(token)
         if found is None:
@@ -87,9 +94,11 @@ class Credentials:
         return found
 
     def screen_access(self, request: web.Request, network: Network | None) -> None:
-        """A key of `network`, or any staff token (staff may look at every feed). A `network`
-        of None (no such network) answers as a known network does to the
+        """A key of `network`, or any staff token or console session (staff may look at every
+        feed). A `network` of None (no such network) answers as a known network does to the
         same key (401, 403), so network ids cannot be probed; only staff learn it is unknown."""
+        if request.get(SESSION_ACTOR) is not None:
+            return  # a console session is staff
         token, in_url = self._token(request, allow_query=True)
         owner = self.networks.get(token)
         if owner is not None:

@@ -55,6 +55,7 @@ class AlertsConfig:
     resolved_display_seconds: int = 3600
     offline_grace_seconds: int = 900
     poll_after_seconds: int = 30
+    four_eyes: bool = False  # a draft is published by someone other than its author and editor
     default_contact: dict[str, str] = field(
         default_factory=lambda: {"phone": "0800-6070", "url": "https://www.politie.nl/amberalert"}
     )
@@ -369,6 +370,7 @@ def _alerts(reader: _Reader) -> AlertsConfig:
             "offline_grace_seconds", defaults.offline_grace_seconds
         ),
         poll_after_seconds=reader.positive("poll_after_seconds", defaults.poll_after_seconds),
+        four_eyes=reader.get("four_eyes", bool, False),
         default_contact=contact,
     )
     reader.done()

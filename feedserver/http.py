@@ -132,3 +132,9 @@ def json_response(data: dict, status: int = 200, headers: dict | None = None) ->
     return web.Response(body=compact_json(data), status=status, content_type="application/json",
                         headers=headers)
 
+
+
+async def no_sniffing(request: web.BaseRequest, response: web.StreamResponse) -> None:
+    """`on_response_prepare`: no answer is ever read as another type than it says (a JSON
+    error or a feed document taken for HTML by a browser)."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")

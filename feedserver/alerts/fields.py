@@ -34,7 +34,7 @@ INPUT_FIELDS = (
 )
 SERVER_FIELDS = (
     "id", "status", "version", "created_at", "updated_at", "published_at", "ended_at", "headline",
-    "warnings", "resolution", "cancel_reason", "origin",
+    "warnings", "resolution", "cancel_reason", "origin", "created_by", "edited_by",
 )
 
 

@@ -177,6 +177,11 @@ class Store(ABC):
         """Per network and profile: distinct screens and the last time one received it."""
 
     @abstractmethod
+    async def receipts_timeline(self, alert_id: str) -> list[dict]:
+        """Per network and minute (`at`), the screens that first received any version of the
+        alert then (a screen counted once per profile), oldest first."""
+
+    @abstractmethod
     async def next_delivery(self, network: str, now: datetime) -> Delivery | None:
         """The network's next delivery to try: of the oldest pending delivery of each
         (profile, alert), the oldest due at `now`, else the one due soonest. Events about one

@@ -262,6 +262,15 @@ class SqlStore(Store):
         return [{"network": n, "profile": p, "screens": c, "last_at": last}
                 for n, p, c, last in rows]
 
+    async def receipts_timeline(self, alert_id: str) -> list[dict]:
+        rows = await self.db.fetch(
+            "SELECT network, substr(first_at, 1, 16) AS minute, COUNT(*) FROM"
+            " (SELECT network, MIN(first_at) AS first_at FROM receipts WHERE alert_id = $1"
+            "  GROUP BY network, profile, screen) AS firsts"
+            " GROUP BY network, minute ORDER BY minute, network", alert_id)
+        return [{"network": n, "at": f"{minute}:00+00:00", "screens": c}
+                for n, minute, c in rows]
+
     async def next_delivery(self, network: str, now: datetime) -> Delivery | None:
         # Of the heads: the oldest due now, else the one due soonest.
         rows = await self.db.fetch(
