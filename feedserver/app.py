@@ -6,10 +6,8 @@ resources and runs the background tasks. The clock is an input, so tests can mov
 
 from __future__ import annotations
 
-import logging
-import multiprocessing
 from collections.abc import AsyncIterator, Callable, Coroutine
-from concurrent.futures import ProcessPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -29,49 +27,51 @@ from feedserver.appkeys import (
     POOL,
     RECEIPTS,
     RENDERER,
+    SIGNATURES,
+    SIGNING_KEYS,
     STORE,
     SYNDICATION,
 )
 from feedserver.auth import Credentials
 from feedserver.config import Config
+from feedserver.console.api import SHELF, PreviewShelf
+from feedserver.console.sessions import SESSIONS, Sessions, session_middleware
 from feedserver.errors import error_middleware
 from feedserver.events import EventBus
+from feedserver.feeds.creatives import RenderService
 from feedserver.feeds.document import FeedCache
 from feedserver.feeds.receipts import ReceiptBook
+from feedserver.http import no_sniffing
 from feedserver.interop.cap_ingest import IngestSources
+from feedserver.interop.capservice import DocumentSources
 from feedserver.interop.fetching import FetchRules
-from feedserver.interop.syndication import Sources as SyndicationSources
 from feedserver.interop.syndication import Syndication
+from feedserver.interop.trust import load_trust
 from feedserver.interop.upstream import run_pollers
 from feedserver.photos import MAX_BYTES
 from feedserver.push import webhooks
 from feedserver.push.fanout import Hub
-from feedserver.render.service import RenderService
+from feedserver.render.pool import WorkerPool
 from feedserver.routes import ROUTES
+from feedserver.signing.jws import Signatures
+from feedserver.signing.keys import ring_of
 from feedserver.store import make_store
+from feedserver.store.base import StoreUnavailable
 from feedserver.tasks import running
 from feedserver.timeutil import Clock, utcnow
-
-log = logging.getLogger(__name__)
 
 Ctx = Callable[[web.Application], AsyncIterator[None]]
 
 
-def _render_pool(workers: int) -> ProcessPoolExecutor:
-    """Workers come from a fork server: a worker forked from this process on demand would
-    inherit its sockets and pipes and keep clients' connections open after it is gone."""
-    context = multiprocessing.get_context("forkserver")
-    # the fork server imports the renderer once; every worker starts with it loaded
-    context.set_forkserver_preload(["feedserver.render.creative"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
-
-
 def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     """The server for `config`; `clock` is what every part reads the time from."""
-    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BYTES + 1024)
+    app = web.Application(middlewares=[error_middleware(StoreUnavailable), session_middleware],
+                          client_max_size=MAX_BYTES + 1024)
     bus = EventBus()
+    signing_keys = ring_of(config)  # read, or made on first start, before anything is served
+    signatures = Signatures(signing_keys)
     store = make_store(config.storage, config.sqlite_path, webhooks.targets(config), clock)
-    pool = _render_pool(config.render.workers)
+    pool = WorkerPool(config.render.workers, config.render.worker_memory_mb << 20)
     alerts = AlertService(store, config.alerts, bus, clock)
     feeds = FeedCache(config, clock)
     receipts = ReceiptBook(store, clock)
@@ -86,8 +86,13 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     app[FEEDS] = feeds
     app[RECEIPTS] = receipts
     app[RENDERER] = renderer
-    app[SYNDICATION] = Syndication(SyndicationSources(config, store, feeds))
-    app[CAP_INGEST] = IngestSources(config, alerts, store, pool)
+    app[SIGNING_KEYS] = signing_keys
+    app[SIGNATURES] = signatures
+    sources = DocumentSources(config, store, signing_keys, feeds, clock)
+    app[SYNDICATION] = Syndication(sources)
+    app[CAP_INGEST] = IngestSources(config, alerts, store, pool, load_trust(config.cap_ingest))
+    app[SESSIONS] = Sessions(config)
+    app[SHELF] = PreviewShelf()
 
     async def store_ctx(app: web.Application) -> AsyncIterator[None]:
         await store.open()
@@ -96,7 +101,7 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
 
     async def pool_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.close()
 
     async def feeds_ctx(app: web.Application) -> AsyncIterator[None]:
         """Feed documents mirror the visible alerts; receipts are flushed at the end."""
@@ -118,7 +123,8 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
             yield
 
     async def push_ctx(app: web.Application) -> AsyncIterator[None]:
-        hub = Hub(store, feeds, receipts, config.push, clock, await store.last_seq())
+        hub = Hub(store, feeds, receipts, signatures, config.push, clock,
+                  await store.last_seq())
         bus.add_listener(hub.on_change)
         app[HUB] = hub
         async with running(hub.run_keepalive(), "push-keepalive"):
@@ -130,7 +136,6 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
         app[HUB].close_all()
 
     async def webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
-        sources = webhooks.Sources(config, store, feeds, clock)
         async with aiohttp.ClientSession() as session:
             senders = webhooks.Webhooks(sources, session, config.webhooks)
             bus.add_listener(senders.on_change)
@@ -142,13 +147,15 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
         pool_ctx,
         feeds_ctx,
         render_ctx,
-        _background("expiry-clock", lambda: run_expiry_clock(alerts, bus)),
+        _background("expiry-clock", lambda: run_expiry_clock(
+            alerts, bus, timedelta(seconds=config.privacy.purge_after_seconds))),
         _background("receipts", receipts.run),
         upstream_ctx,
         push_ctx,
         webhooks_ctx,
     ])
     app.on_shutdown.append(close_push_clients)
+    app.on_response_prepare.append(no_sniffing)
     app.router.add_routes(ROUTES)
     return app
 

@@ -9,10 +9,13 @@ from feedserver import meta_views as meta
 from feedserver import photo_views as photos
 from feedserver.alerts import views as alerts
 from feedserver.auth import any_key, network_key, public, staff
+from feedserver.console import api as console_api
+from feedserver.console import views as console
+from feedserver.console.sessions import signed_in
+from feedserver.feeds import creative_views as renders
 from feedserver.feeds import views as feeds
 from feedserver.interop import views as interop
 from feedserver.push import deliveries, player, sse, ws
-from feedserver.render import views as renders
 
 ALERT = "/v1/alerts/{alert_id}"
 FEED = "/v1/feeds/{network}/{profile}"
@@ -21,6 +24,7 @@ PREVIEW = ALERT + "/preview/{network}/{profile}"
 ROUTES = [
     web.get("/healthz", public(meta.healthz)),
     web.get("/v1/openapi.yaml", public(meta.openapi)),
+    web.get("/v1/keys", public(meta.keys)),
     web.get("/v1/alerts", staff("viewer", alerts.list_alerts)),
     web.post("/v1/alerts", staff("editor", alerts.create_alert)),
     web.get(ALERT, staff("viewer", alerts.get_alert)),
@@ -50,4 +54,16 @@ ROUTES = [
     web.get(FEED + "/ws", network_key(ws.websocket)),
     web.get(FEED + "/player", network_key(player.player)),
     web.get("/v1/networks/{network}/deliveries", staff("admin", deliveries.list_deliveries)),
+    # the staff console's API calls (nothing is written) and its pages
+    web.post("/v1/alerts/validate", staff("viewer", console_api.validate_alert)),
+    web.post("/v1/previews", staff("viewer", console_api.preview_alert)),
+    web.get("/v1/previews/{digest}.{ext}", staff("viewer", console_api.preview_image)),
+    web.get("/console", signed_in(console.alerts_page)),
+    web.get("/console/sign-in", public(console.sign_in_page)),
+    web.post("/console/sign-in", public(console.sign_in)),
+    # needs the page's CSRF token when signed in; signing out without a session is harmless
+    web.post("/console/sign-out", public(console.sign_out)),
+    web.get("/console/alerts/new", signed_in(console.new_alert_page)),
+    web.get("/console/alerts/{alert_id}", signed_in(console.alert_page)),
+    web.get("/console/static/{name}", public(console.static)),
 ]

@@ -9,10 +9,17 @@ from __future__ import annotations
 import asyncio
 import copy
 import secrets
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 
-from feedserver.alerts.fields import SERVER_FIELDS, Checker, input_fields, normalise
+from feedserver.alerts.fields import (
+    SERVER_FIELDS,
+    Checker,
+    checked_override,
+    input_fields,
+    normalise,
+)
+from feedserver.alerts.privacy import ENDED, off_screens_at, purged, scrubbed
 from feedserver.alerts.rules import policy_errors
 from feedserver.alerts.texts import headline, translation_warnings
 from feedserver.auth import SYSTEM, Actor
@@ -20,7 +27,7 @@ from feedserver.config import AlertsConfig
 from feedserver.errors import ApiError, FieldError, conflict, not_found, validation_failed
 from feedserver.events import EventBus
 from feedserver.store.base import Change, DuplicateOrigin, Store, VersionConflict
-from feedserver.timeutil import format_time, parse_time, utcnow
+from feedserver.timeutil import Clock, format_time, parse_time
 
 STATUSES = ("draft", "active", "resolved", "cancelled", "expired")
 DEFAULT_LIFETIME = {"amber": timedelta(hours=24), "missing_child": timedelta(hours=72)}
@@ -58,9 +65,13 @@ def merge_patch(target: object, patch: object) -> object:
     return result
 
 
+def _override_note(override: dict | None, given_by: str | None) -> dict | None:
+    """The history note for an override: what it says and the publisher who gave it."""
+    return {"policy_override": override, "given_by": given_by} if override else None
+
+
 class AlertService:
-    def __init__(self, store: Store, settings: AlertsConfig, bus: EventBus,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, store: Store, settings: AlertsConfig, bus: EventBus, clock: Clock) -> None:
         self.store = store
         self.settings = settings
         self.bus = bus
@@ -89,18 +100,21 @@ class AlertService:
 
     async def create(self, data: dict, actor: Actor) -> dict:
         """A new draft by a staff member; the policy rules apply at once."""
-        content = await self._checked(data, lenient=False)
-        return await self._insert(content, actor, {"kind": "staff", "ref": None}, ())
+        content = await self._checked(data, lenient=False, actor=actor)
+        return await self._insert(content, actor, {"kind": "staff", "ref": None}, (),
+                                  _override_note(content["policy_override"], actor.name))
 
     async def create_ingested(self, data: dict, actor: Actor, origin: dict, *,
-                              warnings: Iterable[dict] = ()) -> tuple[dict, bool]:
+                              warnings: Iterable[dict] = (),
+                              note: dict | None = None) -> tuple[dict, bool]:
         """A draft from ingest (CAP, an upstream list), which may break policy rules until
         publish, and True; or, when an alert with this origin exists (an ingest racing this
         one, or the same message sent again), that alert and False. `warnings`: what ingest
-        could not take in (a photo that could not be fetched)."""
+        could not take in (a photo that could not be fetched); `note`: what the history records
+        of the message (how it was signed)."""
         content = await self._checked(data, lenient=True)
         try:
-            return await self._insert(content, actor, origin, warnings), True
+            return await self._insert(content, actor, origin, warnings, note), True
         except DuplicateOrigin:
             existing = await self.find_by_origin(origin["kind"], origin["ref"])
             if existing is None:  # the other alert was written and is gone: cannot happen
@@ -108,7 +122,7 @@ class AlertService:
             return existing, False
 
     async def _insert(self, content: dict, actor: Actor, origin: dict,
-                      warnings: Iterable[dict]) -> dict:
+                      warnings: Iterable[dict], note: dict | None) -> dict:
         now = self.clock()
         alert = {
             "id": new_alert_id(), "status": "draft", "version": 1, "headline": {},
@@ -116,15 +130,18 @@ class AlertService:
             "created_at": format_time(now), "updated_at": format_time(now),
             "published_at": None, "ended_at": None, "resolution": None, "cancel_reason": None,
             "origin": origin, "warnings": [],
+            "created_by": actor.name, "edited_by": actor.name,
         }
-        return await self._commit(alert, None, Change(actor.name, "created", now), warnings)
+        return await self._commit(alert, None, Change(actor.name, "created", now, None, note),
+                                  warnings)
 
     async def patch(self, alert_id: str, patch: dict, actor: Actor, *,
                     lenient: bool = False, trusted: bool = False,
                     warnings: Iterable[dict] = (), if_match: Collection[int] | None = None,
-                    ) -> dict:
+                    note: dict | None = None) -> dict:
         """`trusted`: mirrored from the national feed, already judged by the police, so the
-        local policy rules are not applied, even to an active alert."""
+        local policy rules are not applied, even to an active alert. `note` goes into the
+        history (e.g. how an ingested message was signed)."""
         async with self._lock:
             current = await self.get(alert_id)
             check_if_match(current, if_match)
@@ -138,31 +155,75 @@ class AlertService:
             editable = {k: v for k, v in patch.items() if k not in SERVER_FIELDS}
             merged = merge_patch(input_fields(current), editable)
             content = await self._checked(merged,
-                                          lenient=(lenient and status == "draft") or trusted)
+                                          lenient=(lenient and status == "draft") or trusted,
+                                          actor=actor, current=current)
+            if status == "active" and content["expires_at"] is None:
+                raise validation_failed([FieldError(
+                    "expires_at", "a live alert must have an expiry: give a new time "
+                                  "instead of removing it")])
             if content == input_fields(current):
                 return current
-            alert = {**current, **content}
+            alert = {**current, **content, "edited_by": actor.name}
             event = "alert.updated" if status == "active" else None
-            return await self._commit(alert, current,
-                                      Change(actor.name, "edited", self.clock(), event), warnings)
+            given = content["policy_override"] \
+                if content["policy_override"] != current["policy_override"] else None
+            change = Change(actor.name, "edited", self.clock(), event,
+                            {**(_override_note(given, actor.name) or {}), **(note or {})} or None)
+            return await self._commit(alert, current, change, warnings)
+
+    async def authors(self, alert: dict) -> dict[str, str]:
+        """Who created the alert and who last changed its content; alerts stored before these
+        were recorded in the document take them from the history."""
+        if "created_by" in alert:
+            return {"created_by": alert["created_by"], "edited_by": alert["edited_by"]}
+        changes = [c for c in await self.store.history(alert["id"])
+                   if c["action"] in ("created", "edited")]
+        return {"created_by": changes[0]["actor"], "edited_by": changes[-1]["actor"]}
+
+    async def may_not_publish(self, alert: dict) -> list[str]:
+        """Under four eyes, the staff members a draft needs a second publisher besides."""
+        if not self.settings.four_eyes or alert["status"] != "draft":
+            return []
+        return sorted(set((await self.authors(alert)).values()))
 
     async def publish(self, alert_id: str, actor: Actor, *, trusted: bool = False,
-                      if_match: Collection[int] | None = None) -> dict:
+                      if_match: Collection[int] | None = None,
+                      policy_override: object = None) -> dict:
+        """`policy_override`: given in the publish call's body, by this publisher. An override
+        the draft holds counts only when a publisher's own create or edit gave it.
+        `trusted` (the national feed, already judged by the police) skips policy and four
+        eyes; every other publish of a draft under four eyes needs a second staff member."""
+        override, errors = checked_override(policy_override)
+        if errors:
+            raise validation_failed(errors)
         async with self._lock:
             current = await self._in_state(alert_id, ("draft",), "published", if_match)
+            authors = None
+            if self.settings.four_eyes and not trusted:
+                authors = await self.authors(current)
+                if actor.name in authors.values():
+                    raise ApiError(403, "four_eyes", f"four eyes: {actor.name} created or last "
+                                   "edited this draft, so another publisher must publish it")
             now = self.clock()
             alert = {**current, "status": "active", "published_at": format_time(now)}
             if not alert["expires_at"]:
                 alert["expires_at"] = format_time(now + DEFAULT_LIFETIME[alert["kind"]])
+            giver = actor.name if override else await self._override_giver(current)
+            if override:
+                alert["policy_override"] = override
+            elif giver is None:
+                alert["policy_override"] = None
             if not trusted:
                 await self._check_policy(alert)
-            note = {"policy_override": alert["policy_override"]} if alert["policy_override"] \
-                else None
+            note = _override_note(alert["policy_override"], giver)
+            if authors is not None:
+                note = {**(note or {}), "four_eyes": authors}
             return await self._commit(
                 alert, current, Change(actor.name, "published", now, "alert.published", note))
 
     async def resolve(self, alert_id: str, message: dict, actor: Actor, *,
-                      if_match: Collection[int] | None = None) -> dict:
+                      if_match: Collection[int] | None = None,
+                      note: dict | None = None) -> dict:
         async with self._lock:
             current = await self._in_state(alert_id, ("active",), "resolved", if_match)
             check = Checker()
@@ -174,10 +235,11 @@ class AlertService:
             alert = {**current, "status": "resolved", "ended_at": format_time(now),
                      "resolution": {"message": text, "at": format_time(now)}}
             return await self._commit(
-                alert, current, Change(actor.name, "resolved", now, "alert.resolved"))
+                alert, current, Change(actor.name, "resolved", now, "alert.resolved", note))
 
     async def cancel(self, alert_id: str, reason: str, actor: Actor, *,
-                     if_match: Collection[int] | None = None) -> dict:
+                     if_match: Collection[int] | None = None,
+                     note: dict | None = None) -> dict:
         async with self._lock:
             current = await self._in_state(alert_id, ("draft", "active"), "cancelled", if_match)
             now = self.clock()
@@ -186,7 +248,7 @@ class AlertService:
             # A draft never reached a screen, so its cancellation is history, not an event.
             event = "alert.cancelled" if current["status"] == "active" else None
             return await self._commit(alert, current, Change(actor.name, "cancelled", now, event,
-                                                             {"reason": reason}))
+                                                             {"reason": reason, **(note or {})}))
 
     async def expire_due(self) -> list[dict]:
         """Expire every active alert whose expires_at has passed; called by the clock."""
@@ -200,6 +262,27 @@ class AlertService:
                         alert, current, Change(SYSTEM.name, "expired", now, "alert.expired")))
         return expired
 
+    async def purge_due(self, purge_after: timedelta) -> tuple[list[str], datetime | None]:
+        """Purge the personal data of every ended alert that left the screens more than
+        `purge_after` ago; called by the clock. Answers the purged alerts' ids and when the
+        next one is due."""
+        done, upcoming = [], []
+        now = self.clock()
+        for alert in await self.store.list_alerts(ENDED):
+            if "purged_at" in alert:
+                continue
+            due = off_screens_at(alert, self.settings) + purge_after
+            if due > now:
+                upcoming.append(due)
+                continue
+            history = await self.store.history(alert["id"])
+            reach = [await self.store.receipts(alert["id"], entry["version"])
+                     for entry in history]
+            notes = {entry["version"]: scrubbed(entry.get("note")) for entry in history}
+            await self.store.purge(alert["id"], purged(alert, reach, now), notes)
+            done.append(alert["id"])
+        return done, min(upcoming, default=None)
+
     # internals
 
     async def _in_state(self, alert_id: str, allowed: tuple[str, ...], target: str,
@@ -211,6 +294,17 @@ class AlertService:
                            f"only a {' or '.join(allowed)} one can")
         return alert
 
+    async def _override_giver(self, alert: dict) -> str | None:
+        """The publisher whose create or edit gave the alert's current override, if any."""
+        if not alert["policy_override"]:
+            return None
+        for entry in reversed(await self.store.history(alert["id"])):
+            note = entry.get("note") or {}
+            if "given_by" in note:
+                return note["given_by"] if note["policy_override"] == alert["policy_override"] \
+                    else None
+        return None
+
     @staticmethod
     def _check_read_only(patch: dict, current: dict) -> None:
         errors = [FieldError(key, "is set by the server and cannot be changed")
@@ -218,21 +312,39 @@ class AlertService:
         if errors:
             raise validation_failed(errors)
 
-    async def _checked(self, data: dict, *, lenient: bool) -> dict:
+    async def _checked(self, data: dict, *, lenient: bool, actor: Actor | None = None,
+                       current: dict | None = None) -> dict:
+        """Shape, then who may give an override (`actor` set: a staff action), then policy."""
         content, errors = normalise(data, self.settings.default_contact)
         if errors:
             raise validation_failed(errors)
+        override = content["policy_override"]
+        if actor is not None and override and not actor.has("publisher") \
+                and override != (current or {}).get("policy_override"):
+            raise ApiError(403, "forbidden", "policy_override: only a publisher may override a "
+                           f"policy rule; you are {actor.role}",
+                           [FieldError("policy_override", "needs the publisher role")])
         if not lenient:
             await self._check_policy(content)
         return content
 
-    async def _check_policy(self, alert: dict) -> None:
+    async def _policy_errors(self, alert: dict) -> list[FieldError]:
         photos = [p["photo"] for group in ("children", "suspects") for p in alert[group]
                   if p.get("photo")]
-        known = await self.store.photo_ids(photos)
-        errors = policy_errors(alert, self.clock(), known)
+        return policy_errors(alert, self.clock(), await self.store.photo_ids(photos))
+
+    async def _check_policy(self, alert: dict) -> None:
+        errors = await self._policy_errors(alert)
         if errors:
             raise validation_failed(errors)
+
+    async def problems(self, data: dict) -> tuple[dict, list[FieldError]]:
+        """A dry run: the alert's input normalised, and every rule it breaks (shape first,
+        then policy), without writing anything; staff see them while still typing."""
+        content, errors = normalise(data, self.settings.default_contact)
+        if errors:
+            return content, errors
+        return content, await self._policy_errors(content)
 
     async def _commit(self, alert: dict, current: dict | None, change: Change,
                       warnings: Iterable[dict] = ()) -> dict:

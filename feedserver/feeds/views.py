@@ -6,12 +6,14 @@ from typing import NamedTuple
 
 from aiohttp import web
 
-from feedserver.appkeys import FEEDS, RECEIPTS
+from feedserver.appkeys import FEEDS, RECEIPTS, SIGNATURES
 from feedserver.auth import NETWORK
 from feedserver.config import Network, Profile
 from feedserver.errors import not_found
 from feedserver.feeds.document import FeedDocument
-from feedserver.http import screen_facts
+from feedserver.geo.reach import Place, screen_place
+from feedserver.http import etag_matches, screen_facts
+from feedserver.signing.jws import HEADER as JWS_HEADER
 
 CACHING = {"Cache-Control": "private, no-cache", "Vary": "Authorization"}
 JSON_TYPE = {"Content-Type": "application/json; charset=utf-8"}
@@ -26,33 +28,25 @@ def screen_profile(request: web.Request) -> tuple[Network, Profile]:
     return network, profile
 
 
-def etag_matches(request: web.Request, etag: str) -> bool:
-    header = request.headers.get("If-None-Match")
-    if header is None:
-        return False
-    if header == etag:
-        return True
-    return header.strip() == "*" or etag in (t.strip() for t in header.split(","))
-
-
 class ScreenView(NamedTuple):
     network: Network
     profile: Profile
-    region: str | None
+    place: Place
     screen: str | None
     document: FeedDocument
 
 
 def screen_view(request: web.Request) -> ScreenView:
     """What a screen's request for any of its profile's feeds comes to: access checked, its
-    `screen` and `region` read, the profile's document found and a receipt recorded."""
+    `screen`, `region` and `at` read, its document found and a receipt recorded."""
     network, profile = screen_profile(request)
-    screen, region = screen_facts(request)
+    facts = screen_facts(request)
+    place = screen_place(profile, facts.at, facts.region)
     app = request.app
-    document = app[FEEDS].document(network, profile, region)
-    if screen is not None:
-        app[RECEIPTS].record(network.id, profile.id, screen, document.receipt_keys)
-    return ScreenView(network, profile, region, screen, document)
+    document = app[FEEDS].document(network, profile, place)
+    if facts.screen is not None:
+        app[RECEIPTS].record(network.id, profile.id, facts.screen, document.receipt_keys)
+    return ScreenView(network, profile, place, facts.screen, document)
 
 
 async def feed_document(request: web.Request) -> web.Response:
@@ -61,4 +55,6 @@ async def feed_document(request: web.Request) -> web.Response:
     body, etag = view.document.variant(view.screen or request.remote or "")
     if etag_matches(request, etag):
         return web.Response(status=304, headers={**CACHING, "ETag": etag})
-    return web.Response(body=body, headers={**CACHING, "ETag": etag, **JSON_TYPE})
+    signature = request.app[SIGNATURES].header(body, etag)
+    return web.Response(body=body, headers={**CACHING, "ETag": etag, **JSON_TYPE,
+                                            JWS_HEADER: signature})

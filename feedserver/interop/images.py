@@ -15,7 +15,7 @@ from concurrent.futures import Executor
 import aiohttp
 
 from feedserver.interop.fetching import FetchRefused, FetchRules, checked_session, get_checked
-from feedserver.photos import MAX_BYTES, PhotoRejected, normalise_photo, photo_id
+from feedserver.photos import MAX_BYTES, PhotoRejected, normalise_in, photo_id
 from feedserver.store.base import Photo, Store
 
 FETCH_TIMEOUT = aiohttp.ClientTimeout(total=20, sock_connect=5)  # per hop
@@ -27,9 +27,12 @@ class ImageUnavailable(Exception):
     """The image could not be fetched, decoded or accepted; the message says why."""
 
 
-def photo_warning(field: str, problem: ImageUnavailable) -> dict[str, str]:
-    """The alert warning for a photo left out, as staff see it on the alert."""
-    return {"field": field, "message": f"photo left out: {problem}"}
+def photo_warning(field: str, problem: ImageUnavailable, *, kept: bool = False,
+                  ) -> dict[str, str]:
+    """The alert warning for a photo that could not be taken in, as staff see it on the alert;
+    `kept`: the alert keeps the photo it had."""
+    what = "photo not updated (the earlier one is kept)" if kept else "photo left out"
+    return {"field": field, "message": f"{what}: {problem}"}
 
 
 def sniff_type(data: bytes) -> str:
@@ -95,9 +98,8 @@ def decode_base64(text: str) -> bytes:
 
 async def store_image(store: Store, pool: Executor, data: bytes) -> str:
     """Normalise like an upload (off the event loop), store, and return the photo id."""
-    loop = asyncio.get_running_loop()
     try:
-        photo = await loop.run_in_executor(pool, normalise_photo, data, sniff_type(data))
+        photo = await normalise_in(pool, data, sniff_type(data))
     except PhotoRejected as exc:
         raise ImageUnavailable(str(exc)) from exc
     stored = Photo(photo_id(photo.data, None), photo.data, photo.content_type, photo.width,

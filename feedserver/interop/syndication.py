@@ -7,18 +7,17 @@ their strong ETags stay put between changes.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from feedserver.config import Config, Network, Profile
-from feedserver.feeds.document import FeedCache
-from feedserver.interop.capservice import build_cap
+from feedserver.config import Network, Profile
+from feedserver.feeds.document import FeedDocument
+from feedserver.formats import CONTENT_TYPES, IMAGE_FORMATS, body_etag
+from feedserver.interop.capservice import DocumentSources, build_cap
 from feedserver.interop.vocabulary import xml_text
-from feedserver.store.base import Store
+from feedserver.timeutil import parse_time
 
-IMAGE_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_CACHED = 20_000
 
@@ -63,48 +62,39 @@ class Syndicated:
     etag: str
 
 
-@dataclass(frozen=True)
-class Sources:
-    """What the Atom, RSS and CAP documents are built from (also a `CapSources`)."""
-
-    config: Config
-    store: Store
-    feeds: FeedCache
-
-
 class Syndication:
-    """The cache of Atom and RSS bytes, keyed by network, profile, region and format."""
+    """The cache of Atom and RSS bytes, keyed by network, profile, format and the entries."""
 
-    def __init__(self, sources: Sources) -> None:
+    def __init__(self, sources: DocumentSources) -> None:
         self.sources = sources
         self._cache: dict[tuple, Syndicated] = {}
 
-    async def get(self, network: Network, profile: Profile, region: str | None, kind: str,
+    async def get(self, network: Network, profile: Profile, document: FeedDocument, kind: str,
                   build: Builder) -> Syndicated:
-        """Atom or RSS of the profile's current feed document, rebuilt when its entries change."""
+        """Atom or RSS of a screen's feed document: only what reaches that screen."""
         sources = self.sources
-        entries = sources.feeds.document(network, profile, region).entries
+        entries = document.entries
         signature = tuple((e["id"], e["version"], tuple(sorted(e["renders"].items())))
                           for e in entries)
-        key = (network.id, profile.id, region, kind)
+        key = (network.id, profile.id, kind, signature)
         cached = self._cache.get(key)
-        if cached is not None and cached.signature == signature:
+        if cached is not None:
             return cached
         meta = await _meta(sources, network, profile, kind, entries)
         items = [await _item(sources, profile, entry) for entry in entries]
         body = build(meta, [item for item in items if item is not None])
-        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        etag = body_etag(body)
         if len(self._cache) >= MAX_CACHED:
             self._cache.clear()
         self._cache[key] = Syndicated(signature, body, etag)
         return self._cache[key]
 
 
-async def _meta(sources: Sources, network: Network, profile: Profile, kind: str,
+async def _meta(sources: DocumentSources, network: Network, profile: Profile, kind: str,
                 entries: tuple[dict, ...]) -> FeedMeta:
     config = sources.config
     public_url = config.server.public_url.rstrip("/")
-    updated = max((datetime.fromisoformat(e["updated_at"]) for e in entries), default=None)
+    updated = max((parse_time(e["updated_at"]) for e in entries), default=None)
     return FeedMeta(
         network=network,
         profile=profile,
@@ -118,7 +108,7 @@ async def _meta(sources: Sources, network: Network, profile: Profile, kind: str,
     )
 
 
-async def _last_change(sources: Sources) -> datetime:
+async def _last_change(sources: DocumentSources) -> datetime:
     """When screens last saw anything change: the newest event (an idle feed's `updated`)."""
     store = sources.store
     seq = await store.last_seq()
@@ -126,7 +116,7 @@ async def _last_change(sources: Sources) -> datetime:
     return events[0].at if events else EPOCH
 
 
-async def _item(sources: Sources, profile: Profile, entry: dict) -> FeedItem | None:
+async def _item(sources: DocumentSources, profile: Profile, entry: dict) -> FeedItem | None:
     alert = await sources.store.get_alert(entry["id"])
     if alert is None:
         return None
@@ -136,8 +126,8 @@ async def _item(sources: Sources, profile: Profile, entry: dict) -> FeedItem | N
     words = (alert.get("resolution") or {}).get("message") if alert["status"] == "resolved" \
         else alert.get("message")
     renders = entry["renders"]
-    images = tuple(Image(renders[fmt], IMAGE_TYPES[fmt]) for fmt in profile.formats
-                   if fmt in IMAGE_TYPES and fmt in renders)
+    images = tuple(Image(renders[fmt], CONTENT_TYPES[fmt]) for fmt in profile.formats
+                   if fmt in IMAGE_FORMATS and fmt in renders)
     public_url = sources.config.server.public_url.rstrip("/")
     cap_url = f"{public_url}/v1/cap/{alert['id']}.xml"
     link = renders.get("html") or (images[0].url if images else cap_url)

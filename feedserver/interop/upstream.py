@@ -32,6 +32,7 @@ from feedserver.interop.images import (
 )
 from feedserver.interop.national import Listed, Malformed, ParsedList, parse_list
 from feedserver.store.base import Store
+from feedserver.tasks import running
 from feedserver.timeutil import Clock, format_time, parse_time
 
 log = logging.getLogger(__name__)
@@ -198,7 +199,8 @@ class Poller:
             earlier = (alert or {}).get("children") or [{}]
             if earlier[0].get("photo"):
                 children[0]["photo"] = earlier[0]["photo"]
-            return children, [photo_warning("children[0].photo", exc)]
+            return children, [photo_warning("children[0].photo", exc,
+                                            kept=bool(earlier[0].get("photo")))]
         return children, []
 
 
@@ -207,17 +209,10 @@ async def run_pollers(upstreams: tuple[Upstream, ...], alerts: AlertService, sto
                       pool: Executor, clock: Clock, fetch_rules: FetchRules,
                       ) -> AsyncIterator[dict[str, Poller]]:
     """One poller task per configured upstream, for as long as the block runs."""
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession() as session, contextlib.AsyncExitStack() as tasks:
         pollers = {u.id: Poller(u, session, alerts, store, pool, clock, fetch_rules)
                    for u in upstreams}
-        tasks = [asyncio.create_task(p.run(), name=f"upstream-{p.upstream.id}")
-                 for p in pollers.values()]
-        try:
-            yield pollers
-        finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        for poller in pollers.values():
+            await tasks.enter_async_context(running(poller.run(), f"upstream-{poller.upstream.id}"))
+        yield pollers
 

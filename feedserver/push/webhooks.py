@@ -1,9 +1,12 @@
 """Signed webhooks from a durable outbox: every event reaches every hooked network, in order.
 
 The store writes a network's deliveries in the event's own transaction (see `targets`), so a
-crash never loses one. One sender per network takes its oldest pending delivery, posts it and
-retries with exponential backoff and jitter until the receiver answers 2xx or the retry period
-(more than 24 h) has passed; later deliveries wait, so a receiver sees events in order.
+crash never loses one. One sender per network posts its deliveries and retries each with
+exponential backoff and jitter until the receiver answers 2xx, refuses it for good (a 4xx
+other than 408 and 429, `refusal_tries` times), or the retry period (more than 24 h) has
+passed. Events about one alert reach a receiver in order; a delivery that keeps failing holds
+back only later ones about its own alert, and the end of an alert supersedes those (the store
+gives them up as it queues the end), so a cancel is never stuck behind a refusal.
 
 Bodies are made per format by a `BodyFormat`; `json` posts the push envelope per profile, `cap`
 the CAP 1.2 message of the event's alert version once per network (built by the interop module).
@@ -22,13 +25,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import aiohttp
+from standardwebhooks import Webhook as StandardWebhook
 
-from feedserver.config import Config, Network, Profile, WebhookSettings
-from feedserver.feeds.document import FeedCache, reaches
-from feedserver.interop.capservice import cap_delivery_body
+from feedserver.config import Config, Network, Profile, Webhook, WebhookSettings
+from feedserver.formats import compact_json
+from feedserver.geo.reach import screen_place
+from feedserver.interop.capservice import DocumentSources, cap_delivery_body
 from feedserver.interop.vocabulary import CAP_CONTENT_TYPE
-from feedserver.push.envelopes import dump, envelope, event_entry
-from feedserver.store.base import Delivery, DeliveryTargets, Event, Store
+from feedserver.push.envelopes import envelope, heard_as, heard_entry
+from feedserver.signing.jws import signed_message
+from feedserver.store.base import Delivery, DeliveryTargets, Event
 
 log = logging.getLogger(__name__)
 
@@ -36,29 +42,23 @@ USER_AGENT = "feedserver-webhooks/1"
 
 
 @dataclass(frozen=True)
-class Sources:
-    """What a body builder may read."""
-
-    config: Config
-    store: Store
-    feeds: FeedCache
-    clock: Callable[[], datetime]
-
-
-@dataclass(frozen=True)
 class BodyFormat:
     content_type: str
     per_profile: bool  # one delivery per profile the event reaches, or one per network
-    build: Callable[[Sources, Event, Network, Profile | None], Awaitable[bytes]]
+    build: Callable[[DocumentSources, Event, Network, Profile | None], Awaitable[bytes]]
 
 
-async def json_body(sources: Sources, event: Event, network: Network,
+async def json_body(sources: DocumentSources, event: Event, network: Network,
                     profile: Profile | None) -> bytes:
-    """The push envelope: the alert as this profile's feed shows it now."""
+    """The push envelope: the alert as this profile's feed showed it when the event happened
+    (`valid_until` counts from the event), so every retry carries the same bytes; a profile
+    the change took the alert away from gets its withdrawal."""
     if profile is None:
         raise ValueError("the json format needs a profile")
-    entry = event_entry(event.alert, network, profile, sources.feeds, sources.clock())
-    return dump(envelope(event, network, profile, entry))
+    heard = delivery_type(event, profile)
+    entry = heard_entry(event, heard, network, profile, sources.feeds, event.at)
+    return compact_json(signed_message(envelope(event, network, profile, entry, heard),
+                                       sources.signing_keys.current))
 
 
 FORMATS: dict[str, BodyFormat] = {
@@ -67,18 +67,31 @@ FORMATS: dict[str, BodyFormat] = {
 }
 
 
+def profile_heard(event: Event, profile: Profile) -> str | None:
+    """What a profile's webhook hears of an event, its screens placed by the profile's
+    `location`, else its `regions` (a webhook has no `?at=`)."""
+    return heard_as(event, profile, screen_place(profile, None, None))
+
+
+def delivery_type(event: Event, profile: Profile | None) -> str:
+    """The type a delivery carries (`Feedserver-Event`); per network (CAP) it is the event's."""
+    return (profile_heard(event, profile) if profile else None) or event.type
+
+
 def targets(config: Config) -> DeliveryTargets:
-    """For the store: which (network, profile) pairs get a delivery of an event."""
+    """For the store: which (network, profile) pairs get a delivery of an event: the profiles
+    it reaches, and those it is withdrawn from."""
     hooked = [n for n in config.networks if n.webhook is not None]
 
-    def event_targets(event: Event) -> Iterator[tuple[str, str | None]]:
+    def event_targets(event: Event) -> Iterator[tuple[str, str | None, str]]:
         for network in hooked:
-            reached = [p.id for p in network.profiles if reaches(event.alert, p, None)]
+            heard = [(p.id, kind) for p in network.profiles
+                     if (kind := profile_heard(event, p)) is not None]
             body = FORMATS.get(network.webhook.format)
             if body is not None and body.per_profile:
-                yield from ((network.id, profile) for profile in reached)
-            elif reached:
-                yield network.id, None
+                yield from ((network.id, profile, kind) for profile, kind in heard)
+            elif heard:
+                yield network.id, None, event.type
 
     return event_targets
 
@@ -87,6 +100,17 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
     """`t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`, as receivers verify it."""
     mac = hmac.new(secret.encode(), b"%d." % timestamp + body, hashlib.sha256)
     return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def signature_headers(webhook: Webhook, delivery_id: str, sent_at: datetime,
+                      body: bytes) -> dict[str, str]:
+    """`Feedserver-Signature`, or with `scheme: standard` the Standard Webhooks headers made
+    by its own library, so a CMS verifies with any `standardwebhooks` package."""
+    if webhook.scheme == "standard":
+        signed = StandardWebhook(webhook.secret).sign(delivery_id, sent_at, body.decode())
+        return {"webhook-id": delivery_id, "webhook-timestamp": str(int(sent_at.timestamp())),
+                "webhook-signature": signed}
+    return {"Feedserver-Signature": signature(webhook.secret, int(sent_at.timestamp()), body)}
 
 
 def backoff(attempts: int, settings: WebhookSettings, retry_after: float | None) -> float:
@@ -99,8 +123,9 @@ def backoff(attempts: int, settings: WebhookSettings, retry_after: float | None)
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("Retry-After", "")
-    return float(value) if value.isdigit() else None
+    value = headers.get("Retry-After", "").strip()
+    # ASCII digits only: "²" passes str.isdigit() but not float(); the backoff caps the value.
+    return float(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None
 
 
 @dataclass(frozen=True)
@@ -113,11 +138,17 @@ class Outcome:
     def ok(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
 
+    @property
+    def refused(self) -> bool:
+        """The receiver says this delivery will never be accepted (not: later, or slower)."""
+        return self.status is not None and 400 <= self.status < 500 \
+            and self.status not in (408, 429)
+
 
 class Sender:
     """Delivers one network's outbox, oldest first, one delivery at a time."""
 
-    def __init__(self, network: Network, body: BodyFormat, sources: Sources,
+    def __init__(self, network: Network, body: BodyFormat, sources: DocumentSources,
                  session: aiohttp.ClientSession, settings: WebhookSettings) -> None:
         self.network = network
         self.body = body
@@ -131,7 +162,7 @@ class Sender:
         while True:
             self.wake.clear()
             try:
-                delivery = await store.next_delivery(self.network.id)
+                delivery = await store.next_delivery(self.network.id, self.sources.clock())
                 if delivery is not None and self._due_in(delivery) <= 0:
                     await self._attempt(delivery)
                     continue
@@ -166,22 +197,25 @@ class Sender:
             return
         attempts = delivery.attempts + 1
         expired = now - delivery.created_at >= timedelta(seconds=self.settings.retry_for_seconds)
-        next_at = None if expired else now + timedelta(
+        refused = outcome.refused and attempts >= self.settings.refusal_tries
+        give_up = expired or refused
+        next_at = None if give_up else now + timedelta(
             seconds=backoff(attempts, self.settings, outcome.retry_after))
-        await store.mark_delivery(delivery.id, state="failed" if expired else "pending", at=now,
+        await store.mark_delivery(delivery.id, state="failed" if give_up else "pending", at=now,
                                   status=outcome.status, error=outcome.error, next_at=next_at)
         log.warning("webhook delivery %s to %s failed (attempt %d): %s", delivery.id,
                     self.network.id, attempts, outcome.error)
 
     async def _post(self, delivery: Delivery, event: Event, body: bytes) -> Outcome:
         webhook = self.network.webhook
+        profile = self.network.profile(delivery.profile) if delivery.profile else None
         sent_at = self.sources.clock()
         headers = {
             "Content-Type": self.body.content_type,
             "User-Agent": USER_AGENT,
-            "Feedserver-Event": event.type,
+            "Feedserver-Event": delivery_type(event, profile),
             "Feedserver-Delivery": delivery.id,
-            "Feedserver-Signature": signature(webhook.secret, int(sent_at.timestamp()), body),
+            **signature_headers(webhook, delivery.id, sent_at, body),
         }
         try:
             async with self.session.post(
@@ -198,7 +232,7 @@ class Sender:
 class Webhooks:
     """One sender per network with a webhook, woken by every committed event."""
 
-    def __init__(self, sources: Sources, session: aiohttp.ClientSession,
+    def __init__(self, sources: DocumentSources, session: aiohttp.ClientSession,
                  settings: WebhookSettings) -> None:
         self.senders: list[Sender] = []
         for network in sources.config.networks:

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
-from . import FORMATS, LAYOUT_NAMES, PhotoData, render_creative
+from feedserver.formats import FORMATS, parse_size
 
-SIZE_RE = re.compile(r"^([1-9][0-9]{1,4})x([1-9][0-9]{1,4})$")
+from . import LAYOUT_NAMES, PhotoData, render_creative
+from .digest import rendered_part
 
 
 def _size(text: str) -> tuple[int, int]:
-    match = SIZE_RE.match(text)
-    if not match:
-        raise argparse.ArgumentTypeError(f"size must be WIDTHxHEIGHT, e.g. 1920x1080, not {text!r}")
-    return int(match[1]), int(match[2])
+    size = parse_size(text)
+    if size is None:
+        raise argparse.ArgumentTypeError(
+            f"size must be WIDTHxHEIGHT (16 to 7680 pixels each), e.g. 1920x1080, not {text!r}")
+    return size
 
 
 def _photo(text: str) -> tuple[str, Path]:
@@ -38,7 +39,8 @@ def render(args: argparse.Namespace) -> int:
         print("feedserver render: the alert file must hold a JSON object", file=sys.stderr)
         return 2
     languages = tuple(args.languages.split(",")) if args.languages else ()
-    creative = render_creative(alert, photos, args.size, args.layout, languages, args.format)
+    creative = render_creative(rendered_part(alert), photos, args.size, args.layout, languages,
+                               args.format)
     Path(args.output).write_bytes(creative.body)
     if args.report:
         print(json.dumps(creative.report, ensure_ascii=False, indent=2))

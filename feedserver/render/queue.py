@@ -86,7 +86,6 @@ class RenderQueue:
         return self.submit(pending.job, pending.photos, URGENT)
 
     async def _feed(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             _, _, digest = await self._heap.get()
             pending = self._pending.get(digest)
@@ -95,7 +94,7 @@ class RenderQueue:
             self._running.add(digest)
             job = pending.job
             try:
-                creative = await loop.run_in_executor(
+                creative = await asyncio.get_running_loop().run_in_executor(
                     self.pool,
                     render_creative,
                     job.alert,

@@ -9,6 +9,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from support.push import Staff, push_config_data
 from support.servers import free_port
+from support.webhooks import Receiver, serve_receiver
 
 from feedserver.app import create_app
 from feedserver.config import parse_config
@@ -30,7 +31,7 @@ def make_app(tmp_path, storage: str) -> Callable[..., web.Application]:
 
 
 @pytest.fixture
-def served(aiohttp_client, make_app) -> Callable[..., Awaitable[TestClient]]:
+def served(make_app, aiohttp_client) -> Callable[..., Awaitable[TestClient]]:
     """A client of an app whose public_url is its own address, so render URLs load."""
     async def serve(**kwargs) -> TestClient:
         port = free_port()
@@ -40,7 +41,7 @@ def served(aiohttp_client, make_app) -> Callable[..., Awaitable[TestClient]]:
 
 
 @pytest.fixture
-async def client(aiohttp_client, make_app) -> TestClient:
+async def client(make_app, aiohttp_client) -> TestClient:
     return await aiohttp_client(make_app())
 
 
@@ -48,3 +49,7 @@ async def client(aiohttp_client, make_app) -> TestClient:
 def staff(client) -> Staff:
     return Staff(client)
 
+
+@pytest.fixture
+async def receiver(aiohttp_server) -> tuple[Receiver, str]:
+    return await serve_receiver(aiohttp_server)
