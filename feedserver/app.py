@@ -28,6 +28,7 @@ from feedserver.appkeys import (
     WEBHOOK_SETTINGS,
 )
 from feedserver.auth import Credentials
+from feedserver.cluster import cluster_ctx, leader_duty
 from feedserver.config import Config
 from feedserver.errors import error_middleware
 from feedserver.events import EventBus
@@ -104,10 +105,11 @@ def create_app(config: Config) -> web.Application:
     app[WEBHOOK_SETTINGS] = webhooks.WebhookSettings()
     app.cleanup_ctx.extend([
         _store_ctx,
+        cluster_ctx,
         _pool_ctx,
         _domain_ctx,
         render_ctx,
-        _background("expiry-clock", lambda a: run_expiry_clock(a[ALERTS], a[EVENTS])),
+        leader_duty("expiry-clock", lambda a: run_expiry_clock(a[ALERTS], a[EVENTS])),
         _background("receipts", lambda a: a[RECEIPTS].run()),
         interop_ctx,
         push_ctx,

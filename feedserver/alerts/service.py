@@ -203,4 +203,8 @@ class AlertService:
         except VersionConflict as exc:
             raise conflict("the alert changed meanwhile; read it again and retry") from exc
         self.bus.emit(alert, event)
+        if event is not None:
+            # Another process's earlier event may be applied first; the answer waits for it,
+            # so whoever made the change reads it back from every feed of this process.
+            await self.bus.reached(event.seq)
         return alert

@@ -184,20 +184,17 @@ POLLERS = web.AppKey("upstream_pollers", dict[str, Poller])
 
 
 @contextlib.asynccontextmanager
-async def run_pollers(app: web.Application) -> AsyncIterator[None]:
-    """One poller task per configured upstream, for as long as the block runs."""
-    upstreams = app[CONFIG].upstreams
+async def upstream_pollers(app: web.Application) -> AsyncIterator[dict[str, Poller]]:
+    """One poller per configured upstream, for as long as the block runs (not yet polling)."""
     async with aiohttp.ClientSession() as session:
-        pollers = {u.id: Poller(app, u, session) for u in upstreams}
+        pollers = {u.id: Poller(app, u, session) for u in app[CONFIG].upstreams}
         app[POLLERS] = pollers
-        tasks = [asyncio.create_task(p.run(), name=f"upstream-{p.upstream.id}")
-                 for p in pollers.values()]
-        try:
-            yield
-        finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        yield pollers
+
+
+async def run_pollers(pollers: dict[str, Poller]) -> None:
+    """Poll every upstream until cancelled: run by the leading process only."""
+    async with asyncio.TaskGroup() as group:
+        for poller in pollers.values():
+            group.create_task(poller.run(), name=f"upstream-{poller.upstream.id}")
 

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from feedserver.appkeys import ALERTS, CREDENTIALS, STORE
+from feedserver.cluster import LEADERSHIP
 from feedserver.errors import ApiError, FieldError
 from feedserver.feeds.views import CACHING, etag_matches, screen_view
 from feedserver.http import json_response, read_body
@@ -17,7 +18,7 @@ from feedserver.interop.cap_out import photo_paths
 from feedserver.interop.capxml import CapError
 from feedserver.interop.mrss import rss_feed
 from feedserver.interop.syndication import Builder, Syndication, cap_message
-from feedserver.interop.upstream import run_pollers
+from feedserver.interop.upstream import run_pollers, upstream_pollers
 from feedserver.interop.vocabulary import CAP_CONTENT_TYPE
 
 SYNDICATION = web.AppKey("syndication", Syndication)
@@ -128,5 +129,6 @@ INTEROP_ROUTES = [
 async def interop_ctx(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: the Atom/RSS cache, and one poller per configured upstream."""
     app[SYNDICATION] = Syndication()
-    async with run_pollers(app):
+    async with upstream_pollers(app) as pollers, \
+            app[LEADERSHIP].duty("upstream-pollers", lambda: run_pollers(pollers)):
         yield

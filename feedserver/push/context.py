@@ -20,6 +20,7 @@ from feedserver.appkeys import (
     STORE,
     WEBHOOK_SETTINGS,
 )
+from feedserver.cluster import LEADERSHIP
 from feedserver.push.fanout import Hub
 from feedserver.push.webhooks import Sources, Webhooks
 
@@ -38,7 +39,7 @@ async def _running(coroutine: Coroutine[Any, Any, None], name: str) -> AsyncIter
 async def push_ctx(app: web.Application) -> AsyncIterator[None]:
     feeds = app[FEEDS]
     hub = Hub(app[STORE], feeds, app[RECEIPTS], app[PUSH_SETTINGS], feeds.clock,
-              await app[STORE].last_seq())
+              app[EVENTS].last_seq)
     app[EVENTS].add_listener(hub.on_change)
     app[HUB] = hub
     async with _running(hub.run_keepalive(), "push-keepalive"):
@@ -56,5 +57,6 @@ async def webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
     async with aiohttp.ClientSession() as session:
         webhooks = Webhooks(sources, session, app[WEBHOOK_SETTINGS])
         app[EVENTS].add_listener(webhooks.on_change)
-        async with _running(webhooks.run(), "webhooks"):
+        # once in total: the leading process sends; the store claims each delivery as well
+        async with app[LEADERSHIP].duty("webhooks", webhooks.run):
             yield

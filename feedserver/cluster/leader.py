@@ -1,0 +1,132 @@
+"""Leadership: the duties that must run once, not once per process.
+
+The upstream pollers, the expiry clock and the webhook outbox senders each act on the shared
+store; run in every worker they would poll upstreams N times, race each other's expiries and
+post webhooks N times. Whoever holds the leader lock runs them; the others wait for the lock,
+so when the leader dies (its lock goes with it: a file lock with the process, an advisory lock
+with the database session) another takes over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+from collections.abc import AsyncIterator, Callable, Coroutine
+from pathlib import Path
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+Duty = Callable[[], Coroutine[Any, Any, None]]
+DUTY_RETRY_SECONDS = 1.0
+
+
+class LeaderLock(Protocol):
+    async def acquire(self) -> None:
+        """Return once this process holds the lock."""
+
+    async def lost(self) -> None:
+        """Return if the lock is lost while held (the database session ended)."""
+
+    async def release(self) -> None: ...
+
+
+class FileLeaderLock:
+    """An exclusive flock on a file in data_dir: for processes sharing one host (and SQLite).
+
+    The kernel releases it when the holder exits for any reason, SIGKILL included.
+    """
+
+    def __init__(self, path: Path, retry_seconds: float = 0.5) -> None:
+        self.path = path
+        self.retry_seconds = retry_seconds
+        self._fd: int | None = None
+
+    async def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    await asyncio.sleep(self.retry_seconds)
+                    continue
+                self._fd = fd
+                return
+        except BaseException:
+            os.close(fd)
+            raise
+
+    async def lost(self) -> None:
+        await asyncio.Future()  # a held flock is never taken away
+
+    async def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor drops the lock
+            self._fd = None
+
+
+class Leadership:
+    """Runs the registered duties while this process holds the leader lock."""
+
+    def __init__(self, lock: LeaderLock) -> None:
+        self.lock = lock
+        self.leading = False
+        self._duties: dict[str, Duty] = {}
+        self._running: dict[str, asyncio.Task[None]] = {}
+
+    @contextlib.asynccontextmanager
+    async def duty(self, name: str, run: Duty) -> AsyncIterator[None]:
+        """Run `run()` whenever this process leads, for as long as the block lasts."""
+        self._duties[name] = run
+        if self.leading:
+            self._start(name)
+        try:
+            yield
+        finally:
+            del self._duties[name]
+            await self._stop(name)
+
+    def _start(self, name: str) -> None:
+        self._running[name] = asyncio.create_task(self._keep(name, self._duties[name]),
+                                                  name=name)
+
+    async def _keep(self, name: str, run: Duty) -> None:
+        """A duty that fails is restarted: nothing else would run it."""
+        while True:
+            try:
+                await run()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("leader duty %s failed; restarting", name)
+                await asyncio.sleep(DUTY_RETRY_SECONDS)
+
+    async def _stop(self, name: str) -> None:
+        task = self._running.pop(name, None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def run(self) -> None:
+        """Wait for the lock, lead until it is lost, repeat."""
+        while True:
+            await self.lock.acquire()
+            self.leading = True
+            log.info("this process leads: upstream pollers, expiry clock, webhooks run here")
+            for name in self._duties:
+                self._start(name)
+            try:
+                await self.lock.lost()
+                log.warning("leader lock lost; duties stop until it is held again")
+            finally:
+                self.leading = False
+                for name in list(self._running):
+                    await self._stop(name)
+                await self.lock.release()
