@@ -21,6 +21,7 @@ from feedserver.feeds.document import VISIBLE, reaches, shown_until
 from feedserver.store.base import Event, Store
 from feedserver.timeutil import utcnow
 
+from . import shared
 from .creative import Creative, plan_report
 from .digest import EXTENSIONS, content_digest, creative_digest, photo_ids, rendered_part
 from .photos import PhotoData
@@ -37,7 +38,10 @@ class RenderService:
         self._creatives: dict[str, Creative] = {}
         # as many jobs in the pool at once as it has workers (ProcessPoolExecutor's own count)
         workers = getattr(pool, "_max_workers", None) or os.cpu_count() or 1
-        self._queue = RenderQueue(pool, workers, self._rendered)
+        # Creatives served to screens are rendered once per host for all its workers.
+        self.shared_dir = config.data_dir / "renders"
+        self._queue = RenderQueue(pool, workers, self._rendered, str(self.shared_dir),
+                                  self._wanted)
         self._served: dict[str, set[str]] = {}  # alert id -> digests of its shown version
         self._claimed: dict[str, tuple[Job, dict[str, Any]]] = {}  # digest -> job, alert
         self._alerts: dict[str, dict[str, Any]] = {}  # alert id -> its shown version
@@ -133,8 +137,10 @@ class RenderService:
         wanted = set().union(*self._served.values())
         for digest in [d for d in self._creatives if d not in wanted]:
             del self._creatives[digest]
-        for digest in [d for d in self._claimed if d not in wanted]:
+        unused = [d for d in self._claimed if d not in wanted]
+        for digest in unused:
             del self._claimed[digest]
+        shared.forget(self.shared_dir, unused)
 
     def schedule(self, alert: dict[str, Any]) -> asyncio.Task[None]:
         """Render (or drop) the alert's creatives in the background."""
@@ -156,6 +162,8 @@ class RenderService:
         self._queue.start()
         for alert in await self.store.list_alerts(VISIBLE):
             self.schedule(alert)
+        # what a crash left behind; files this young may belong to an alert just published
+        shared.prune(self.shared_dir, set(self._claimed), older_than_seconds=600)
 
     async def close(self) -> None:
         for task in list(self._tasks):
