@@ -3,19 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import (
-    ADMIN,
-    EDITOR,
-    KEY_A,
-    KEY_B,
-    PUBLISHER,
-    VIEWER,
-    amber_alert,
-    auth,
-    create,
-    missing_child_alert,
-    publish,
-)
+from support.alerts import amber_alert, missing_child_alert
+from support.api import auth, create, publish
+from support.config import ADMIN, EDITOR, KEY_A, KEY_B, PUBLISHER, VIEWER
 
 FEEDS = [("net-a", "landscape"), ("net-a", "amber-only"), ("net-a", "utrecht"),
          ("net-a", "tests"), ("net-b", "atm")]

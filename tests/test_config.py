@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import config_data
+from support.config import config_data
 
 from feedserver.config import ConfigError, interpolate, load_config, parse_config
 

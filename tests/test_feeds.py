@@ -4,18 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from conftest import (
-    ADMIN,
-    KEY_A,
-    KEY_B,
-    PUBLISHER,
-    VIEWER,
-    amber_alert,
-    auth,
-    feed,
-    missing_child_alert,
-    publish,
-)
+from support.alerts import amber_alert, missing_child_alert
+from support.api import auth, feed, publish
+from support.config import ADMIN, KEY_A, KEY_B, PUBLISHER, VIEWER
 
 from feedserver.appkeys import RECEIPTS
 

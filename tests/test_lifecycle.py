@@ -5,18 +5,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from conftest import (
-    EDITOR,
-    KEY_A,
-    PUBLISHER,
-    VIEWER,
-    amber_alert,
-    auth,
-    create,
-    feed,
-    missing_child_alert,
-    publish,
-)
+from support.alerts import amber_alert, missing_child_alert
+from support.api import auth, create, feed, publish
+from support.config import EDITOR, KEY_A, PUBLISHER, VIEWER
 
 from feedserver.appkeys import EVENTS
 from feedserver.render.service import RENDERER

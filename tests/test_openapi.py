@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import io
 import json
-import re
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from conftest import EDITOR, KEY_A, KEY_B, PUBLISHER, VIEWER, amber_alert, auth
-from openapi_core import OpenAPI
-from openapi_core.testing import MockRequest, MockResponse
 from openapi_spec_validator import validate
 from PIL import Image
-
-SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
+from support.alerts import amber_alert
+from support.api import auth
+from support.config import EDITOR, KEY_A, KEY_B, PUBLISHER, VIEWER
+from support.openapi import SPEC_PATH, CheckedClient
 
 
 @pytest.fixture(scope="module")
@@ -34,43 +30,6 @@ def test_every_route_is_documented_and_every_documented_path_is_routed(spec):
                   for method in item if method in ("get", "post", "patch", "put", "delete")}
     assert routed - documented == set(), "routes missing from openapi.yaml"
     assert documented - routed == set(), "documented paths the server does not have"
-
-
-class CheckedClient:
-    """Sends requests through the test client and checks each answer against the spec."""
-
-    def __init__(self, client, spec: dict) -> None:
-        self.client = client
-        self.spec = spec
-        self.openapi = OpenAPI.from_dict(spec)
-        self.checked: set[tuple[str, str, int]] = set()
-
-    async def call(self, method: str, url: str, *, expect: int, **kwargs):
-        response = await self.client.request(method, url, **kwargs)
-        body = await response.read()
-        assert response.status == expect, body
-        parts = urlsplit(url)
-        request = MockRequest("http://127.0.0.1:8080", method.lower(), parts.path,
-                              args=dict(kwargs.get("params") or {}))
-        content_type = response.headers.get("Content-Type", "application/json").split(";")[0]
-        if response.status == 304 or content_type == "application/json":
-            self.openapi.validate_response(
-                request, MockResponse(body, status_code=response.status,
-                                      headers=dict(response.headers), content_type=content_type))
-        else:
-            self.check_media_type(parts.path, method, response.status, content_type)
-        self.checked.add((method, parts.path, response.status))
-        return body
-
-    def check_media_type(self, path: str, method: str, status: int, content_type: str) -> None:
-        """Images and YAML: the status and media type must be documented."""
-        for pattern, item in self.spec["paths"].items():
-            regex = "^" + re.sub(r"\{[^}]+\}", "[^/]+", pattern) + "$"
-            if re.match(regex, path) and method.lower() in item:
-                documented = item[method.lower()]["responses"][str(status)]["content"]
-                assert content_type in documented, (path, status, content_type)
-                return
-        raise AssertionError(f"{method} {path} is not documented")
 
 
 def png_bytes() -> bytes:

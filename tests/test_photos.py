@@ -7,8 +7,10 @@ import struct
 import zlib
 
 import pytest
-from conftest import EDITOR, VIEWER, amber_alert, auth, create
 from PIL import Image
+from support.alerts import amber_alert
+from support.api import auth, create
+from support.config import EDITOR, VIEWER
 
 from feedserver.photos import MAX_BYTES
 

@@ -6,8 +6,10 @@ import asyncio
 
 import aiohttp
 import pytest
-from conftest import EDITOR, KEY_A, PUBLISHER, VIEWER, amber_alert, auth, config_data
-from server_process import ServerProcess
+from support.alerts import amber_alert
+from support.api import auth
+from support.config import EDITOR, KEY_A, PUBLISHER, VIEWER, config_data
+from support.servers import ServerProcess
 
 
 @pytest.fixture

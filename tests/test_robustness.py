@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from conftest import EDITOR, KEY_A, PUBLISHER, amber_alert, auth, create, publish
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.alerts import amber_alert
+from support.api import auth, create, publish
+from support.config import EDITOR, KEY_A, PUBLISHER
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.text(max_size=30),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import EDITOR, PUBLISHER, VIEWER, amber_alert, auth, create, in_hours, publish
+from support.alerts import amber_alert, in_hours
+from support.api import auth, create, publish
+from support.config import EDITOR, PUBLISHER, VIEWER
 
 from feedserver.appkeys import ALERTS
 from feedserver.auth import Actor

@@ -6,10 +6,12 @@ import base64
 import io
 
 from aiohttp import web
-from conftest import EDITOR, PUBLISHER, VIEWER, amber_alert, auth, create, publish
-from interop_support import drawn_photo, fixture
 from PIL import Image
-from test_cap_out import upload_photo
+from support.alerts import amber_alert
+from support.api import auth, create, publish, upload_photo
+from support.cap import fixture
+from support.config import EDITOR, PUBLISHER, VIEWER
+from support.samples import drawn_photo
 
 from feedserver.alerts.fields import INPUT_FIELDS
 

@@ -6,8 +6,11 @@ import asyncio
 import hashlib
 from datetime import UTC, datetime, timedelta
 
-from conftest import KEY_A, KEY_B, PUBLISHER, VIEWER, amber_alert, auth, create, publish
-from interop_support import CAP, assert_valid_cap, drawn_photo, text
+from support.alerts import amber_alert
+from support.api import auth, create, publish, upload_photo
+from support.cap import CAP, assert_valid_cap, text
+from support.config import KEY_A, KEY_B, PUBLISHER, VIEWER
+from support.samples import drawn_photo
 
 from feedserver.appkeys import EVENTS
 
@@ -21,13 +24,6 @@ async def cap_of(client, alert_id: str, token: str = VIEWER):
 
 def references(root) -> list[str]:
     return (text(root, "cap:references") or "").split()
-
-
-async def upload_photo(client, colour: str = "orange") -> str:
-    response = await client.post("/v1/photos", data=drawn_photo(colour),
-                                 headers={**auth(PUBLISHER), "Content-Type": "image/jpeg"})
-    assert response.status == 201, await response.text()
-    return (await response.json())["id"]
 
 
 async def test_lifecycle_messages_reference_every_earlier_one(client):
@@ -192,7 +188,7 @@ async def test_resource_photos_are_public_only_while_the_alert_is_shown(client):
     assert response.status == 200 and response.content_type == "image/jpeg"
     assert hashlib.sha1(await response.read()).hexdigest() == \
         text(await cap_of(client, draft["id"]), "cap:info/cap:resource/cap:digest")
-    other = await upload_photo(client, "green")
+    other = await upload_photo(client, drawn_photo("green"))
     assert (await client.get(f"/v1/cap/{draft['id']}/photos/{other}")).status == 404
 
     response = await client.post(f"/v1/alerts/{draft['id']}/cancel", json={"reason": "test"},

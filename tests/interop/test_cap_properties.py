@@ -6,7 +6,7 @@ import io
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from interop_support import oasis_schema
+from support.cap import oasis_schema
 
 from feedserver.alerts.fields import CIRCUMSTANCES, SEXES, normalise
 from feedserver.alerts.texts import headline

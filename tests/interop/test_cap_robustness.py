@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-from conftest import PUBLISHER, auth
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.api import auth
+from support.config import PUBLISHER
 
 NAMES = ["circumstance", "children[0].name", "children[0].age", "children[1].age",
          "children[9].height_cm", "children[0].sex", "suspects[2].description",

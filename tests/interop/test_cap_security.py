@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 from aiohttp import web
-from conftest import PUBLISHER, auth
+from support.api import auth
+from support.config import PUBLISHER
 
 from feedserver.appkeys import POOL
 

@@ -8,8 +8,10 @@ import hmac
 from dataclasses import dataclass, field
 
 from aiohttp import web
-from conftest import PUBLISHER, amber_alert, auth, config_data, publish
-from interop_support import CAP, assert_valid_cap, text
+from support.alerts import amber_alert
+from support.api import auth, publish
+from support.cap import CAP, assert_valid_cap, text
+from support.config import PUBLISHER, config_data
 
 from feedserver.app import create_app
 from feedserver.appkeys import CONFIG, STORE

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 import yaml
-from conftest import KEY_A, PUBLISHER, VIEWER, amber_alert, auth, publish
-from interop_support import fixture
-from test_openapi import SPEC_PATH, CheckedClient
+from support.alerts import amber_alert
+from support.api import auth, publish
+from support.cap import fixture
+from support.config import KEY_A, PUBLISHER, VIEWER
+from support.openapi import SPEC_PATH, CheckedClient
 
 
 async def test_interop_answers_match_the_spec(client):

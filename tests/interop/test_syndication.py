@@ -6,20 +6,12 @@ import io
 from urllib.parse import urlsplit
 
 import feedparser
-from conftest import (
-    KEY_A,
-    KEY_B,
-    PUBLISHER,
-    VIEWER,
-    amber_alert,
-    auth,
-    feed,
-    missing_child_alert,
-    publish,
-)
-from interop_support import CAP, assert_valid_cap
 from lxml import etree
 from PIL import Image
+from support.alerts import amber_alert, missing_child_alert
+from support.api import auth, feed, publish
+from support.cap import CAP, assert_valid_cap
+from support.config import KEY_A, KEY_B, PUBLISHER, VIEWER
 
 from feedserver.appkeys import RECEIPTS
 

@@ -11,8 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp import web
-from conftest import KEY_A, PUBLISHER, VIEWER, auth, feed
-from interop_support import drawn_photo
+from support.api import auth, feed
+from support.config import KEY_A, PUBLISHER, VIEWER
+from support.samples import drawn_photo
 
 from feedserver.app import create_app
 from feedserver.appkeys import ALERTS

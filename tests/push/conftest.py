@@ -8,12 +8,12 @@ from dataclasses import replace
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from server_process import free_port
+from support.push import Staff, push_config_data
+from support.servers import free_port
 
 from feedserver.app import create_app
 from feedserver.appkeys import PUSH_SETTINGS, WEBHOOK_SETTINGS
 from feedserver.config import parse_config
-from push.pushkit import Staff, config_data
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def make_app(tmp_path) -> Callable[..., web.Application]:
     def make(webhook_url: str | None = None, alerts: dict | None = None,
              webhooks: dict | None = None, public_url: str = "http://127.0.0.1:8080",
              **push) -> web.Application:
-        app = create_app(parse_config(config_data(tmp_path, webhook_url, alerts, public_url)))
+        app = create_app(parse_config(push_config_data(tmp_path, webhook_url, alerts, public_url)))
         app[PUSH_SETTINGS] = replace(app[PUSH_SETTINGS], **push)
         app[WEBHOOK_SETTINGS] = replace(app[WEBHOOK_SETTINGS], backoff_seconds=0.05,
                                         backoff_max_seconds=0.2, **(webhooks or {}))

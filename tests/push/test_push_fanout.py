@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import socket
 
+from support.push import KEY, Staff, feed_path, open_sse
+
 from feedserver.appkeys import HUB
-from push.pushkit import KEY, Staff, feed_path, open_sse
 
 
 async def _until(condition, timeout: float = 5.0) -> None:

@@ -6,9 +6,8 @@ import asyncio
 
 import yaml
 from aiohttp import web
-from test_openapi import SPEC_PATH, CheckedClient
-
-from push.pushkit import ADMIN, KEY, NETWORK, OTHER_KEY, PUBLISHER, Staff, feed_path
+from support.openapi import SPEC_PATH, CheckedClient
+from support.push import ADMIN, KEY, NETWORK, OTHER_KEY, PUBLISHER, Staff, feed_path
 
 
 async def test_push_answers_match_the_spec(aiohttp_client, aiohttp_server, make_app):

@@ -8,18 +8,16 @@ import pytest
 from aiohttp import web
 from PIL import Image
 from playwright.async_api import Page, async_playwright
+from support.browser import CHROMIUM, CHROMIUM_ARGS
+from support.push import KEY, Staff, feed_path
 
 from feedserver.appkeys import FEEDS, HUB, RECEIPTS
-from push.pushkit import KEY, Staff, feed_path
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture
 async def browser():
     async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path="/usr/bin/chromium",
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM,
                                                     args=CHROMIUM_ARGS)
         yield chromium
         await chromium.close()
@@ -34,6 +32,7 @@ async def open_player(browser, client, **query: str) -> Page:
     return page
 
 
+@pytest.mark.browser
 async def test_player_shows_an_alert_after_publish_and_blanks_after_cancel(served, browser):
     client = await served()
     staff = Staff(client)
@@ -54,6 +53,7 @@ async def test_player_shows_an_alert_after_publish_and_blanks_after_cancel(serve
     assert receipts["screens"] == 1  # kiosk-7 received the cancellation
 
 
+@pytest.mark.browser
 async def test_player_drops_an_alert_at_valid_until_when_the_server_is_gone(
         aiohttp_client, make_app, browser):
     client = await aiohttp_client(make_app(alerts={"offline_grace_seconds": 3,
@@ -75,6 +75,7 @@ async def test_player_drops_an_alert_at_valid_until_when_the_server_is_gone(
     assert [a["id"] for a in feed["alerts"]] == [alert["id"]]  # still active on the server
 
 
+@pytest.mark.browser
 async def test_player_rotates_between_active_alerts(aiohttp_client, make_app, browser):
     client = await aiohttp_client(make_app())
     staff = Staff(client)
@@ -103,6 +104,7 @@ async def test_player_page_needs_a_key_and_a_sane_rotation(client):
     assert "screen=kiosk-1" in await page.text() and "region=NL-UT" in await page.text()
 
 
+@pytest.mark.browser
 async def test_player_shows_the_html_render_else_an_image(aiohttp_client, aiohttp_server,
                                                           make_app, browser):
     async def creative(request: web.Request) -> web.Response:

@@ -6,9 +6,9 @@ import asyncio
 import json
 
 from aiohttp import WSMsgType
+from support.push import KEY, NETWORK, OTHER_KEY, SseReader, Staff, feed_path, open_sse, soon
 
 from feedserver.appkeys import RECEIPTS
-from push.pushkit import KEY, NETWORK, OTHER_KEY, SseReader, Staff, feed_path, open_sse, soon
 
 
 async def test_sse_and_websocket_get_a_publish_within_a_second(client, staff):

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 import aiohttp
 import pytest
 from aiohttp import web
-from server_process import ServerProcess
+from support.push import ADMIN, HOOK_SECRET, NETWORK, PUBLISHER, Staff, alert_body, push_config_data
+from support.servers import ServerProcess
 
 from feedserver.push.webhooks import WebhookSettings, backoff, signature
-from push.pushkit import ADMIN, HOOK_SECRET, NETWORK, PUBLISHER, Staff, alert_body, config_data
 
 
 @dataclass
@@ -179,7 +179,7 @@ async def test_deliveries_pending_at_a_sigkill_go_out_after_restart(tmp_path, re
     """The real `feedserver serve`, with its default backoff, killed while the hook is down."""
     hook, url = receiver
     hook.failures = 10**6
-    server = ServerProcess(config_data(tmp_path, url), tmp_path)
+    server = ServerProcess(push_config_data(tmp_path, url), tmp_path)
     await server.start()
     try:
         async with aiohttp.ClientSession(server.url, headers={

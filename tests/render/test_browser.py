@@ -5,21 +5,15 @@ from __future__ import annotations
 import io
 
 import pytest
-import samples
 from PIL import Image, ImageChops, ImageStat
 from playwright.sync_api import sync_playwright
-from samples import SIZES, all_renders, parse
+from support import samples
+from support.browser import CHROMIUM, CHROMIUM_ARGS
+from support.samples import SIZES, all_renders, parse
 
 from feedserver.render import render_creative
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+pytestmark = pytest.mark.browser
 MEASURE = """() => {
   const outside = [];
   for (const box of document.querySelectorAll('.box')) {
@@ -41,7 +35,7 @@ MEASURE = """() => {
 @pytest.fixture(scope="module")
 def browser():
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 

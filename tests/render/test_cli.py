@@ -6,8 +6,8 @@ import io
 import json
 
 import pytest
-import samples
 from PIL import Image
+from support import samples
 
 from feedserver.cli import main
 

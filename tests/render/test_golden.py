@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image, ImageChops, ImageStat
-from samples import all_renders
+from support.samples import all_renders
 
 GOLDEN = Path(__file__).parent / "golden"
 SIZES = ["480x270", "728x90", "432x1008", "600x600"]

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import samples
 from fontTools.ttLib import TTFont
 from PIL import Image
+from support import samples
 
 from feedserver.render import PhotoData, plan_report, render_creative
 from feedserver.render.fonts import FONT_FILES, LATIN, WEB_FONT_FILES, cut
@@ -219,14 +219,14 @@ def test_equal_input_gives_equal_bytes(fmt):
 def test_equal_bytes_in_another_process_too():
     """Nothing in a creative depends on the process: no timestamps, no cached state."""
     script = (
-        "import sys, hashlib; sys.path.insert(0, sys.argv[1]); import samples;"
+        "import sys, hashlib; sys.path.insert(0, sys.argv[1]); from support import samples;"
         "from feedserver.render import render_creative as r;"
         "print(' '.join(hashlib.sha256(r(samples.alert(), samples.photos(), (1024, 768), 'auto',"
         " ('nl', 'en'), f).body).hexdigest() for f in ('jpg', 'png', 'webp', 'html')))"
     )
-    here = str(Path(__file__).parent)
+    tests_dir = str(Path(__file__).resolve().parents[1])
     out = subprocess.run(
-        [sys.executable, "-c", script, here],
+        [sys.executable, "-c", script, tests_dir],
         capture_output=True,
         text=True,
         check=True,

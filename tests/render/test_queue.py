@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ProcessPoolExecutor
 
-import samples
+from support import samples
 
 from feedserver.render.queue import PRIMARY, REST, URGENT, Job, RenderQueue
 

@@ -8,21 +8,12 @@ from dataclasses import replace
 from urllib.parse import urlsplit
 
 import pytest
-import samples
 from aiohttp.test_utils import TestClient, TestServer
-from conftest import (
-    EDITOR,
-    KEY_A,
-    KEY_B,
-    PUBLISHER,
-    VIEWER,
-    amber_alert,
-    auth,
-    config_data,
-    create,
-    publish,
-)
 from PIL import Image
+from support import samples
+from support.alerts import amber_alert
+from support.api import auth, create, publish, upload_photo
+from support.config import KEY_A, KEY_B, PUBLISHER, VIEWER, config_data
 
 from feedserver.access_log import PathOnlyAccessLogger
 from feedserver.app import create_app
@@ -62,18 +53,8 @@ async def settled(client: TestClient) -> None:
     await client.server.app[RENDERER].idle()
 
 
-async def upload_photo(client: TestClient) -> str:
-    response = await client.post(
-        "/v1/photos",
-        data=samples.portrait_photo(),
-        headers={**auth(EDITOR), "Content-Type": "image/jpeg"},
-    )
-    assert response.status == 201, await response.text()
-    return (await response.json())["id"]
-
-
 async def test_published_alert_is_served_by_digest_with_immutable_caching(client):
-    photo = await upload_photo(client)
+    photo = await upload_photo(client, samples.portrait_photo())
     alert = amber_alert()
     alert["children"][0]["photo"] = photo
     published = await publish(client, alert)

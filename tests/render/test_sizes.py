@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 
 import pytest
-import samples
 from PIL import Image, ImageCms
-from samples import DESIGN_SIZES, SIZES, all_renders, parse
+from support import samples
+from support.samples import DESIGN_SIZES, SIZES, all_renders, parse
 
 from feedserver.render.fonts import font
 from feedserver.render.plan import resolve

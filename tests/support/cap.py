@@ -1,4 +1,4 @@
-"""Helpers for the interop tests: the OASIS files, an independent XSD check, test photos."""
+"""CAP helpers: the OASIS files, an XSD check independent of the server's, element lookup."""
 
 from __future__ import annotations
 
@@ -9,11 +9,9 @@ from pathlib import Path
 
 import xmlschema
 from lxml import etree
-from PIL import Image, ImageDraw
 
-HERE = Path(__file__).parent
-FIXTURES = HERE / "fixtures"
-REPO = HERE.parent.parent
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "interop" / "fixtures"
 CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
 CAP_TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
 
@@ -46,12 +44,3 @@ def text(root: etree._Element, path: str) -> str | None:
     found = root.find(path.replace("cap:", CAP))
     return None if found is None else found.text
 
-
-def drawn_photo(colour: str = "orange", size: tuple[int, int] = (120, 160)) -> bytes:
-    """A JPEG drawn here: a face-like oval on a plain background."""
-    image = Image.new("RGB", size, "lightblue")
-    draw = ImageDraw.Draw(image)
-    draw.ellipse((20, 20, size[0] - 20, size[1] - 30), fill=colour)
-    out = io.BytesIO()
-    image.save(out, "JPEG")
-    return out.getvalue()

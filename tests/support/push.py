@@ -1,4 +1,4 @@
-"""Helpers for the push tests: their config, staff calls, and a Server-Sent Events reader."""
+"""The push tests' world: their config (one network with a webhook), staff calls, an SSE reader."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ ADMIN = "admin-token-0001"
 HOOK_SECRET = "hook-secret-0001"
 
 
-def config_data(tmp_path, webhook_url: str | None = None, alerts: dict | None = None,
+def push_config_data(tmp_path, webhook_url: str | None = None, alerts: dict | None = None,
                 public_url: str = "http://127.0.0.1:8080") -> dict:
     metro = {
         "id": NETWORK, "name": "Metro screens", "keys": [KEY],

@@ -1,4 +1,4 @@
-"""Invented alerts and photos drawn with Pillow, shared by the render tests and the benchmark."""
+"""Invented alerts as the renderer gets them, and photos drawn with Pillow."""
 
 from __future__ import annotations
 
@@ -103,6 +103,16 @@ EXTRA_SIZES = [
     "1280x1024",
 ]
 SIZES = list(dict.fromkeys(DESIGN_SIZES + EXTRA_SIZES))
+
+
+def drawn_photo(colour: str = "orange", size: tuple[int, int] = (120, 160)) -> bytes:
+    """A small JPEG: a face-like oval on a plain background (for uploads and CAP resources)."""
+    image = Image.new("RGB", size, "lightblue")
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((20, 20, size[0] - 20, size[1] - 30), fill=colour)
+    out = io.BytesIO()
+    image.save(out, "JPEG")
+    return out.getvalue()
 
 
 def parse(size: str) -> tuple[int, int]:
