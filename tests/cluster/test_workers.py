@@ -13,10 +13,11 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from conftest import KEY_A, PUBLISHER, VIEWER, amber_alert, auth, config_data
-from server_process import ServerProcess
-
-from cluster.clusterkit import Pinned, open_stream, sessions_on_two_workers, wait_for_listeners
+from support.alerts import amber_alert
+from support.api import auth
+from support.cluster import Pinned, open_stream, sessions_on_two_workers, wait_for_listeners
+from support.config import KEY_A, PUBLISHER, VIEWER, config_data
+from support.servers import ServerProcess
 
 FEED = "/v1/feeds/net-a/landscape"
 

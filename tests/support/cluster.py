@@ -13,8 +13,9 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 import aiohttp
-from push.pushkit import SseReader
-from server_process import free_port
+
+from support.push import SseReader
+from support.servers import free_port
 
 LISTEN, ESTABLISHED = "0A", "01"
 
