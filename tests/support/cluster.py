@@ -43,8 +43,13 @@ async def wait_for_listeners(port: int, count: int, timeout: float = 60) -> None
 
 def serving_pid(server_port: int, client_port: int) -> int:
     """The pid of the process holding the server side of the connection from `client_port`."""
+    return socket_owner(server_port, client_port)
+
+
+def socket_owner(local_port: int, remote_port: int) -> int:
+    """The pid of the process holding the local end of a connection between these ports."""
     inodes = {inode for local, remote, state, inode in _tcp_rows()
-              if local == server_port and remote == client_port and state == ESTABLISHED}
+              if local == local_port and remote == remote_port and state == ESTABLISHED}
     targets = {f"socket:[{inode}]" for inode in inodes}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -53,7 +58,7 @@ def serving_pid(server_port: int, client_port: int) -> int:
                     return int(pid)
         except (FileNotFoundError, PermissionError, ProcessLookupError):
             continue
-    raise LookupError(f"no process serves the connection from port {client_port}")
+    raise LookupError(f"no process holds the connection {local_port} -> {remote_port}")
 
 
 class Pinned:
