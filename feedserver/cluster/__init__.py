@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine
+from functools import partial
 from typing import Any
 
 from aiohttp import web
 
 from feedserver.appkeys import CONFIG, EVENTS, STORE
-from feedserver.cluster.follow import LogFollower, Wakeup, polling_wakeup
-from feedserver.cluster.leader import FileLeaderLock, LeaderLock, Leadership
+from feedserver.cluster.follow import LogFollower, Wakeups, polled_wakeups
+from feedserver.cluster.leader import FileLeaderLock, LeaderLock, Leadership, StoreLeaderLock
 
 LEADERSHIP = web.AppKey("leadership", Leadership)
 FOLLOWER = web.AppKey("follower", LogFollower)
@@ -22,20 +23,22 @@ FOLLOWER = web.AppKey("follower", LogFollower)
 POLL_SECONDS = 0.2
 
 
-def _wakeup(app: web.Application) -> Wakeup:
+def _wakeups(app: web.Application) -> Wakeups:
     store = app[STORE]
-    notified = getattr(store, "wait_for_events", None)  # LISTEN/NOTIFY, where the store has it
-    return notified if notified is not None else polling_wakeup(store, app[EVENTS], POLL_SECONDS)
+    notified = getattr(store, "committed_events", None)  # LISTEN/NOTIFY, where the store has it
+    return notified if notified is not None else partial(polled_wakeups, store,
+                                                         interval=POLL_SECONDS)
 
 
 def _leader_lock(app: web.Application) -> LeaderLock:
-    make = getattr(app[STORE], "leader_lock", None)  # an advisory lock, where the store has it
-    return make() if make is not None else FileLeaderLock(app[CONFIG].data_dir / "leader.lock")
+    lead = getattr(app[STORE], "leadership", None)  # an advisory lock, where the store has it
+    return StoreLeaderLock(lead("leader")) if lead is not None \
+        else FileLeaderLock(app[CONFIG].data_dir / "leader.lock")
 
 
 async def cluster_ctx(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx, right after the store: follow the log; lead when the lock is ours."""
-    follower = LogFollower(app[STORE], app[EVENTS], _wakeup(app))
+    follower = LogFollower(app[STORE], app[EVENTS], _wakeups(app))
     await follower.start()
     leadership = Leadership(_leader_lock(app))
     app[FOLLOWER] = follower

@@ -10,8 +10,9 @@ lost costs at most `fallback_seconds` of delay, because the follower also looks 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 
 from feedserver.events import EventBus
 from feedserver.store.base import Store
@@ -21,31 +22,30 @@ log = logging.getLogger(__name__)
 BATCH = 500
 RETRY_SECONDS = 1.0
 
-# Returns when new events may have been committed (by any process).
-Wakeup = Callable[[], Awaitable[None]]
+# Yields each time new events may have been committed (by any process): a wake-up only.
+Wakeups = Callable[[int], AsyncIterator[int]]
 
 
-def polling_wakeup(store: Store, bus: EventBus, interval: float) -> Wakeup:
-    """For a store without notifications (SQLite): ask for the last sequence number.
+async def polled_wakeups(store: Store, after: int, interval: float) -> AsyncIterator[int]:
+    """For a store without notifications: ask for the last sequence number.
 
     One indexed MAX() every `interval` seconds per process; cheap next to a single poll.
     """
-
-    async def wait() -> None:
-        while True:
-            await asyncio.sleep(interval)
-            if await store.last_seq() > bus.last_seq:
-                return
-
-    return wait
+    last = after
+    while True:
+        await asyncio.sleep(interval)
+        seq = await store.last_seq()
+        if seq > last:
+            last = seq
+            yield seq
 
 
 class LogFollower:
-    def __init__(self, store: Store, bus: EventBus, wakeup: Wakeup,
+    def __init__(self, store: Store, bus: EventBus, wakeups: Wakeups,
                  fallback_seconds: float = 1.0) -> None:
         self.store = store
         self.bus = bus
-        self.wakeup = wakeup
+        self.wakeups = wakeups
         self.fallback_seconds = fallback_seconds
         self._poked = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -68,26 +68,29 @@ class LogFollower:
                     return applied
 
     async def run(self) -> None:
+        """Catch up whenever woken by the store, poked by a commit that came out ahead of an
+        event not applied yet, or when `fallback_seconds` pass without either."""
+        listening = asyncio.create_task(self._listen(), name="log-wakeups")
+        try:
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._poked.wait(), self.fallback_seconds)
+                self._poked.clear()
+                try:
+                    await self.catch_up()
+                except Exception:
+                    log.exception("following the event log failed; retrying")
+                    await asyncio.sleep(RETRY_SECONDS)
+        finally:
+            listening.cancel()
+            await asyncio.gather(listening, return_exceptions=True)
+
+    async def _listen(self) -> None:
         while True:
             try:
-                await self._wait()
-                self._poked.clear()
-                await self.catch_up()
-            except asyncio.CancelledError:
-                raise
+                async for _ in self.wakeups(self.bus.last_seq):
+                    self._poked.set()
             except Exception:
-                log.exception("following the event log failed; retrying")
-                await asyncio.sleep(RETRY_SECONDS)
-
-    async def _wait(self) -> None:
-        """Until woken by the store, poked by a commit ahead of us, or the fallback passes."""
-        if self._poked.is_set():
-            return
-        waits = [asyncio.ensure_future(self.wakeup()), asyncio.ensure_future(self._poked.wait())]
-        try:
-            await asyncio.wait(waits, timeout=self.fallback_seconds,
-                               return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in waits:
-                task.cancel()
-            await asyncio.gather(*waits, return_exceptions=True)
+                log.exception("waiting for new events failed; the log is still read every %ss",
+                              self.fallback_seconds)
+            await asyncio.sleep(RETRY_SECONDS)

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 Duty = Callable[[], Coroutine[Any, Any, None]]
 DUTY_RETRY_SECONDS = 1.0
+RENEW_SECONDS = 2.0  # well within the store's lease (15 s on SQLite)
 
 
 class LeaderLock(Protocol):
@@ -68,6 +69,44 @@ class FileLeaderLock:
         if self._fd is not None:
             os.close(self._fd)  # closing the descriptor drops the lock
             self._fd = None
+
+
+class StoreLead(Protocol):
+    """The store's lead of a named job: `acquire` never waits, answers whether this process
+    leads now, and must be asked again well within the lease."""
+
+    async def acquire(self) -> bool: ...
+
+    async def release(self) -> None: ...
+
+
+class StoreLeaderLock:
+    """The store's lead (an advisory lock on PostgreSQL), asked every `renew_seconds`."""
+
+    def __init__(self, lead: StoreLead, renew_seconds: float = RENEW_SECONDS) -> None:
+        self.lead = lead
+        self.renew_seconds = renew_seconds
+
+    async def _leads(self) -> bool:
+        try:
+            return await self.lead.acquire()
+        except Exception as exc:  # the database is away: another may lead by now
+            log.warning("leader lock not confirmed: %s", exc)
+            return False
+
+    async def acquire(self) -> None:
+        while not await self._leads():
+            await asyncio.sleep(self.renew_seconds)
+
+    async def lost(self) -> None:
+        while await self._leads():
+            await asyncio.sleep(self.renew_seconds)
+
+    async def release(self) -> None:
+        try:
+            await self.lead.release()
+        except Exception as exc:
+            log.warning("leader lock not released (it lapses by itself): %s", exc)
 
 
 class Leadership:
