@@ -13,7 +13,7 @@ from aiohttp import web
 
 from feedserver.access_log import PathOnlyAccessLogger
 from feedserver.app import create_app
-from feedserver.cluster.workers import Supervisor, worker_command
+from feedserver.cluster.workers import Supervisor, end_with_supervisor, worker_command
 from feedserver.config import MAX_WORKERS, Config, ConfigError, load_config
 from feedserver.render import LAYOUT_NAMES
 from feedserver.render.cli import add_render_command
@@ -37,6 +37,8 @@ def serve(args: argparse.Namespace) -> int:
     workers = args.workers or config.server.workers
     if workers > 1 and not args.worker:
         return Supervisor(worker_command(args.config, config.server.listen), workers).run()
+    if args.worker:
+        end_with_supervisor()
     host, port = config.server.host_port
     # uvloop takes 10-20% off every poll's cost; the access log (off unless configured) a
     # quarter: thousands of screens polling make it noise that errors and metrics do better.

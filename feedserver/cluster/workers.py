@@ -9,6 +9,7 @@ on, so `feedserver serve --workers N` stops like a single process does.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import signal
 import subprocess
@@ -25,6 +26,7 @@ RESTART_DELAY_SECONDS = 1.0
 EARLY_DEATH_SECONDS = 10.0
 EARLY_DEATHS_ALLOWED = 5
 STOP_TIMEOUT_SECONDS = 30.0
+PR_SET_PDEATHSIG = 1
 
 
 class Supervisor:
@@ -79,6 +81,16 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
+
+
+def end_with_supervisor() -> None:
+    """In a worker: be sent SIGTERM when the supervisor dies, even by SIGKILL, rather than live
+    on as an orphan holding the port (Linux's PR_SET_PDEATHSIG; elsewhere nothing)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
 
 
 def worker_command(config_path: str, listen: str) -> list[str]:

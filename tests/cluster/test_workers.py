@@ -8,6 +8,8 @@ generous timeout; none measures time.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -15,7 +17,13 @@ import aiohttp
 import pytest
 from support.alerts import amber_alert
 from support.api import auth
-from support.cluster import Pinned, open_stream, sessions_on_two_workers, wait_for_listeners
+from support.cluster import (
+    Pinned,
+    listeners,
+    open_stream,
+    sessions_on_two_workers,
+    wait_for_listeners,
+)
 from support.config import KEY_A, PUBLISHER, VIEWER, config_data
 from support.servers import ServerProcess
 
@@ -114,6 +122,38 @@ async def test_the_alert_answer_is_read_back_from_the_worker_that_made_it(worker
                 async with pinned.session.get(FEED, params={"key": KEY_A}) as response:
                     ids = [a["id"] for a in (await response.json())["alerts"]]
                 assert alert["id"] in ids
+
+
+async def test_a_dead_worker_is_replaced_and_workers_end_with_their_supervisor(workers):
+    async with AsyncExitStack() as stack:
+        one, _ = await sessions_on_two_workers(stack, workers.url, workers.port)
+        os.kill(one.pid, signal.SIGKILL)
+        async with asyncio.timeout(60):  # until the supervisor has started another
+            while one.pid in (pids := worker_pids(workers.process.pid)) or len(pids) < 2:
+                await asyncio.sleep(0.1)
+        await wait_for_listeners(workers.port, 2)
+    async with aiohttp.ClientSession(workers.url) as session, \
+            session.get(FEED, params={"key": KEY_A}) as response:
+        assert response.status == 200
+    survivors = worker_pids(workers.process.pid)
+    os.kill(workers.process.pid, signal.SIGKILL)  # the supervisor alone, not its group
+    workers.process.wait()
+    async with asyncio.timeout(30):
+        while any(os.path.exists(f"/proc/{pid}") and not _zombie(pid) for pid in survivors):
+            await asyncio.sleep(0.1)  # still shutting down; look again
+    assert listeners(workers.port) == 0
+
+
+def worker_pids(supervisor: int) -> set[int]:
+    children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    return {int(pid) for pid in children}
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
 
 
 async def test_two_server_processes_on_one_store_answer_the_same_documents(tmp_path):
