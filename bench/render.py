@@ -29,11 +29,11 @@ import samples
 
 from feedserver.alerts.fields import input_fields
 from feedserver.app import create_app
+from feedserver.appkeys import RENDERER
 from feedserver.config import parse_config
 from feedserver.render import fonts, render_creative
 from feedserver.render.paint import encode, paint
 from feedserver.render.plan import resolve
-from feedserver.render.service import RENDERER
 
 EDITOR, PUBLISHER, KEY = "bench-editor", "bench-publisher", "bench-key"
 EXTRA = ["1366x768", "2560x1440"]  # 39 design sizes + these = 41; the first 40 are used

@@ -1,120 +1,166 @@
-"""The application factory: a validated config in, an aiohttp Application out."""
+"""The application factory: a validated config in, an aiohttp Application out.
+
+Every service is built here and handed what it needs; `cleanup_ctx` only opens and closes
+resources and runs the background tasks. The clock is an input, so tests can move time.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import multiprocessing
 from collections.abc import AsyncIterator, Callable, Coroutine
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from feedserver.alerts.clock import run_expiry_clock
 from feedserver.alerts.service import AlertService
 from feedserver.appkeys import (
     ALERTS,
+    CAP_INGEST,
     CONFIG,
     CREDENTIALS,
     EVENTS,
     FEEDS,
+    HUB,
+    POLLERS,
     POOL,
-    PUSH_SETTINGS,
     RECEIPTS,
+    RENDERER,
     STORE,
-    WEBHOOK_SETTINGS,
+    SYNDICATION,
 )
 from feedserver.auth import Credentials
-from feedserver.cluster import cluster_ctx, leader_duty
+from feedserver.cluster import Cluster
 from feedserver.config import Config
 from feedserver.errors import error_middleware
 from feedserver.events import EventBus
 from feedserver.feeds.document import FeedCache
 from feedserver.feeds.receipts import ReceiptBook
-from feedserver.interop.views import interop_ctx
+from feedserver.interop.cap_ingest import IngestSources
+from feedserver.interop.syndication import Sources as SyndicationSources
+from feedserver.interop.syndication import Syndication
+from feedserver.interop.upstream import run_pollers, upstream_pollers
 from feedserver.photos import MAX_BYTES
 from feedserver.push import webhooks
-from feedserver.push.context import close_push_clients, push_ctx, webhooks_ctx
-from feedserver.push.fanout import PushSettings
-from feedserver.render.service import render_ctx
+from feedserver.push.fanout import Hub
+from feedserver.render.service import RenderService
 from feedserver.routes import ROUTES
-from feedserver.store.sqlite import SQLiteStore
-from feedserver.timeutil import utcnow
+from feedserver.store import make_store
+from feedserver.tasks import running
+from feedserver.timeutil import Clock, utcnow
 
 log = logging.getLogger(__name__)
 
-POOL_WORKERS = 2
+Ctx = Callable[[web.Application], AsyncIterator[None]]
 
 
-async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
-    store = SQLiteStore(app[CONFIG].sqlite_path, webhooks.targets(app[CONFIG]))
-    await store.open()
-    app[STORE] = store
-    yield
-    await store.close()
-
-
-async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
+def _render_pool(workers: int) -> ProcessPoolExecutor:
     """Workers come from a fork server: a worker forked from this process on demand would
     inherit its sockets and pipes and keep clients' connections open after it is gone."""
     context = multiprocessing.get_context("forkserver")
     # the fork server imports the renderer once; every worker starts with it loaded
     context.set_forkserver_preload(["feedserver.render.creative"])
-    pool = ProcessPoolExecutor(max_workers=POOL_WORKERS, mp_context=context)
-    app[POOL] = pool
-    yield
-    pool.shutdown(wait=True, cancel_futures=True)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 
-async def _domain_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The alert service and what derives from it: feed documents and receipts."""
-    clock: Callable[[], datetime] = utcnow
-    bus = app[EVENTS]
-    app[ALERTS] = AlertService(app[STORE], app[CONFIG].alerts, bus, clock)
-    feeds = FeedCache(app[CONFIG], clock)
-    await feeds.load(app[STORE])
-    bus.add_listener(feeds.on_change)
-    app[FEEDS] = feeds
-    app[RECEIPTS] = ReceiptBook(app[STORE], clock)
-    yield
-    await app[RECEIPTS].flush()
-
-
-def _background(name: str, make: Callable[[web.Application], Coroutine[Any, Any, None]]):
-    """A cleanup_ctx that runs a task for the app's lifetime and cancels it at shutdown."""
-
-    async def ctx(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(make(app), name=name)
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    return ctx
-
-
-def create_app(config: Config) -> web.Application:
+def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
+    """The server for `config`; `clock` is what every part reads the time from."""
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BYTES + 1024)
+    bus = EventBus()
+    store = make_store(config.storage, config.sqlite_path, webhooks.targets(config))
+    pool = _render_pool(config.render.workers)
+    alerts = AlertService(store, config.alerts, bus, clock)
+    feeds = FeedCache(config, clock)
+    receipts = ReceiptBook(store, clock)
+    renderer = RenderService(config, store, pool, clock)
+    feeds.render_urls = renderer.urls
+    cluster = Cluster(store, bus)
     app[CONFIG] = config
     app[CREDENTIALS] = Credentials(config)
-    app[EVENTS] = EventBus()
-    app[PUSH_SETTINGS] = PushSettings()
-    app[WEBHOOK_SETTINGS] = webhooks.WebhookSettings()
+    app[EVENTS] = bus
+    app[STORE] = store
+    app[POOL] = pool
+    app[ALERTS] = alerts
+    app[FEEDS] = feeds
+    app[RECEIPTS] = receipts
+    app[RENDERER] = renderer
+    app[SYNDICATION] = Syndication(SyndicationSources(config, store, feeds))
+    app[CAP_INGEST] = IngestSources(config, alerts, store, pool)
+
+    async def store_ctx(app: web.Application) -> AsyncIterator[None]:
+        await store.open()
+        yield
+        await store.close()
+
+    async def pool_ctx(app: web.Application) -> AsyncIterator[None]:
+        yield
+        pool.shutdown(wait=True, cancel_futures=True)
+
+    async def feeds_ctx(app: web.Application) -> AsyncIterator[None]:
+        """Feed documents mirror the visible alerts; receipts are flushed at the end."""
+        await feeds.load(store)
+        bus.add_listener(feeds.on_change)
+        yield
+        await receipts.flush()
+
+    async def render_ctx(app: web.Application) -> AsyncIterator[None]:
+        bus.add_listener(renderer.on_change)
+        await renderer.start()
+        yield
+        await renderer.close()
+
+    async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
+        async with upstream_pollers(config.upstreams, alerts, store, pool, clock) as pollers, \
+                cluster.leadership.duty("upstream-pollers", lambda: run_pollers(pollers)):
+            app[POLLERS] = pollers
+            yield
+
+    async def push_ctx(app: web.Application) -> AsyncIterator[None]:
+        hub = Hub(store, feeds, receipts, config.push, clock, bus.last_seq)
+        bus.add_listener(hub.on_change)
+        app[HUB] = hub
+        async with running(hub.run_keepalive(), "push-keepalive"):
+            yield
+        hub.close_all()
+
+    async def close_push_clients(app: web.Application) -> None:
+        """On shutdown: streams never end by themselves, so end them (screens reconnect)."""
+        app[HUB].close_all()
+
+    async def webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
+        sources = webhooks.Sources(config, store, feeds, clock)
+        async with aiohttp.ClientSession() as session:
+            senders = webhooks.Webhooks(sources, session, config.webhooks)
+            bus.add_listener(senders.on_change)
+            # the leading process sends; each delivery is claimed from the store as well
+            async with cluster.leadership.duty("webhooks", senders.run):
+                yield
+
     app.cleanup_ctx.extend([
-        _store_ctx,
-        cluster_ctx,
-        _pool_ctx,
-        _domain_ctx,
+        store_ctx,
+        cluster.ctx,
+        pool_ctx,
+        feeds_ctx,
         render_ctx,
-        leader_duty("expiry-clock", lambda a: run_expiry_clock(a[ALERTS], a[EVENTS])),
-        _background("receipts", lambda a: a[RECEIPTS].run()),
-        interop_ctx,
+        cluster.duty("expiry-clock", lambda: run_expiry_clock(alerts, bus)),
+        _background("receipts", receipts.run),
+        upstream_ctx,
         push_ctx,
         webhooks_ctx,
     ])
     app.on_shutdown.append(close_push_clients)
     app.router.add_routes(ROUTES)
     return app
+
+
+def _background(name: str, make: Callable[[], Coroutine[Any, Any, None]]) -> Ctx:
+    """A cleanup_ctx that runs a task for the app's lifetime and cancels it at shutdown."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        async with running(make(), name):
+            yield
+
+    return ctx

@@ -1,29 +1,41 @@
-"""Typed keys for the application's shared state."""
+"""Typed keys for the application's shared state, all in one place.
+
+This module imports no service (their types are named for the type checker only), so any
+view can import it without pulling in the parts it does not use. The services are built and
+wired in `feedserver.app.create_app`; views reach the one they need through its key.
+"""
 
 from __future__ import annotations
 
 from concurrent.futures import ProcessPoolExecutor
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from feedserver.alerts.service import AlertService
-from feedserver.auth import Credentials
-from feedserver.config import Config
-from feedserver.events import EventBus
-from feedserver.feeds.document import FeedCache
-from feedserver.feeds.receipts import ReceiptBook
-from feedserver.push.fanout import Hub, PushSettings
-from feedserver.push.webhooks import WebhookSettings
-from feedserver.store.base import Store
+if TYPE_CHECKING:
+    from feedserver.alerts.service import AlertService
+    from feedserver.auth import Credentials
+    from feedserver.config import Config
+    from feedserver.events import EventBus
+    from feedserver.feeds.document import FeedCache
+    from feedserver.feeds.receipts import ReceiptBook
+    from feedserver.interop.cap_ingest import IngestSources
+    from feedserver.interop.syndication import Syndication
+    from feedserver.interop.upstream import Poller
+    from feedserver.push.fanout import Hub
+    from feedserver.render.service import RenderService
+    from feedserver.store.base import Store
 
-CONFIG = web.AppKey("config", Config)
-CREDENTIALS = web.AppKey("credentials", Credentials)
-STORE = web.AppKey("store", Store)
-EVENTS = web.AppKey("events", EventBus)
-ALERTS = web.AppKey("alerts", AlertService)
-FEEDS = web.AppKey("feeds", FeedCache)
-RECEIPTS = web.AppKey("receipts", ReceiptBook)
-POOL = web.AppKey("pool", ProcessPoolExecutor)
-HUB = web.AppKey("hub", Hub)
-PUSH_SETTINGS = web.AppKey("push_settings", PushSettings)
-WEBHOOK_SETTINGS = web.AppKey("webhook_settings", WebhookSettings)
+CONFIG: web.AppKey[Config] = web.AppKey("config")
+CREDENTIALS: web.AppKey[Credentials] = web.AppKey("credentials")
+STORE: web.AppKey[Store] = web.AppKey("store")
+EVENTS: web.AppKey[EventBus] = web.AppKey("events")
+ALERTS: web.AppKey[AlertService] = web.AppKey("alerts")
+FEEDS: web.AppKey[FeedCache] = web.AppKey("feeds")
+RECEIPTS: web.AppKey[ReceiptBook] = web.AppKey("receipts")
+POOL: web.AppKey[ProcessPoolExecutor] = web.AppKey("pool")
+RENDERER: web.AppKey[RenderService] = web.AppKey("renderer")
+HUB: web.AppKey[Hub] = web.AppKey("hub")
+SYNDICATION: web.AppKey[Syndication] = web.AppKey("syndication")
+CAP_INGEST: web.AppKey[IngestSources] = web.AppKey("cap_ingest")
+POLLERS: web.AppKey[dict[str, Poller]] = web.AppKey("upstream_pollers")

@@ -15,7 +15,7 @@ from feedserver.access_log import PathOnlyAccessLogger
 from feedserver.app import create_app
 from feedserver.cluster.workers import Supervisor, end_with_supervisor, worker_command
 from feedserver.config import MAX_WORKERS, Config, ConfigError, load_config
-from feedserver.render import LAYOUT_NAMES
+from feedserver.render import LAYOUT_NAMES, layouts
 from feedserver.render.cli import add_render_command
 
 DEFAULT_CONFIG = "config/feedserver.yaml"
@@ -29,8 +29,17 @@ def _load(path: str) -> Config:
         raise SystemExit(2) from exc
 
 
+def _check_layouts() -> str:
+    try:
+        return layouts.check()
+    except ValueError as exc:
+        print(f"layouts: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+
+
 def serve(args: argparse.Namespace) -> int:
     config = _load(args.config)
+    where = _check_layouts()
     if args.listen:
         config = _with_listen(config, args.listen)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -39,6 +48,7 @@ def serve(args: argparse.Namespace) -> int:
         return Supervisor(worker_command(args.config, config.server.listen), workers).run()
     if args.worker:
         end_with_supervisor()
+    logging.getLogger("feedserver").info(where)
     host, port = config.server.host_port
     # uvloop takes 10-20% off every poll's cost; the access log (off unless configured) a
     # quarter: thousands of screens polling make it noise that errors and metrics do better.
@@ -62,6 +72,7 @@ def _with_listen(config: Config, listen: str) -> Config:
 
 def check_config(args: argparse.Namespace) -> int:
     config = _load(args.file)
+    print(_check_layouts())
     profiles = sum(len(n.profiles) for n in config.networks)
     print(f"{args.file}: ok ({len(config.networks)} networks, {profiles} profiles, "
           f"{len(config.staff)} staff, {len(config.upstreams)} upstreams)")

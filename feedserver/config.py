@@ -1,4 +1,4 @@
-"""YAML configuration: ${ENV} interpolation and strict validation with messages naming the place.
+"""YAML configuration: ${ENV} in string values, strict validation, messages naming the place.
 
 A mistake in the config must stop the server at start, not surface at 3 a.m. as a blank
 billboard, so unknown keys, duplicate ids and bad values are all refused with their path.
@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -25,6 +25,7 @@ UPSTREAM_MODES = ("publish", "draft")
 REGION_RE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 SIZE_RE = re.compile(r"^([1-9][0-9]{1,4})x([1-9][0-9]{1,4})$")
+T = TypeVar("T")
 _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -57,6 +58,28 @@ class AlertsConfig:
     default_contact: dict[str, str] = field(
         default_factory=lambda: {"phone": "0800-6070", "url": "https://www.politie.nl/amberalert"}
     )
+
+
+@dataclass(frozen=True)
+class RenderConfig:
+    workers: int = 2  # render worker processes; each holds one render at a time
+
+
+@dataclass(frozen=True)
+class PushSettings:
+    send_buffer_bytes: int = 64 * 1024  # unsent bytes a client may have before it is dropped
+    queue_limit: int = 64               # messages held for a client while it catches up
+    keepalive_seconds: float = 15.0
+    replay_limit: int = 1000            # more missed events than this: a fresh snapshot
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    backoff_seconds: float = 5.0        # first retry after about this long, doubling each time
+    backoff_max_seconds: float = 3600.0
+    retry_for_seconds: float = 26 * 3600.0  # then a delivery is given up as failed
+    timeout_seconds: float = 10.0
+    idle_check_seconds: float = 60.0    # look at the outbox this often even without a wake-up
 
 
 @dataclass(frozen=True)
@@ -114,6 +137,9 @@ class Upstream:
     mode: str = "publish"
 
 
+STORAGE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
+
+
 @dataclass(frozen=True)
 class Config:
     server: ServerConfig
@@ -122,6 +148,9 @@ class Config:
     staff: tuple[Staff, ...]
     networks: tuple[Network, ...]
     upstreams: tuple[Upstream, ...] = ()
+    render: RenderConfig = RenderConfig()
+    push: PushSettings = PushSettings()
+    webhooks: WebhookSettings = WebhookSettings()
 
     def network(self, network_id: str) -> Network | None:
         return self._networks_by_id.get(network_id)
@@ -156,6 +185,19 @@ def interpolate(text: str, environ: dict[str, str] | None = None) -> str:
         return value
 
     return _ENV_RE.sub(replace, text)
+
+
+def interpolate_values(data: Any, environ: dict[str, str] | None = None) -> Any:
+    """`interpolate` every string value of a parsed document (keys and comments stay as they
+    are), so a value from the environment is taken whole: quotes, `#`, `: ` or a newline in a
+    token cannot change the YAML around it."""
+    if isinstance(data, str):
+        return interpolate(data, environ)
+    if isinstance(data, dict):
+        return {key: interpolate_values(value, environ) for key, value in data.items()}
+    if isinstance(data, list):
+        return [interpolate_values(item, environ) for item in data]
+    return data
 
 
 class _Reader:
@@ -294,6 +336,30 @@ def _alerts(reader: _Reader) -> AlertsConfig:
     return alerts
 
 
+def _render(reader: _Reader) -> RenderConfig:
+    workers = reader.get("workers", int, RenderConfig.workers)
+    if not 1 <= workers <= 64:
+        raise ConfigError(f"{reader.at('workers')}: must be 1 to 64 processes, not {workers}")
+    reader.done()
+    return RenderConfig(workers=workers)
+
+
+def _settings(reader: _Reader, cls: type[T]) -> T:
+    """A settings dataclass from its section: every field optional, each a positive number
+    (a whole one where the default is whole)."""
+    defaults = cls()
+    values = {}
+    for name in (f.name for f in fields(cls)):
+        default = getattr(defaults, name)
+        whole = isinstance(default, int)
+        value = reader.get(name, int if whole else (int, float), default)
+        if value <= 0:
+            raise ConfigError(f"{reader.at(name)}: must be a positive number, not {value}")
+        values[name] = value if whole else float(value)
+    reader.done()
+    return cls(**values)
+
+
 def _staff(reader: _Reader) -> Staff:
     role = reader.one_of("role", ROLES)
     token = reader.get("token", str, required=True)
@@ -391,8 +457,9 @@ def _upstream(reader: _Reader) -> Upstream:
 
 def _storage(reader: _Reader) -> str:
     storage = reader.get("storage", str, "sqlite")
-    if storage != "sqlite" and not storage.startswith("sqlite:///"):
-        raise ConfigError(f"storage: {storage!r} is not 'sqlite' or 'sqlite:///PATH'")
+    if storage != "sqlite" and not storage.startswith(STORAGE_SCHEMES):
+        raise ConfigError(f"storage: {storage!r} is not 'sqlite', 'sqlite:///PATH' or"
+                          " 'postgresql://USER@HOST:PORT/DATABASE'")
     return storage
 
 
@@ -422,6 +489,9 @@ def parse_config(data: Any, layouts: frozenset[str] = frozenset()) -> Config:
         staff=tuple(staff),
         networks=tuple(networks),
         upstreams=tuple(upstreams),
+        render=_render(_Reader(root.get("render", dict, {}), "render")),
+        push=_settings(_Reader(root.get("push", dict, {}), "push"), PushSettings),
+        webhooks=_settings(_Reader(root.get("webhooks", dict, {}), "webhooks"), WebhookSettings),
     )
     root.done()
     return config
@@ -435,7 +505,7 @@ def load_config(path: str | Path, layouts: frozenset[str] = frozenset(),
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
     try:
-        data = yaml.safe_load(interpolate(text, environ))
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
-    return parse_config(data, layouts)
+    return parse_config(interpolate_values(data, environ), layouts)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from feedserver.store.base import StoreUnavailable
+
 log = logging.getLogger(__name__)
 
 
@@ -70,6 +72,13 @@ _HTTP_CODES = {
     415: "unsupported_media_type",
 }
 
+# The database cannot answer now (locked, disk full, connection lost). The change was not
+# acknowledged and the store recovers by itself: the client retries (If-Match keeps a retry
+# from applying twice if the connection broke during the commit).
+STORE_UNAVAILABLE = ApiError(503, "store_unavailable",
+                             "the store cannot answer for a moment; try again",
+                             headers={"Retry-After": "2"})
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -80,6 +89,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except ApiError as error:
         return error_response(error)
+    except StoreUnavailable as exc:
+        log.warning("store unavailable on %s %s: %s", request.method, request.path, exc)
+        return error_response(STORE_UNAVAILABLE)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -9,7 +9,7 @@ from aiohttp import web
 from feedserver import __version__
 from feedserver.appkeys import STORE
 
-OPENAPI = resources.files("feedserver").joinpath("openapi.yaml")
+OPENAPI = resources.files("feedserver").joinpath("spec").joinpath("openapi.yaml")
 
 
 async def healthz(request: web.Request) -> web.Response:

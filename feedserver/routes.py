@@ -1,4 +1,5 @@
-"""The flat routes table: every endpoint of the server, in the order of API.md."""
+"""The flat routes table: every endpoint of the server, in the order of API.md, each with the
+access it needs (see `feedserver.auth`), checked before its handler runs."""
 
 from __future__ import annotations
 
@@ -7,33 +8,46 @@ from aiohttp import web
 from feedserver import meta_views as meta
 from feedserver import photo_views as photos
 from feedserver.alerts import views as alerts
+from feedserver.auth import any_key, network_key, public, staff
 from feedserver.feeds import views as feeds
-from feedserver.interop.views import INTEROP_ROUTES
+from feedserver.interop import views as interop
 from feedserver.push import deliveries, player, sse, ws
-from feedserver.render.views import RENDER_ROUTES
+from feedserver.render import views as renders
 
 ALERT = "/v1/alerts/{alert_id}"
 FEED = "/v1/feeds/{network}/{profile}"
+PREVIEW = ALERT + "/preview/{network}/{profile}"
 
 ROUTES = [
-    web.get("/healthz", meta.healthz),
-    web.get("/v1/openapi.yaml", meta.openapi),
-    web.get("/v1/alerts", alerts.list_alerts),
-    web.post("/v1/alerts", alerts.create_alert),
-    web.get(ALERT, alerts.get_alert),
-    web.patch(ALERT, alerts.patch_alert),
-    web.post(ALERT + "/publish", alerts.publish_alert),
-    web.post(ALERT + "/resolve", alerts.resolve_alert),
-    web.post(ALERT + "/cancel", alerts.cancel_alert),
-    web.get(ALERT + "/history", alerts.alert_history),
-    web.get(ALERT + "/receipts", alerts.alert_receipts),
-    web.post("/v1/photos", photos.upload_photo),
-    web.get("/v1/photos/{photo_id}", photos.get_photo),
-    web.get(FEED, feeds.feed_document),
-    *INTEROP_ROUTES,
-    *RENDER_ROUTES,
-    web.get(FEED + "/events", sse.events),
-    web.get(FEED + "/ws", ws.websocket),
-    web.get(FEED + "/player", player.player),
-    web.get("/v1/networks/{network}/deliveries", deliveries.list_deliveries),
+    web.get("/healthz", public(meta.healthz)),
+    web.get("/v1/openapi.yaml", public(meta.openapi)),
+    web.get("/v1/alerts", staff("viewer", alerts.list_alerts)),
+    web.post("/v1/alerts", staff("editor", alerts.create_alert)),
+    web.get(ALERT, staff("viewer", alerts.get_alert)),
+    # an editor edits drafts; the service asks for a publisher when the alert is active
+    web.patch(ALERT, staff("editor", alerts.patch_alert)),
+    web.post(ALERT + "/publish", staff("publisher", alerts.publish_alert)),
+    web.post(ALERT + "/resolve", staff("publisher", alerts.resolve_alert)),
+    web.post(ALERT + "/cancel", staff("publisher", alerts.cancel_alert)),
+    web.get(ALERT + "/history", staff("viewer", alerts.alert_history)),
+    web.get(ALERT + "/receipts", staff("viewer", alerts.alert_receipts)),
+    web.post("/v1/photos", staff("editor", photos.upload_photo)),
+    web.get("/v1/photos/{photo_id}", staff("viewer", photos.get_photo)),
+    web.get(FEED, network_key(feeds.feed_document)),
+    web.post("/v1/ingest/cap", staff("publisher", interop.ingest)),
+    web.get(ALERT + "/cap.xml", staff("viewer", interop.alert_cap)),
+    web.get("/v1/cap/{alert_id}.xml", any_key(interop.screen_cap)),
+    # a photo a CAP resource points at, only while its alert is on screens
+    web.get("/v1/cap/{alert_id}/photos/{photo_id}", public(interop.cap_photo)),
+    web.get(FEED + "/atom", network_key(interop.atom)),
+    web.get(FEED + "/rss", network_key(interop.rss)),
+    # creatives are named by a digest of their content: unguessable, cacheable forever
+    web.get("/v1/renders/{digest}.{ext}", public(renders.creative_by_digest)),
+    web.get(FEED + "/current.{ext}", network_key(renders.current_creative)),
+    web.get(PREVIEW + ".{ext}", staff("viewer", renders.preview_creative)),
+    web.get(PREVIEW, staff("viewer", renders.preview_report)),
+    web.get(FEED + "/events", network_key(sse.events)),
+    web.get(FEED + "/ws", network_key(ws.websocket)),
+    web.get(FEED + "/player", network_key(player.player)),
+    web.get("/v1/networks/{network}/deliveries", staff("admin", deliveries.list_deliveries)),
 ]

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+
+Clock = Callable[[], datetime]
+"""What every part that reads the time is handed: returns the current time, aware, in UTC."""
 
 
 def utcnow() -> datetime:
+    """The real clock, the default `Clock`."""
     return datetime.now(UTC)
 
 

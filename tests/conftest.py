@@ -1,16 +1,18 @@
-"""Fixtures: a real server on a real socket with a real SQLite file per test.
+"""Fixtures: a real server on a real socket with a real store per test: a SQLite file, and
+(marked `postgres`) a PostgreSQL database of its own.
 
 Helpers live in tests/support; this file holds fixtures only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from support import postgres
 from support.config import config_data
 
 from feedserver.access_log import PathOnlyAccessLogger
@@ -18,10 +20,29 @@ from feedserver.app import create_app
 from feedserver.config import Config, parse_config
 
 
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    name = postgres.create_template()
+    yield name
+    postgres.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def storage(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The config's `storage`: every test that uses it runs on both stores."""
+    if request.param == "sqlite":
+        yield "sqlite"
+        return
+    name = postgres.create_database(request.getfixturevalue("postgres_template"))
+    yield postgres.url(name)
+    postgres.drop_database(name)
+
+
 @pytest.fixture
-def make_config(tmp_path: Path) -> Callable[..., Config]:
+def make_config(tmp_path: Path, storage: str) -> Callable[..., Config]:
     def make(**overrides: Any) -> Config:
         data = config_data(tmp_path / "data")
+        data["storage"] = storage
         data.update(overrides)
         return parse_config(data)
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from aiohttp import web
 from support.alerts import amber_alert, missing_child_alert
 from support.api import auth, create, publish
 from support.config import ADMIN, EDITOR, KEY_A, KEY_B, PUBLISHER, VIEWER
+
+from feedserver.app import create_app
+from feedserver.auth import access_of
 
 FEEDS = [("net-a", "landscape"), ("net-a", "amber-only"), ("net-a", "utrecht"),
          ("net-a", "tests"), ("net-b", "atm")]
@@ -66,3 +70,25 @@ async def test_a_draft_never_appears_in_any_feed(client):
                                     params={"key": KEYS[network]})
         document = await response.json()
         assert document["state"] == "idle" and document["alerts"] == [], (network, profile)
+
+
+def test_every_route_declares_its_access(make_config):
+    """Access is declared in the routes table; a route without a declaration is a hole."""
+    app = create_app(make_config())
+    routes = [(route.method, route.resource.canonical, access_of(route.handler))
+              for route in app.router.routes()]
+    assert routes and [r for r in routes if r[2] is None] == []
+    declared = {(method, path): access for method, path, access in routes}
+    assert declared["POST", "/v1/alerts/{alert_id}/publish"] == "staff:publisher"
+    assert declared["GET", "/v1/feeds/{network}/{profile}"] == "network_key"
+    assert declared["GET", "/healthz"] == "public"
+
+
+async def test_a_route_without_a_declared_access_is_caught(make_config):
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response()
+
+    app = create_app(make_config())
+    app.router.add_get("/v1/undeclared", handler)
+    assert [r.resource.canonical for r in app.router.routes()
+            if access_of(r.handler) is None] == ["/v1/undeclared", "/v1/undeclared"]

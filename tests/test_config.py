@@ -41,6 +41,27 @@ def test_environment_sets_tokens(tmp_path):
     assert "secret-from-env" in [s.token for s in config.staff]
 
 
+def test_environment_values_are_taken_as_they_are(tmp_path):
+    """A token may hold any character: it goes into the parsed value, not into the YAML text."""
+    path = tmp_path / "c.yaml"
+    path.write_text((REPO / "config" / "feedserver.yaml").read_text())
+    for token in ['se"cret: #1 \\x', "line one\nline two #", "'quoted' ${NOT_A_VAR}"]:
+        config = load_config(path, environ={"FEEDSERVER_PUBLISHER_TOKEN": token})
+        assert token in [s.token for s in config.staff]
+
+
+def test_environment_values_are_not_parsed_as_yaml(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("server:\n  listen: ${LISTEN}\n  data_dir: ${DIR:-./data}\n"
+                    "staff: []\nnetworks: []\n")
+    config = load_config(path, environ={"LISTEN": "127.0.0.1:9000"})
+    assert (config.server.listen, config.server.data_dir) == ("127.0.0.1:9000", "./data")
+    with pytest.raises(ConfigError, match=r"server\.listen: .* is not HOST:PORT"):
+        load_config(path, environ={"LISTEN": "[1, 2]"})
+    with pytest.raises(ConfigError, match="LISTEN is not set"):
+        load_config(path, environ={})
+
+
 def broken(path: str, value) -> dict:
     data = copy.deepcopy(config_data(Path("/tmp/unused")))
     *parents, last = path.split(".")
@@ -68,6 +89,38 @@ def broken(path: str, value) -> dict:
 def test_refusals_name_the_place(path, value, message):
     with pytest.raises(ConfigError) as info:
         parse_config(broken(path, value))
+    assert message in str(info.value)
+
+
+def test_render_push_and_webhook_settings_have_defaults_and_can_be_set():
+    data = config_data(Path("/tmp/unused"))
+    defaults = parse_config(data)
+    assert defaults.render.workers == 2
+    assert defaults.push.keepalive_seconds == 15.0 and defaults.push.queue_limit == 64
+    assert defaults.webhooks.retry_for_seconds == 26 * 3600
+    data.update(render={"workers": 4}, push={"keepalive_seconds": 5, "send_buffer_bytes": 8192},
+                webhooks={"backoff_seconds": 0.5, "retry_for_seconds": 7200})
+    config = parse_config(data)
+    assert config.render.workers == 4
+    assert (config.push.keepalive_seconds, config.push.send_buffer_bytes) == (5.0, 8192)
+    assert config.push.replay_limit == defaults.push.replay_limit
+    assert (config.webhooks.backoff_seconds, config.webhooks.retry_for_seconds) == (0.5, 7200.0)
+
+
+@pytest.mark.parametrize(("section", "key", "value", "message"), [
+    ("render", "workers", 0, "render.workers: must be 1 to 64 processes, not 0"),
+    ("render", "workers", "two", "render.workers: must be a number"),
+    ("push", "queue_limit", 2.5, "push.queue_limit: must be a number, not 2.5"),
+    ("push", "keepalive_seconds", 0, "push.keepalive_seconds: must be a positive number"),
+    ("webhooks", "retry_for_seconds", -1, "webhooks.retry_for_seconds: must be a positive"),
+    ("webhooks", "backoff_seconds", True, "webhooks.backoff_seconds: must be a number"),
+    ("webhooks", "retries", 3, "webhooks.retries: unknown key"),
+])
+def test_settings_refusals_name_the_place(section, key, value, message):
+    data = config_data(Path("/tmp/unused"))
+    data[section] = {key: value}
+    with pytest.raises(ConfigError) as info:
+        parse_config(data)
     assert message in str(info.value)
 
 

@@ -9,8 +9,7 @@ from support.alerts import amber_alert, missing_child_alert
 from support.api import auth, create, feed, publish
 from support.config import EDITOR, KEY_A, PUBLISHER, VIEWER
 
-from feedserver.appkeys import EVENTS
-from feedserver.render.service import RENDERER
+from feedserver.appkeys import EVENTS, RENDERER
 
 
 async def test_draft_publish_update_resolve(client):

@@ -5,14 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from feedserver.alerts.service import STATUSES
-from feedserver.appkeys import ALERTS, CREDENTIALS, STORE
+from feedserver.appkeys import ALERTS, RENDERER, STORE
+from feedserver.auth import ACTOR
 from feedserver.errors import FieldError, validation_failed
 from feedserver.http import PATCH_TYPES, json_response, query_list, read_json
-from feedserver.render.service import RENDERER
-
-
-def _staff(request: web.Request, role: str):
-    return request.app[CREDENTIALS].staff_member(request, role)
 
 
 def _answer(request: web.Request, alert: dict, status: int = 200,
@@ -24,39 +20,37 @@ def _answer(request: web.Request, alert: dict, status: int = 200,
 
 
 async def list_alerts(request: web.Request) -> web.Response:
-    _staff(request, "viewer")
     statuses = query_list(request, "status", STATUSES)
     return json_response({"alerts": await request.app[ALERTS].list(statuses)})
 
 
 async def create_alert(request: web.Request) -> web.Response:
-    actor = _staff(request, "editor")
+    actor = request[ACTOR]
     data = await read_json(request)
     alert = await request.app[ALERTS].create(data, actor)
     return _answer(request, alert, 201, {"Location": f"/v1/alerts/{alert['id']}"})
 
 
 async def get_alert(request: web.Request) -> web.Response:
-    _staff(request, "viewer")
     return _answer(request, await request.app[ALERTS].get(request.match_info["alert_id"]))
 
 
 async def patch_alert(request: web.Request) -> web.Response:
-    actor = _staff(request, "editor")
+    actor = request[ACTOR]
     patch = await read_json(request, PATCH_TYPES)
     alert = await request.app[ALERTS].patch(request.match_info["alert_id"], patch, actor)
     return _answer(request, alert)
 
 
 async def publish_alert(request: web.Request) -> web.Response:
-    actor = _staff(request, "publisher")
+    actor = request[ACTOR]
     await read_json(request, optional=True)
     alert = await request.app[ALERTS].publish(request.match_info["alert_id"], actor)
     return _answer(request, alert)
 
 
 async def resolve_alert(request: web.Request) -> web.Response:
-    actor = _staff(request, "publisher")
+    actor = request[ACTOR]
     body = await read_json(request, optional=True)
     alert = await request.app[ALERTS].resolve(request.match_info["alert_id"],
                                               body.get("message"), actor)
@@ -64,7 +58,7 @@ async def resolve_alert(request: web.Request) -> web.Response:
 
 
 async def cancel_alert(request: web.Request) -> web.Response:
-    actor = _staff(request, "publisher")
+    actor = request[ACTOR]
     body = await read_json(request)
     reason = body.get("reason")
     if not isinstance(reason, str) or not reason.strip() or len(reason) > 2000:
@@ -75,7 +69,6 @@ async def cancel_alert(request: web.Request) -> web.Response:
 
 
 async def alert_history(request: web.Request) -> web.Response:
-    _staff(request, "viewer")
     alert_id = request.match_info["alert_id"]
     return json_response({"alert": alert_id,
                           "history": await request.app[ALERTS].history(alert_id)})
@@ -83,7 +76,6 @@ async def alert_history(request: web.Request) -> web.Response:
 
 async def alert_receipts(request: web.Request) -> web.Response:
     """The reach of the alert's latest version, per network and profile."""
-    _staff(request, "viewer")
     alert = await request.app[ALERTS].get(request.match_info["alert_id"])
     rows = await request.app[STORE].receipts(alert["id"], alert["version"])
     networks: dict[str, dict] = {}

@@ -6,57 +6,40 @@ run once (see `leader`). A single process is the same thing with a cluster of on
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine
-from functools import partial
 from typing import Any
 
 from aiohttp import web
 
-from feedserver.appkeys import CONFIG, EVENTS, STORE
-from feedserver.cluster.follow import LogFollower, Wakeups, polled_wakeups
-from feedserver.cluster.leader import FileLeaderLock, LeaderLock, Leadership, StoreLeaderLock
+from feedserver.cluster.follow import LogFollower
+from feedserver.cluster.leader import LEAD_NAME, LeaderLock, Leadership
+from feedserver.events import EventBus
+from feedserver.store.base import Store
+from feedserver.tasks import running
 
-LEADERSHIP = web.AppKey("leadership", Leadership)
-FOLLOWER = web.AppKey("follower", LogFollower)
-# How often a process without notifications from its store looks at the log's end.
-POLL_SECONDS = 0.2
-
-
-def _wakeups(app: web.Application) -> Wakeups:
-    store = app[STORE]
-    notified = getattr(store, "committed_events", None)  # LISTEN/NOTIFY, where the store has it
-    return notified if notified is not None else partial(polled_wakeups, store,
-                                                         interval=POLL_SECONDS)
+Ctx = Callable[[web.Application], AsyncIterator[None]]
 
 
-def _leader_lock(app: web.Application) -> LeaderLock:
-    lead = getattr(app[STORE], "leadership", None)  # an advisory lock, where the store has it
-    return StoreLeaderLock(lead("leader")) if lead is not None \
-        else FileLeaderLock(app[CONFIG].data_dir / "leader.lock")
+class Cluster:
+    """This process's part: following the log, and leading while the store says it may."""
 
+    def __init__(self, store: Store, bus: EventBus) -> None:
+        self.follower = LogFollower(store, bus)
+        self.leadership = Leadership(LeaderLock(store.leadership(LEAD_NAME)))
 
-async def cluster_ctx(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx, right after the store: follow the log; lead when the lock is ours."""
-    follower = LogFollower(app[STORE], app[EVENTS], _wakeups(app))
-    await follower.start()
-    leadership = Leadership(_leader_lock(app))
-    app[FOLLOWER] = follower
-    app[LEADERSHIP] = leadership
-    tasks = [asyncio.create_task(follower.run(), name="log-follower"),
-             asyncio.create_task(leadership.run(), name="leadership")]
-    yield
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def leader_duty(name: str, make: Callable[[web.Application], Coroutine[Any, Any, None]]):
-    """A cleanup_ctx whose task runs in the leading process only."""
-
-    async def ctx(app: web.Application) -> AsyncIterator[None]:
-        async with app[LEADERSHIP].duty(name, lambda: make(app)):
+    async def ctx(self, app: web.Application) -> AsyncIterator[None]:
+        """cleanup_ctx, right after the store opens: every part that loads from the store
+        after this starts from the state at the sequence number the follower starts at."""
+        await self.follower.start()
+        async with running(self.follower.run(), "log-follower"), \
+                running(self.leadership.run(), "leadership"):
             yield
 
-    return ctx
+    def duty(self, name: str, make: Callable[[], Coroutine[Any, Any, None]]) -> Ctx:
+        """A cleanup_ctx whose task runs in the leading process only."""
 
+        async def ctx(app: web.Application) -> AsyncIterator[None]:
+            async with self.leadership.duty(name, make):
+                yield
+
+        return ctx

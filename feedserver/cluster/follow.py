@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
 
 from feedserver.events import EventBus
 from feedserver.store.base import Store
@@ -22,30 +21,10 @@ log = logging.getLogger(__name__)
 BATCH = 500
 RETRY_SECONDS = 1.0
 
-# Yields each time new events may have been committed (by any process): a wake-up only.
-Wakeups = Callable[[int], AsyncIterator[int]]
-
-
-async def polled_wakeups(store: Store, after: int, interval: float) -> AsyncIterator[int]:
-    """For a store without notifications: ask for the last sequence number.
-
-    One indexed MAX() every `interval` seconds per process; cheap next to a single poll.
-    """
-    last = after
-    while True:
-        await asyncio.sleep(interval)
-        seq = await store.last_seq()
-        if seq > last:
-            last = seq
-            yield seq
-
-
 class LogFollower:
-    def __init__(self, store: Store, bus: EventBus, wakeups: Wakeups,
-                 fallback_seconds: float = 1.0) -> None:
+    def __init__(self, store: Store, bus: EventBus, fallback_seconds: float = 1.0) -> None:
         self.store = store
         self.bus = bus
-        self.wakeups = wakeups
         self.fallback_seconds = fallback_seconds
         self._poked = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -88,7 +67,9 @@ class LogFollower:
     async def _listen(self) -> None:
         while True:
             try:
-                async for _ in self.wakeups(self.bus.last_seq):
+                # LISTEN/NOTIFY on PostgreSQL; on SQLite, commits of this process and a look
+                # at the last sequence number a few times a second
+                async for _ in self.store.committed_events(self.bus.last_seq):
                     self._poked.set()
             except Exception:
                 log.exception("waiting for new events failed; the log is still read every %ss",

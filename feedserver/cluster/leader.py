@@ -2,88 +2,34 @@
 
 The upstream pollers, the expiry clock and the webhook outbox senders each act on the shared
 store; run in every worker they would poll upstreams N times, race each other's expiries and
-post webhooks N times. Whoever holds the leader lock runs them; the others wait for the lock,
-so when the leader dies (its lock goes with it: a file lock with the process, an advisory lock
-with the database session) another takes over.
+post webhooks N times. Whoever holds the store's lead runs them; the others keep asking for it,
+so when the leader dies another takes over (on PostgreSQL an advisory lock, gone with the dead
+process's session; on SQLite a lease the leader renews, taken over once it lapses).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import logging
-import os
 from collections.abc import AsyncIterator, Callable, Coroutine
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
+
+from feedserver.store.base import Leadership as StoreLeadership
 
 log = logging.getLogger(__name__)
 
 Duty = Callable[[], Coroutine[Any, Any, None]]
 DUTY_RETRY_SECONDS = 1.0
 RENEW_SECONDS = 2.0  # well within the store's lease (15 s on SQLite)
+LEAD_NAME = "leader"
 
 
-class LeaderLock(Protocol):
-    async def acquire(self) -> None:
-        """Return once this process holds the lock."""
+class LeaderLock:
+    """The store's lead (an advisory lock on PostgreSQL, a lease on SQLite), asked every
+    `renew_seconds`: it answers at once whether this process leads, and is kept by asking."""
 
-    async def lost(self) -> None:
-        """Return if the lock is lost while held (the database session ended)."""
-
-    async def release(self) -> None: ...
-
-
-class FileLeaderLock:
-    """An exclusive flock on a file in data_dir: for processes sharing one host (and SQLite).
-
-    The kernel releases it when the holder exits for any reason, SIGKILL included.
-    """
-
-    def __init__(self, path: Path, retry_seconds: float = 0.5) -> None:
-        self.path = path
-        self.retry_seconds = retry_seconds
-        self._fd: int | None = None
-
-    async def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    await asyncio.sleep(self.retry_seconds)
-                    continue
-                self._fd = fd
-                return
-        except BaseException:
-            os.close(fd)
-            raise
-
-    async def lost(self) -> None:
-        await asyncio.Future()  # a held flock is never taken away
-
-    async def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing the descriptor drops the lock
-            self._fd = None
-
-
-class StoreLead(Protocol):
-    """The store's lead of a named job: `acquire` never waits, answers whether this process
-    leads now, and must be asked again well within the lease."""
-
-    async def acquire(self) -> bool: ...
-
-    async def release(self) -> None: ...
-
-
-class StoreLeaderLock:
-    """The store's lead (an advisory lock on PostgreSQL), asked every `renew_seconds`."""
-
-    def __init__(self, lead: StoreLead, renew_seconds: float = RENEW_SECONDS) -> None:
+    def __init__(self, lead: StoreLeadership, renew_seconds: float = RENEW_SECONDS) -> None:
         self.lead = lead
         self.renew_seconds = renew_seconds
 

@@ -6,7 +6,8 @@ from typing import NamedTuple
 
 from aiohttp import web
 
-from feedserver.appkeys import CONFIG, CREDENTIALS, FEEDS, RECEIPTS
+from feedserver.appkeys import FEEDS, RECEIPTS
+from feedserver.auth import NETWORK
 from feedserver.config import Network, Profile
 from feedserver.errors import not_found
 from feedserver.feeds.document import FeedDocument
@@ -17,16 +18,11 @@ JSON_TYPE = {"Content-Type": "application/json; charset=utf-8"}
 
 
 def screen_profile(request: web.Request) -> tuple[Network, Profile]:
-    """The network and profile in the path, after checking the caller may read them."""
-    app = request.app
-    match = request.match_info
-    network = app[CONFIG].network(match["network"])
-    if network is None:
-        raise not_found(f"network {match['network']}")
-    app[CREDENTIALS].screen_access(request, network)
-    profile = network.profile(match["profile"])
+    """The network and profile in the path (the route's `network_key` checked the network)."""
+    network = request[NETWORK]
+    profile = network.profile(request.match_info["profile"])
     if profile is None:
-        raise not_found(f"profile {match['profile']}")
+        raise not_found(f"profile {request.match_info['profile']}")
     return network, profile
 
 

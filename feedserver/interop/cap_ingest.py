@@ -11,14 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import aiohttp
-from aiohttp import web
 
-from feedserver.appkeys import ALERTS, CONFIG, POOL, STORE
+from feedserver.alerts.service import AlertService
 from feedserver.auth import Actor
+from feedserver.config import Config
 from feedserver.interop.cap_in import (
     CapMessage,
     Mapped,
@@ -30,10 +31,22 @@ from feedserver.interop.cap_in import (
 )
 from feedserver.interop.capxml import CapError
 from feedserver.interop.images import ImageUnavailable, decode_base64, fetch_bytes, store_image
+from feedserver.store.base import Store
 
 log = logging.getLogger(__name__)
 
 MAX_REASON = 2000
+
+
+@dataclass(frozen=True)
+class IngestSources:
+    """What applying a CAP message needs: the alerts it changes, the store and the pool for its
+    photos, and the config (to know this server's own photo URLs)."""
+
+    config: Config
+    alerts: AlertService
+    store: Store
+    pool: Executor
 
 
 @dataclass(frozen=True)
@@ -42,24 +55,24 @@ class Outcome:
     created: bool
 
 
-async def ingest_cap(app: web.Application, data: bytes, actor: Actor) -> Outcome:
+async def ingest_cap(sources: IngestSources, data: bytes, actor: Actor) -> Outcome:
     # Parsing and schema checking a 10 MB message takes ~0.1 s: off the event loop.
-    message = await asyncio.get_running_loop().run_in_executor(app[POOL], read_cap, data)
+    message = await asyncio.get_running_loop().run_in_executor(sources.pool, read_cap, data)
     check_message(message)
-    alerts = app[ALERTS]
+    alerts = sources.alerts
     if message.msg_type == "Alert":
         existing = await alerts.find_by_origin("cap", message.key)
         if existing is not None:
             return Outcome(existing, False)
-        return await _create(app, message, actor)
-    target = await _referenced(app, message)
+        return await _create(sources, message, actor)
+    target = await _referenced(sources, message)
     if message.msg_type == "Cancel":
         if target is None:
             raise CapError(404, "references name no alert ingested here", "references")
         reason = message.note or f"cancelled by CAP message {message.identifier}"
         return Outcome(await alerts.cancel(target["id"], reason[:MAX_REASON], actor), False)
     if target is None:
-        return await _create(app, message, actor)
+        return await _create(sources, message, actor)
     mapped = map_message(message)
     if mapped.all_clear:
         if target["status"] == "draft":
@@ -67,27 +80,27 @@ async def ingest_cap(app: web.Application, data: bytes, actor: Actor) -> Outcome
             return Outcome(await alerts.cancel(target["id"], reason, actor), False)
         resolved = await alerts.resolve(target["id"], resolution_text(message), actor)
         return Outcome(resolved, False)
-    fields = await _with_photos(app, mapped)
+    fields = await _with_photos(sources, mapped)
     return Outcome(await alerts.patch(target["id"], fields, actor, lenient=True), False)
 
 
-async def _create(app: web.Application, message: CapMessage, actor: Actor) -> Outcome:
-    fields = await _with_photos(app, map_message(message))
-    alert = await app[ALERTS].create(fields, actor, origin={"kind": "cap", "ref": message.key},
+async def _create(sources: IngestSources, message: CapMessage, actor: Actor) -> Outcome:
+    fields = await _with_photos(sources, map_message(message))
+    alert = await sources.alerts.create(fields, actor, origin={"kind": "cap", "ref": message.key},
                                      lenient=True)
     return Outcome(alert, True)
 
 
-async def _referenced(app: web.Application, message: CapMessage) -> dict | None:
+async def _referenced(sources: IngestSources, message: CapMessage) -> dict | None:
     """The alert an Update or Cancel is about: the newest reference that names one."""
     for key in reversed(message.references):
-        alert = await app[ALERTS].find_by_origin("cap", key)
+        alert = await sources.alerts.find_by_origin("cap", key)
         if alert is not None:
             return alert
     return None
 
 
-async def _with_photos(app: web.Application, mapped: Mapped) -> dict:
+async def _with_photos(sources: IngestSources, mapped: Mapped) -> dict:
     """The mapped fields with each photo resource taken in; a photo that fails is left out."""
     fields = mapped.fields
     if not mapped.photos:
@@ -95,7 +108,7 @@ async def _with_photos(app: web.Application, mapped: Mapped) -> dict:
     async with aiohttp.ClientSession() as session:
         for group, index, resource in mapped.photos:
             try:
-                photo = await _photo_id(app, session, resource)
+                photo = await _photo_id(sources, session, resource)
             except ImageUnavailable as exc:
                 log.warning("CAP ingest: photo of %s[%d] left out: %s", group, index, exc)
                 continue
@@ -103,26 +116,28 @@ async def _with_photos(app: web.Application, mapped: Mapped) -> dict:
     return fields
 
 
-async def _photo_id(app: web.Application, session: aiohttp.ClientSession,
+async def _photo_id(sources: IngestSources, session: aiohttp.ClientSession,
                     resource: Resource) -> str:
-    own = _own_photo(app, resource.uri)
-    if own and await app[STORE].photo_ids([own]):
+    own = _own_photo(sources, resource.uri)
+    if own and await sources.store.photo_ids([own]):
         return own
     if resource.deref_uri:
-        return await store_image(app, decode_base64(resource.deref_uri))
-    if resource.uri:
-        return await store_image(app, await fetch_bytes(session, resource.uri))
-    raise ImageUnavailable("the resource has neither uri nor derefUri")
+        data = decode_base64(resource.deref_uri)
+    elif resource.uri:
+        data = await fetch_bytes(session, resource.uri)
+    else:
+        raise ImageUnavailable("the resource has neither uri nor derefUri")
+    return await store_image(sources.store, sources.pool, data)
 
 
 OWN_PHOTO_RE = re.compile(r"^/v1/(?:photos|cap/[^/]+/photos)/(p_[0-9a-f]{24})$")
 
 
-def _own_photo(app: web.Application, uri: str | None) -> str | None:
+def _own_photo(sources: IngestSources, uri: str | None) -> str | None:
     """The photo id when `uri` is one of this server's photo URLs (its CAP coming back in)."""
     if not uri:
         return None
-    public = urlsplit(app[CONFIG].server.public_url)
+    public = urlsplit(sources.config.server.public_url)
     parts = urlsplit(uri)
     if parts.netloc != public.netloc or not parts.path.startswith(public.path.rstrip("/")):
         return None

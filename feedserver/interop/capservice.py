@@ -7,7 +7,6 @@ It reads only a config and a store (no app keys), so the push outbox can import 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
 from feedserver.config import Config, Network, Profile
@@ -27,12 +26,6 @@ def earlier_messages(history: list[dict], version: int) -> list[EarlierMessage]:
 class CapSources(Protocol):
     """What building a CAP message reads (the push outbox's `Sources` has both)."""
 
-    config: Config
-    store: Store
-
-
-@dataclass(frozen=True)
-class AppSources:
     config: Config
     store: Store
 

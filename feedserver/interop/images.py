@@ -9,13 +9,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+from concurrent.futures import Executor
 
 import aiohttp
-from aiohttp import web
 
-from feedserver.appkeys import POOL, STORE
 from feedserver.photos import MAX_BYTES, PhotoRejected, normalise_photo, photo_id
-from feedserver.store.base import Photo
+from feedserver.store.base import Photo, Store
 
 FETCH_TIMEOUT = aiohttp.ClientTimeout(total=20, sock_connect=5)
 MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
@@ -61,14 +60,14 @@ def decode_base64(text: str) -> bytes:
         raise ImageUnavailable("derefUri is not base64") from exc
 
 
-async def store_image(app: web.Application, data: bytes) -> str:
+async def store_image(store: Store, pool: Executor, data: bytes) -> str:
     """Normalise like an upload (off the event loop), store, and return the photo id."""
     loop = asyncio.get_running_loop()
     try:
-        photo = await loop.run_in_executor(app[POOL], normalise_photo, data, sniff_type(data))
+        photo = await loop.run_in_executor(pool, normalise_photo, data, sniff_type(data))
     except PhotoRejected as exc:
         raise ImageUnavailable(str(exc)) from exc
     stored = Photo(photo_id(photo.data, None), photo.data, photo.content_type, photo.width,
                    photo.height, None)
-    await app[STORE].put_photo(stored)
+    await store.put_photo(stored)
     return stored.id

@@ -12,12 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from aiohttp import web
-
-from feedserver.appkeys import CONFIG, FEEDS, STORE
-from feedserver.config import Network, Profile
-from feedserver.interop.capservice import AppSources, build_cap
+from feedserver.config import Config, Network, Profile
+from feedserver.feeds.document import FeedCache
+from feedserver.interop.capservice import build_cap
 from feedserver.interop.vocabulary import xml_text
+from feedserver.store.base import Store
 
 IMAGE_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -64,24 +63,35 @@ class Syndicated:
     etag: str
 
 
+@dataclass(frozen=True)
+class Sources:
+    """What the Atom, RSS and CAP documents are built from (also a `CapSources`)."""
+
+    config: Config
+    store: Store
+    feeds: FeedCache
+
+
 class Syndication:
     """The cache of Atom and RSS bytes, keyed by network, profile, region and format."""
 
-    def __init__(self) -> None:
+    def __init__(self, sources: Sources) -> None:
+        self.sources = sources
         self._cache: dict[tuple, Syndicated] = {}
 
-    async def get(self, app: web.Application, network: Network, profile: Profile,
-                  region: str | None, kind: str, build: Builder) -> Syndicated:
+    async def get(self, network: Network, profile: Profile, region: str | None, kind: str,
+                  build: Builder) -> Syndicated:
         """Atom or RSS of the profile's current feed document, rebuilt when its entries change."""
-        entries = app[FEEDS].document(network, profile, region).entries
+        sources = self.sources
+        entries = sources.feeds.document(network, profile, region).entries
         signature = tuple((e["id"], e["version"], tuple(sorted(e["renders"].items())))
                           for e in entries)
         key = (network.id, profile.id, region, kind)
         cached = self._cache.get(key)
         if cached is not None and cached.signature == signature:
             return cached
-        meta = await _meta(app, network, profile, kind, entries)
-        items = [await _item(app, profile, entry) for entry in entries]
+        meta = await _meta(sources, network, profile, kind, entries)
+        items = [await _item(sources, profile, entry) for entry in entries]
         body = build(meta, [item for item in items if item is not None])
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
         if len(self._cache) >= MAX_CACHED:
@@ -90,9 +100,9 @@ class Syndication:
         return self._cache[key]
 
 
-async def _meta(app: web.Application, network: Network, profile: Profile, kind: str,
+async def _meta(sources: Sources, network: Network, profile: Profile, kind: str,
                 entries: tuple[dict, ...]) -> FeedMeta:
-    config = app[CONFIG]
+    config = sources.config
     public_url = config.server.public_url.rstrip("/")
     updated = max((datetime.fromisoformat(e["updated_at"]) for e in entries), default=None)
     return FeedMeta(
@@ -103,21 +113,21 @@ async def _meta(app: web.Application, network: Network, profile: Profile, kind: 
         title=f"{network.name}: {profile.id} ({profile.size_text})",
         subtitle="AMBER Alerts and Vermist Kind Alerts for this screen profile",
         language=profile.languages[0],
-        updated=updated or await _last_change(app),
+        updated=updated or await _last_change(sources),
         ttl_minutes=max(1, config.alerts.poll_after_seconds // 60),
     )
 
 
-async def _last_change(app: web.Application) -> datetime:
+async def _last_change(sources: Sources) -> datetime:
     """When screens last saw anything change: the newest event (an idle feed's `updated`)."""
-    store = app[STORE]
+    store = sources.store
     seq = await store.last_seq()
     events = await store.events_since(seq - 1, 1) if seq else []
     return events[0].at if events else EPOCH
 
 
-async def _item(app: web.Application, profile: Profile, entry: dict) -> FeedItem | None:
-    alert = await app[STORE].get_alert(entry["id"])
+async def _item(sources: Sources, profile: Profile, entry: dict) -> FeedItem | None:
+    alert = await sources.store.get_alert(entry["id"])
     if alert is None:
         return None
     lang = next((lang for lang in profile.languages if lang in alert["languages"]),
@@ -128,14 +138,9 @@ async def _item(app: web.Application, profile: Profile, entry: dict) -> FeedItem
     renders = entry["renders"]
     images = tuple(Image(renders[fmt], IMAGE_TYPES[fmt]) for fmt in profile.formats
                    if fmt in IMAGE_TYPES and fmt in renders)
-    public_url = app[CONFIG].server.public_url.rstrip("/")
+    public_url = sources.config.server.public_url.rstrip("/")
     cap_url = f"{public_url}/v1/cap/{alert['id']}.xml"
     link = renders.get("html") or (images[0].url if images else cap_url)
     text = (words or {}).get(lang)
     return FeedItem(alert, xml_text(title), text and xml_text(text), link, cap_url,
-                    await cap_message(app, alert), images)
-
-
-async def cap_message(app: web.Application, alert: dict) -> bytes:
-    """The CAP message of an alert version, from this app's config and store."""
-    return await build_cap(AppSources(app[CONFIG], app[STORE]), alert)
+                    await build_cap(sources, alert), images)

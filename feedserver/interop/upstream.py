@@ -14,18 +14,18 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import Executor
 
 import aiohttp
-from aiohttp import web
 
-from feedserver.alerts.service import DEFAULT_LIFETIME
-from feedserver.appkeys import ALERTS, CONFIG
+from feedserver.alerts.service import DEFAULT_LIFETIME, AlertService
 from feedserver.auth import Actor
 from feedserver.config import Upstream
 from feedserver.errors import ApiError
 from feedserver.interop.images import ImageUnavailable, fetch_bytes, store_image
 from feedserver.interop.national import Listed, Malformed, parse_list
-from feedserver.timeutil import format_time, parse_time, utcnow
+from feedserver.store.base import Store
+from feedserver.timeutil import Clock, format_time, parse_time
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +38,14 @@ LIVE = ("draft", "active")
 class Poller:
     """One upstream: fetch, compare, mirror. `poll_once` is the whole job, run on a timer."""
 
-    def __init__(self, app: web.Application, upstream: Upstream,
-                 session: aiohttp.ClientSession) -> None:
-        self.app = app
+    def __init__(self, upstream: Upstream, session: aiohttp.ClientSession, alerts: AlertService,
+                 store: Store, pool: Executor, clock: Clock) -> None:
         self.upstream = upstream
         self.session = session
+        self.alerts = alerts
+        self.store = store
+        self.pool = pool
+        self.clock = clock
         self.actor = Actor(f"upstream:{upstream.id}", "publisher")
         self.failures = 0
         self.polled = asyncio.Event()
@@ -120,16 +123,16 @@ class Poller:
                             entry.alert_id, exc.message)
         present = {self.ref(entry.alert_id) for entry in listed}
         prefix = self.ref("")
-        for alert in await self.app[ALERTS].list(LIVE):
+        for alert in await self.alerts.list(LIVE):
             origin = alert["origin"]
             if origin["kind"] == "upstream" and origin["ref"].startswith(prefix) \
                     and origin["ref"] not in present:
-                await self.app[ALERTS].cancel(alert["id"], "no longer in the upstream list",
-                                              self.actor)
+                await self.alerts.cancel(alert["id"], "no longer in the upstream list",
+                                         self.actor)
                 self._applied.pop(origin["ref"], None)
 
     async def _apply(self, entry: Listed) -> None:
-        alerts = self.app[ALERTS]
+        alerts = self.alerts
         ref = self.ref(entry.alert_id)
         alert = await alerts.find_by_origin("upstream", ref)
         if entry.cancelled:
@@ -144,23 +147,22 @@ class Poller:
         fields = {**entry.fields, "children": await self._children(entry, alert)}
         lifetime = DEFAULT_LIFETIME[fields["kind"]]
         if alert is None:
-            fields["expires_at"] = format_time(utcnow() + lifetime)
+            fields["expires_at"] = format_time(self.clock() + lifetime)
             alert = await alerts.create(fields, self.actor, lenient=True,
                                         origin={"kind": "upstream", "ref": ref})
             if self.upstream.mode == "publish":
                 await alerts.publish(alert["id"], self.actor, trusted=True)
         else:
             if self._expiry_due(alert):
-                fields["expires_at"] = format_time(utcnow() + lifetime)
+                fields["expires_at"] = format_time(self.clock() + lifetime)
             await alerts.patch(alert["id"], fields, self.actor, lenient=True, trusted=True)
         self._applied[ref] = entry.message_id
 
-    @staticmethod
-    def _expiry_due(alert: dict) -> bool:
+    def _expiry_due(self, alert: dict) -> bool:
         """Less than half a lifetime left: push the expiry a lifetime ahead again."""
         if not alert.get("expires_at"):
             return False
-        left = parse_time(alert["expires_at"]) - utcnow()
+        left = parse_time(alert["expires_at"]) - self.clock()
         return left < DEFAULT_LIFETIME[alert["kind"]] / 2
 
     async def _children(self, entry: Listed, alert: dict | None) -> list[dict]:
@@ -170,7 +172,7 @@ class Poller:
             return children
         try:
             children[0]["photo"] = await store_image(
-                self.app, await fetch_bytes(self.session, entry.photo_url))
+                self.store, self.pool, await fetch_bytes(self.session, entry.photo_url))
         except ImageUnavailable as exc:
             log.warning("upstream %s: photo of entry %s left out: %s", self.upstream.id,
                         entry.alert_id, exc)
@@ -180,16 +182,13 @@ class Poller:
         return children
 
 
-POLLERS = web.AppKey("upstream_pollers", dict[str, Poller])
-
-
 @contextlib.asynccontextmanager
-async def upstream_pollers(app: web.Application) -> AsyncIterator[dict[str, Poller]]:
-    """One poller per configured upstream, for as long as the block runs (not yet polling)."""
+async def upstream_pollers(upstreams: tuple[Upstream, ...], alerts: AlertService, store: Store,
+                           pool: Executor, clock: Clock) -> AsyncIterator[dict[str, Poller]]:
+    """One poller per configured upstream, for as long as the block runs (not yet polling:
+    see `run_pollers`)."""
     async with aiohttp.ClientSession() as session:
-        pollers = {u.id: Poller(app, u, session) for u in app[CONFIG].upstreams}
-        app[POLLERS] = pollers
-        yield pollers
+        yield {u.id: Poller(u, session, alerts, store, pool, clock) for u in upstreams}
 
 
 async def run_pollers(pollers: dict[str, Poller]) -> None:
@@ -197,4 +196,3 @@ async def run_pollers(pollers: dict[str, Poller]) -> None:
     async with asyncio.TaskGroup() as group:
         for poller in pollers.values():
             group.create_task(poller.run(), name=f"upstream-{poller.upstream.id}")
-

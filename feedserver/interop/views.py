@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from feedserver.appkeys import ALERTS, CREDENTIALS, STORE
-from feedserver.cluster import LEADERSHIP
+from feedserver.appkeys import ALERTS, CAP_INGEST, STORE, SYNDICATION
+from feedserver.auth import ACTOR
 from feedserver.errors import ApiError, FieldError
 from feedserver.feeds.views import CACHING, etag_matches, screen_view
 from feedserver.http import json_response, read_body
 from feedserver.interop.atom import atom_feed
 from feedserver.interop.cap_ingest import ingest_cap
 from feedserver.interop.cap_out import photo_paths
+from feedserver.interop.capservice import build_cap
 from feedserver.interop.capxml import CapError
 from feedserver.interop.mrss import rss_feed
-from feedserver.interop.syndication import Builder, Syndication, cap_message
-from feedserver.interop.upstream import run_pollers, upstream_pollers
+from feedserver.interop.syndication import Builder
 from feedserver.interop.vocabulary import CAP_CONTENT_TYPE
 
-SYNDICATION = web.AppKey("syndication", Syndication)
 CAP_IN_TYPES = ("application/cap+xml", "application/xml", "text/xml", "application/atom+xml")
 # libxml2 refuses text nodes over 10 MB without huge_tree, which caps an embedded photo anyway.
 MAX_CAP_BYTES = 10 * 1024 * 1024
@@ -41,25 +39,16 @@ def _cap_response(request: web.Request, body: bytes) -> web.Response:
 
 async def alert_cap(request: web.Request) -> web.Response:
     """GET /v1/alerts/{id}/cap.xml (viewer): any alert, drafts as `status Draft`."""
-    request.app[CREDENTIALS].staff_member(request, "viewer")
     alert = await request.app[ALERTS].get(request.match_info["alert_id"])
-    return _cap_response(request, await cap_message(request.app, alert))
+    return _cap_response(request, await build_cap(request.app[SYNDICATION].sources, alert))
 
 
 async def screen_cap(request: web.Request) -> web.Response:
     """GET /v1/cap/{id}.xml (any network key or staff token): published alerts only."""
-    credentials = request.app[CREDENTIALS]
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    token = value.strip() if scheme.lower() == "bearer" else request.query.get("key", "")
-    if not token:
-        raise ApiError(401, "unauthorized", "credentials required: Authorization: Bearer "
-                       "<token> or ?key=<network key>", headers={"WWW-Authenticate": "Bearer"})
-    if token not in credentials.staff and token not in credentials.networks:
-        raise ApiError(401, "unauthorized", "unknown key", headers={"WWW-Authenticate": "Bearer"})
     alert = await request.app[ALERTS].get(request.match_info["alert_id"])
-    if alert["status"] == "draft" and token not in credentials.staff:
+    if alert["status"] == "draft" and ACTOR not in request:
         raise ApiError(404, "not_found", f"alert {alert['id']} not found")
-    return _cap_response(request, await cap_message(request.app, alert))
+    return _cap_response(request, await build_cap(request.app[SYNDICATION].sources, alert))
 
 
 async def cap_photo(request: web.Request) -> web.Response:
@@ -78,13 +67,13 @@ async def cap_photo(request: web.Request) -> web.Response:
 
 async def ingest(request: web.Request) -> web.Response:
     """POST /v1/ingest/cap (publisher): Alert → draft (201); Update/Cancel → changed alert."""
-    actor = request.app[CREDENTIALS].staff_member(request, "publisher")
+    actor = request[ACTOR]
     if request.content_type not in CAP_IN_TYPES:
         raise ApiError(415, "unsupported_media_type",
                        f"Content-Type must be one of {', '.join(CAP_IN_TYPES)}")
     body = await read_body(request, MAX_CAP_BYTES)
     try:
-        outcome = await ingest_cap(request.app, body, actor)
+        outcome = await ingest_cap(request.app[CAP_INGEST], body, actor)
     except CapError as exc:
         raise ApiError(exc.status, CAP_CODES.get(exc.status, "invalid_cap"), exc.message,
                        [FieldError(place, message) for place, message in exc.details]) from exc
@@ -98,9 +87,8 @@ async def ingest(request: web.Request) -> web.Response:
 def _syndicated(kind: str, build: Builder, content_type: str):
     async def view(request: web.Request) -> web.Response:
         asked = screen_view(request)
-        app = request.app
-        feed = await app[SYNDICATION].get(app, asked.network, asked.profile, asked.region, kind,
-                                          build)
+        feed = await request.app[SYNDICATION].get(asked.network, asked.profile, asked.region,
+                                                   kind, build)
         headers = {**CACHING, "ETag": feed.etag}
         if etag_matches(request, feed.etag):
             return web.Response(status=304, headers=headers)
@@ -114,21 +102,3 @@ def _syndicated(kind: str, build: Builder, content_type: str):
 
 atom = _syndicated("atom", atom_feed, "application/atom+xml")
 rss = _syndicated("rss", rss_feed, "application/rss+xml")
-
-FEED = "/v1/feeds/{network}/{profile}"
-INTEROP_ROUTES = [
-    web.post("/v1/ingest/cap", ingest),
-    web.get("/v1/alerts/{alert_id}/cap.xml", alert_cap),
-    web.get("/v1/cap/{alert_id}.xml", screen_cap),
-    web.get("/v1/cap/{alert_id}/photos/{photo_id}", cap_photo),
-    web.get(FEED + "/atom", atom),
-    web.get(FEED + "/rss", rss),
-]
-
-
-async def interop_ctx(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: the Atom/RSS cache, and one poller per configured upstream."""
-    app[SYNDICATION] = Syndication()
-    async with upstream_pollers(app) as pollers, \
-            app[LEADERSHIP].duty("upstream-pollers", lambda: run_pollers(pollers)):
-        yield

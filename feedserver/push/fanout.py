@@ -14,10 +14,9 @@ import asyncio
 import logging
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
-from feedserver.config import Network, Profile
+from feedserver.config import Network, Profile, PushSettings
 from feedserver.feeds.document import FeedCache, reaches
 from feedserver.feeds.receipts import ReceiptBook
 from feedserver.push.envelopes import (
@@ -35,14 +34,6 @@ log = logging.getLogger(__name__)
 
 SSE_CHUNKED, SSE_PLAIN, WS = 0, 1, 2
 KEEPALIVE_SLICES = 15
-
-
-@dataclass(frozen=True)
-class PushSettings:
-    send_buffer_bytes: int = 64 * 1024  # unsent bytes a client may have before it is dropped
-    queue_limit: int = 64               # messages held for a client while it catches up
-    keepalive_seconds: float = 15.0
-    replay_limit: int = 1000            # more missed events than this: a fresh snapshot
 
 
 class Outgoing:

@@ -17,14 +17,13 @@ import hashlib
 import hmac
 import logging
 import random
-import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import aiohttp
 
-from feedserver.config import Config, Network, Profile
+from feedserver.config import Config, Network, Profile, WebhookSettings
 from feedserver.feeds.document import FeedCache, reaches
 from feedserver.interop.capservice import cap_delivery_body
 from feedserver.interop.vocabulary import CAP_CONTENT_TYPE
@@ -34,15 +33,7 @@ from feedserver.store.base import Delivery, DeliveryTargets, Event, Store
 log = logging.getLogger(__name__)
 
 USER_AGENT = "feedserver-webhooks/1"
-
-
-@dataclass(frozen=True)
-class WebhookSettings:
-    backoff_seconds: float = 5.0        # first retry after about this long, doubling each time
-    backoff_max_seconds: float = 3600.0
-    retry_for_seconds: float = 26 * 3600.0  # then a delivery is given up as failed
-    timeout_seconds: float = 10.0
-    idle_check_seconds: float = 60.0    # look at the outbox this often even without a wake-up
+CLAIM_RETRY_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -141,16 +132,27 @@ class Sender:
         while True:
             self.wake.clear()
             try:
-                delivery = await store.next_delivery(self.network.id)
-                if delivery is not None and self._due_in(delivery) <= 0:
-                    await self._attempt(delivery)
+                # claimed (a lease, SKIP LOCKED): with several instances, each delivery is
+                # sent by one of them, even while two believe they lead
+                claimed = await store.claim_delivery(self.network.id, self._lease_seconds())
+                if claimed is not None:
+                    await self._attempt(claimed)
                     continue
+                delivery = await store.next_delivery(self.network.id)
             except Exception:
                 log.exception("webhook sender for %s failed; retrying", self.network.id)
                 delivery = None
-            wait = self.settings.idle_check_seconds if delivery is None else self._due_in(delivery)
+            # not due yet, or due but leased to another sender: look again when it may be ours
+            due_in = None if delivery is None else self._due_in(delivery)
+            wait = self.settings.idle_check_seconds if due_in is None \
+                else due_in if due_in > 0 else CLAIM_RETRY_SECONDS
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), max(wait, 0.01))
+                await asyncio.wait_for(self.wake.wait(), wait)
+
+    def _lease_seconds(self) -> float:
+        """Long enough to post and record the outcome; a lease that lapses (its sender died)
+        lets another sender take the delivery."""
+        return 3 * self.settings.timeout_seconds
 
     def _due_in(self, delivery: Delivery) -> float:
         if delivery.next_at is None:
@@ -185,12 +187,13 @@ class Sender:
 
     async def _post(self, delivery: Delivery, event: Event, body: bytes) -> Outcome:
         webhook = self.network.webhook
+        sent_at = self.sources.clock()
         headers = {
             "Content-Type": self.body.content_type,
             "User-Agent": USER_AGENT,
             "Feedserver-Event": event.type,
             "Feedserver-Delivery": delivery.id,
-            "Feedserver-Signature": signature(webhook.secret, int(time.time()), body),
+            "Feedserver-Signature": signature(webhook.secret, int(sent_at.timestamp()), body),
         }
         try:
             async with self.session.post(

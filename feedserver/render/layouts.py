@@ -1,17 +1,28 @@
-"""Layout definitions from layouts/*.yaml: areas of blocks with priorities, and `auto` selection."""
+"""Layout definitions: areas of blocks with priorities, and `auto` selection.
+
+The defaults ship in the package (feedserver/layouts/). An operator changes one by putting a
+file of the same name in the directory named by FEEDSERVER_LAYOUTS; files not there keep
+their packaged default.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-LAYOUT_DIR = Path(__file__).resolve().parents[2] / "layouts"
+LAYOUTS_ENV = "FEEDSERVER_LAYOUTS"
+PACKAGED = resources.files("feedserver").joinpath("layouts")
 AUTO_ORDER = ("ticker", "strip", "landscape", "close", "portrait")
+FILES = (*AUTO_ORDER, "strings", "palette")
 LANGUAGE_MODES = ("both", "primary", "alternate")
 TICKER_MAX_HEIGHT = 200  # px: anything lower gets the one-line layout whatever its aspect
 
@@ -67,6 +78,44 @@ def _area(raw: dict[str, Any]) -> Area:
     )
 
 
+def operator_dir() -> Path | None:
+    """The directory FEEDSERVER_LAYOUTS names, checked: a typo must not pass for a default."""
+    value = os.environ.get(LAYOUTS_ENV)
+    if not value:
+        return None
+    path = Path(value)
+    if not path.is_dir():
+        raise ValueError(f"{LAYOUTS_ENV}={value}: not a directory")
+    unknown = sorted(p.name for p in path.glob("*.yaml") if p.stem not in FILES)
+    if unknown:
+        raise ValueError(f"{LAYOUTS_ENV}={value}: {', '.join(unknown)} is no layout file"
+                         f" (known: {', '.join(f'{name}.yaml' for name in FILES)})")
+    return path
+
+
+@cache
+def layout_files() -> dict[str, Traversable]:
+    """Each file in effect, by name: the operator's copy when there is one, else the default."""
+    own = operator_dir()
+    return {
+        name: own / f"{name}.yaml"
+        if own is not None and (own / f"{name}.yaml").is_file()
+        else PACKAGED.joinpath(f"{name}.yaml")
+        for name in FILES
+    }
+
+
+def _read(name: str, build: Callable[[Any], Any] = lambda raw: raw) -> Any:
+    """The file parsed and built; any fault in it is a ValueError that names the file."""
+    path = layout_files()[name]
+    try:
+        return build(yaml.safe_load(path.read_text("utf-8")))
+    except KeyError as exc:
+        raise ValueError(f"{path}: the key {exc} is missing") from exc
+    except (OSError, TypeError, ValueError, AttributeError, yaml.YAMLError) as exc:
+        raise ValueError(f"{path}: {exc}") from exc
+
+
 def _layout(name: str, raw: dict[str, Any]) -> Layout:
     blocks = {
         block_id: BlockStyle(
@@ -93,40 +142,48 @@ def _layout(name: str, raw: dict[str, Any]) -> Layout:
         photo_priority=int(raw["photo_priority"]),
     )
     if layout.languages not in LANGUAGE_MODES:
-        raise ValueError(f"layouts/{name}.yaml: languages must be one of {LANGUAGE_MODES}")
+        raise ValueError(f"languages must be one of {LANGUAGE_MODES}")
     for area in layout.alert + layout.found:
         missing = [b for b in area.blocks if b not in blocks]
         if missing:
-            raise ValueError(f"layouts/{name}.yaml: blocks {missing} have no style")
+            raise ValueError(f"blocks {missing} have no style")
     return layout
 
 
 @cache
 def layouts() -> dict[str, Layout]:
-    return {
-        name: _layout(name, yaml.safe_load((LAYOUT_DIR / f"{name}.yaml").read_text("utf-8")))
-        for name in AUTO_ORDER
-    }
+    return {name: _read(name, lambda raw, name=name: _layout(name, raw)) for name in AUTO_ORDER}
 
 
 @cache
 def texts() -> dict[str, Any]:
-    """Localised words around the alert's text (layouts/strings.yaml)."""
-    return yaml.safe_load((LAYOUT_DIR / "strings.yaml").read_text("utf-8"))
+    """Localised words around the alert's text (strings.yaml)."""
+    return _read("strings")
 
 
 @cache
 def palette() -> dict[str, dict[str, str]]:
-    return yaml.safe_load((LAYOUT_DIR / "palette.yaml").read_text("utf-8"))
+    return _read("palette")
 
 
 @cache
 def layouts_digest() -> str:
-    """Hash of every file in layouts/: part of every creative's digest."""
+    """Hash of every layout file in effect: part of every creative's digest."""
     h = hashlib.sha256()
-    for path in sorted(LAYOUT_DIR.glob("*.yaml")):
-        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    for name, path in sorted(layout_files().items()):
+        h.update(f"{name}.yaml".encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
+
+
+def check() -> str:
+    """Reads every layout file in effect (so a broken one stops startup, not a render) and
+    says where they come from."""
+    layouts(), texts(), palette()
+    own = operator_dir()
+    mine = [f"{name}.yaml" for name in FILES if own and (own / f"{name}.yaml").is_file()]
+    if not mine:
+        return "layouts: the packaged defaults"
+    return f"layouts: {', '.join(mine)} from {own}, the rest packaged defaults"
 
 
 def choose(layout: str, size: tuple[int, int]) -> Layout:

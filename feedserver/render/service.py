@@ -8,18 +8,14 @@ import contextlib
 import logging
 import os
 from collections import OrderedDict
-from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 from datetime import datetime
 from typing import Any
 
-from aiohttp import web
-
-from feedserver.appkeys import CONFIG, EVENTS, FEEDS, POOL, STORE
 from feedserver.config import Config, Network, Profile
 from feedserver.feeds.document import VISIBLE, reaches, shown_until
 from feedserver.store.base import Event, Store
-from feedserver.timeutil import utcnow
+from feedserver.timeutil import Clock
 
 from . import shared
 from .creative import Creative, plan_report
@@ -33,8 +29,8 @@ PREVIEW_CACHE = 64  # creatives of drafts and previews kept, most recent first
 
 
 class RenderService:
-    def __init__(self, config: Config, store: Store, pool: Executor) -> None:
-        self.config, self.store, self.pool = config, store, pool
+    def __init__(self, config: Config, store: Store, pool: Executor, clock: Clock) -> None:
+        self.config, self.store, self.pool, self.clock = config, store, pool, clock
         self._creatives: dict[str, Creative] = {}
         # as many jobs in the pool at once as it has workers (ProcessPoolExecutor's own count)
         workers = getattr(pool, "_max_workers", None) or os.cpu_count() or 1
@@ -107,7 +103,7 @@ class RenderService:
         """Name the creatives the alert's current version is served with (at once, so a URL
         handed out is never refused) and drop those no longer needed."""
         self._alerts[alert["id"]] = alert
-        now = utcnow()
+        now = self.clock()
         for gone in [a for a in self._alerts.values() if not self._shown(a, now)]:
             self._served.pop(gone["id"], None)  # cancelled, expired, or its found card ended
             del self._alerts[gone["id"]]
@@ -238,15 +234,3 @@ class RenderService:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
 
-RENDERER = web.AppKey("renderer", RenderService)
-
-
-async def render_ctx(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: the render service, fed by the event bus, naming the feeds' creatives."""
-    service = RenderService(app[CONFIG], app[STORE], app[POOL])
-    app[RENDERER] = service
-    app[FEEDS].render_urls = service.urls
-    app[EVENTS].add_listener(service.on_change)
-    await service.start()
-    yield
-    await service.close()

@@ -6,14 +6,13 @@ import re
 
 from aiohttp import web
 
-from feedserver.appkeys import ALERTS, CONFIG, CREDENTIALS
+from feedserver.appkeys import ALERTS, CONFIG, RENDERER
 from feedserver.config import Profile
 from feedserver.errors import ApiError, not_found
 from feedserver.feeds.views import etag_matches, screen_view
 from feedserver.http import json_response
 
 from .creative import CONTENT_TYPES, Creative
-from .service import RENDERER
 
 DIGEST_RE = re.compile(r"^[0-9a-f]{40}$")
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -73,7 +72,6 @@ async def current_creative(request: web.Request) -> web.Response:
 
 
 def _preview_target(request: web.Request) -> tuple[Profile, str]:
-    request.app[CREDENTIALS].staff_member(request, "viewer")
     network = request.app[CONFIG].network(request.match_info["network"])
     if network is None:
         raise not_found(f"network {request.match_info['network']}")
@@ -102,11 +100,3 @@ async def preview_report(request: web.Request) -> web.Response:
         {"alert": alert["id"], "version": alert["version"], "profile": profile.id, **report}
     )
 
-
-PREVIEW = "/v1/alerts/{alert_id}/preview/{network}/{profile}"
-RENDER_ROUTES = [
-    web.get("/v1/renders/{digest}.{ext}", creative_by_digest),
-    web.get("/v1/feeds/{network}/{profile}/current.{ext}", current_creative),
-    web.get(PREVIEW + ".{ext}", preview_creative),
-    web.get(PREVIEW, preview_report),
-]

@@ -7,13 +7,35 @@ an event with a monotonically increasing sequence number, all written in one tra
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 
 class VersionConflict(Exception):
     """The alert changed between reading and writing it."""
+
+
+class StoreUnavailable(Exception):
+    """The database cannot answer now (locked, disk full, connection lost); nothing was written.
+
+    Transient by nature: the store recovers by itself, so a client may retry (HTTP 503).
+    """
+
+
+class Leadership(ABC):
+    """One named singleton job (upstream poller, expiry clock, outbox): run by one instance.
+
+    `acquire` never waits. It returns True while this instance leads, and must be called again
+    well within the lease (every few seconds): it renews or confirms the lead, and a False
+    means stop the job now, since another instance may have taken over.
+    """
+
+    @abstractmethod
+    async def acquire(self) -> bool: ...
+
+    @abstractmethod
+    async def release(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -146,3 +168,22 @@ class Store(ABC):
     async def deliveries(self, network: str, state: str | None = None,
                          limit: int = 100) -> list[Delivery]:
         """The network's deliveries, newest first."""
+
+    @abstractmethod
+    async def claim_delivery(self, network: str, lease_seconds: float) -> Delivery | None:
+        """Lease the network's oldest pending delivery to this instance, if it is due and no
+        other instance holds a running lease on it; None otherwise. Deliveries of one network
+        still go out in order, one at a time, however many instances send. `mark_delivery`
+        ends the lease; a lease that runs out (its instance died) lets another claim it.
+        """
+
+    @abstractmethod
+    def leadership(self, name: str) -> Leadership:
+        """The lead of the singleton job `name`, shared by every instance on this database."""
+
+    @abstractmethod
+    def committed_events(self, after: int) -> AsyncIterator[int]:
+        """Yields the newest committed event seq each time it moves past the last one yielded
+        (starting after `after`), whichever instance wrote it. A wake-up only: read the
+        events themselves with `events_since`, so a missed wake-up loses nothing.
+        """

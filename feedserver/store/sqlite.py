@@ -1,315 +1,219 @@
-"""SQLite store: one file in WAL mode, written through one connection on its own thread.
+"""SQLite store: one file in WAL mode, one writer connection, and reader connections apart.
 
-`synchronous=FULL` makes every acknowledged change durable before the HTTP answer goes out;
-aiosqlite keeps the event loop free while SQLite waits for the disk.
+Readers never share the writer's connection, so a read while a write transaction is open sees
+the last committed state, never rows that may yet roll back (WAL lets them read while the
+writer writes). Like datasette's `execute_write_fn`, every write runs on the writer's own
+thread, one transaction at a time; the readers have threads of their own. `synchronous=FULL`
+makes every acknowledged change durable before the HTTP answer goes out.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
-import secrets
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+import queue
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
+from typing import Any, TypeVar
 
-import aiosqlite
+from feedserver.store import migrations
+from feedserver.store.base import DeliveryTargets, StoreUnavailable
+from feedserver.store.database import Row, Waker
+from feedserver.store.sql import SqlStore
+from feedserver.timeutil import utcnow
 
-from feedserver.store.base import (
-    Change,
-    Delivery,
-    DeliveryTargets,
-    Event,
-    Photo,
-    Receipt,
-    Store,
-    VersionConflict,
-)
-from feedserver.timeutil import format_time, parse_time
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS alerts (
-    id TEXT PRIMARY KEY,
-    version INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    origin_kind TEXT NOT NULL,
-    origin_ref TEXT,
-    created_at TEXT NOT NULL,
-    doc TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS alerts_status ON alerts (status);
-CREATE INDEX IF NOT EXISTS alerts_origin ON alerts (origin_kind, origin_ref);
-CREATE TABLE IF NOT EXISTS alert_versions (
-    alert_id TEXT NOT NULL REFERENCES alerts (id),
-    version INTEGER NOT NULL,
-    at TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    note TEXT,
-    doc TEXT NOT NULL,
-    PRIMARY KEY (alert_id, version)
-);
-CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    type TEXT NOT NULL,
-    at TEXT NOT NULL,
-    alert_id TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    doc TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS photos (
-    id TEXT PRIMARY KEY,
-    content_type TEXT NOT NULL,
-    width INTEGER NOT NULL,
-    height INTEGER NOT NULL,
-    focus TEXT,
-    data BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS receipts (
-    alert_id TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    network TEXT NOT NULL,
-    profile TEXT NOT NULL,
-    screen TEXT NOT NULL,
-    first_at TEXT NOT NULL,
-    last_at TEXT NOT NULL,
-    PRIMARY KEY (alert_id, version, network, profile, screen)
-);
-CREATE TABLE IF NOT EXISTS deliveries (
-    position INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    seq INTEGER NOT NULL REFERENCES events (seq),
-    network TEXT NOT NULL,
-    profile TEXT,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL,
-    next_at TEXT,
-    delivered_at TEXT,
-    last_status INTEGER,
-    last_error TEXT
-);
-CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (network, state, position);
-"""
-
-DELIVERY_COLUMNS = ("id, seq, network, profile, state, attempts, created_at, next_at,"
-                    " delivered_at, last_status, last_error")
+T = TypeVar("T")
+READERS = 2
+# Another process's commits are noticed by reading last_seq this often (this process's at once).
+POLL_SECONDS = 0.25
+# Errors that say "not now" rather than "wrong": another writer holds the lock beyond
+# busy_timeout, the disk is full, or the file cannot be read or written.
+_UNAVAILABLE = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_FULL,
+                sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PROTOCOL}
 
 
-def _dump(doc: dict) -> str:
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+@contextmanager
+def _unavailable_as_such() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if (exc.sqlite_errorcode & 0xFF) in _UNAVAILABLE:
+            raise StoreUnavailable(f"SQLite: {exc}") from exc
+        raise
 
 
-class SQLiteStore(Store):
-    def __init__(self, path: Path, delivery_targets: DeliveryTargets | None = None) -> None:
+@lru_cache(maxsize=256)
+def _sqlite_sql(sql: str) -> str:
+    """`$1` (the store's placeholders) as SQLite's numbered `?1`."""
+    return re.sub(r"\$(\d+)", r"?\1", sql)
+
+
+def _connect(path: Path, busy_timeout_ms: int, *, reader: bool) -> sqlite3.Connection:
+    # isolation_level=None: transactions are begun and ended explicitly, never implicitly
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    pragmas = ["synchronous=FULL", "foreign_keys=ON", f"busy_timeout={busy_timeout_ms}"]
+    if reader:
+        pragmas.append("query_only=ON")
+    else:
+        pragmas.insert(0, "journal_mode=WAL")
+    for pragma in pragmas:
+        connection.execute(f"PRAGMA {pragma}")
+    return connection
+
+
+class _Writer:
+    """The one connection that writes, used from its own thread: write functions queue up."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+        self.thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+
+    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.thread, fn, self.connection)
+
+    def close(self) -> None:
+        self.thread.shutdown(wait=True)
+        self.connection.close()
+
+
+class _WriterTransaction:
+    def __init__(self, writer: _Writer) -> None:
+        self.writer = writer
+
+    async def execute(self, sql: str, *args: Any) -> None:
+        await self.writer.run(lambda c: c.execute(_sqlite_sql(sql), args))
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        rows = list(rows)
+        await self.writer.run(lambda c: c.executemany(_sqlite_sql(sql), rows))
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        return await self.writer.run(lambda c: c.execute(_sqlite_sql(sql), args).fetchall())
+
+
+def _begin(connection: sqlite3.Connection) -> None:
+    # a caller cancelled while its BEGIN ran left that transaction open: nothing is in it
+    _rollback(connection)
+    connection.execute("BEGIN IMMEDIATE")
+
+
+def _commit(connection: sqlite3.Connection) -> None:
+    try:
+        connection.execute("COMMIT")
+    except BaseException:
+        _rollback(connection)
+        raise
+
+
+def _rollback(connection: sqlite3.Connection) -> None:
+    # SQLite may have rolled back already (a full disk does that)
+    if connection.in_transaction:
+        connection.execute("ROLLBACK")
+
+
+class SQLiteDatabase:
+    dialect = "sqlite"
+    alerts_position = "rowid"
+    # BEGIN IMMEDIATE already makes a transaction the only writer
+    skip_locked = ""
+
+    def __init__(self, path: Path, busy_timeout_ms: int = 5000, readers: int = READERS) -> None:
         self.path = path
-        self.delivery_targets = delivery_targets
-        self._db: aiosqlite.Connection | None = None
+        self.busy_timeout_ms = busy_timeout_ms
+        self.reader_count = readers
+        self._writer: _Writer | None = None
         self._write_lock = asyncio.Lock()
+        self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        self._reader_threads: ThreadPoolExecutor | None = None
+        self._commits = Waker()
 
-    @property
-    def db(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise RuntimeError("store is not open")
-        return self._db
-
-    async def open(self) -> None:
-        # aiosqlite logs every call with its arguments at DEBUG: alert documents name children.
-        logging.getLogger("aiosqlite").setLevel(logging.INFO)
+    async def connect(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = await aiosqlite.connect(self.path, isolation_level=None)
-        for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON",
-                       "busy_timeout=5000"):
-            await self.db.execute(f"PRAGMA {pragma}")
-        await self.db.executescript(SCHEMA)
+        loop = asyncio.get_running_loop()
+        self._writer = _Writer(await loop.run_in_executor(
+            None, lambda: _connect(self.path, self.busy_timeout_ms, reader=False)))
+        try:
+            await self._migrate()
+            self._reader_threads = ThreadPoolExecutor(self.reader_count,
+                                                      thread_name_prefix="sqlite-reader")
+            for _ in range(self.reader_count):
+                self._readers.put(await loop.run_in_executor(
+                    None, lambda: _connect(self.path, self.busy_timeout_ms, reader=True)))
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _migrate(self) -> None:
+        async with self.transaction() as tx:
+            (current,), = await tx.fetch("PRAGMA user_version")
+            for migration in migrations.pending(current):
+                for statement in migration.statements(self.dialect):
+                    await tx.execute(statement)
+            await tx.execute(f"PRAGMA user_version = {migrations.LATEST}")
 
     async def close(self) -> None:
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
+        if self._reader_threads is not None:
+            self._reader_threads.shutdown(wait=True)
+            self._reader_threads = None
+            while not self._readers.empty():
+                self._readers.get().close()
+        if self._writer is not None:
+            async with self._write_lock:
+                writer, self._writer = self._writer, None
+                writer.close()
+
+    @property
+    def writer(self) -> _Writer:
+        if self._writer is None:
+            raise RuntimeError("store is not open")
+        return self._writer
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        if self._reader_threads is None:
+            raise RuntimeError("store is not open")
+
+        def read() -> list[Row]:
+            # as many connections as threads: one is always free for the thread running this
+            connection = self._readers.get()
+            try:
+                return connection.execute(_sqlite_sql(sql), args).fetchall()
+            finally:
+                self._readers.put(connection)
+
+        with _unavailable_as_such():
+            return await asyncio.get_running_loop().run_in_executor(self._reader_threads, read)
 
     @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One writer at a time; everything inside commits together or not at all."""
-        async with self._write_lock:
-            await self.db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.db
-            except BaseException:
-                await self.db.execute("ROLLBACK")
-                raise
-            await self.db.execute("COMMIT")
+    async def transaction(self) -> AsyncIterator[_WriterTransaction]:
+        """One writer at a time. The writer's thread runs the commit or rollback even when the
+        caller is cancelled meanwhile, before it takes the next transaction's BEGIN."""
+        with _unavailable_as_such():
+            async with self._write_lock:
+                writer = self.writer
+                await writer.run(_begin)
+                try:
+                    yield _WriterTransaction(writer)
+                except BaseException:
+                    await asyncio.shield(writer.run(_rollback))
+                    raise
+                await asyncio.shield(writer.run(_commit))
+        self._commits.wake()
 
-    async def save(self, alert: dict, change: Change, expected_version: int | None) -> Event | None:
-        doc = _dump(alert)
-        at = format_time(change.at)
-        event = None
-        async with self._transaction() as db:
-            if expected_version is None:
-                await db.execute(
-                    "INSERT INTO alerts (id, version, status, origin_kind, origin_ref,"
-                    " created_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (alert["id"], alert["version"], alert["status"], alert["origin"]["kind"],
-                     alert["origin"]["ref"], alert["created_at"], doc),
-                )
-            else:
-                cursor = await db.execute(
-                    "UPDATE alerts SET version = ?, status = ?, doc = ?"
-                    " WHERE id = ? AND version = ?",
-                    (alert["version"], alert["status"], doc, alert["id"], expected_version),
-                )
-                if cursor.rowcount != 1:
-                    raise VersionConflict(alert["id"])
-            await db.execute(
-                "INSERT INTO alert_versions (alert_id, version, at, actor, action, note, doc)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (alert["id"], alert["version"], at, change.actor, change.action,
-                 _dump(change.note) if change.note else None, doc),
-            )
-            if change.event_type:
-                cursor = await db.execute(
-                    "INSERT INTO events (type, at, alert_id, version, doc)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (change.event_type, at, alert["id"], alert["version"], doc),
-                )
-                event = Event(cursor.lastrowid, change.event_type, change.at, alert)
-                await self._queue_deliveries(db, event, at)
-        return event
+    async def before_event(self, tx: _WriterTransaction) -> None:
+        """BEGIN IMMEDIATE already made this the only writer; this process wakes on commit."""
 
-    async def _queue_deliveries(self, db: aiosqlite.Connection, event: Event, at: str) -> None:
-        """The webhook outbox rows of an event, in the event's own transaction."""
-        if self.delivery_targets is None:
-            return
-        await db.executemany(
-            "INSERT INTO deliveries (id, seq, network, profile, state, created_at, next_at)"
-            " VALUES (?, ?, ?, ?, 'pending', ?, ?)",
-            [("d_" + secrets.token_hex(12), event.seq, network, profile, at, at)
-             for network, profile in self.delivery_targets(event)],
-        )
-
-    async def get_alert(self, alert_id: str) -> dict | None:
-        rows = await self.db.execute_fetchall("SELECT doc FROM alerts WHERE id = ?", (alert_id,))
-        return json.loads(rows[0][0]) if rows else None
-
-    async def list_alerts(self, statuses: Iterable[str] | None = None) -> list[dict]:
-        query = "SELECT doc FROM alerts"
-        params: tuple = ()
-        if statuses is not None:
-            params = tuple(statuses)
-            query += f" WHERE status IN ({','.join('?' * len(params))})"
-        rows = await self.db.execute_fetchall(query + " ORDER BY created_at DESC, rowid DESC",
-                                              params)
-        return [json.loads(row[0]) for row in rows]
-
-    async def find_by_origin(self, kind: str, ref: str) -> dict | None:
-        rows = await self.db.execute_fetchall(
-            "SELECT doc FROM alerts WHERE origin_kind = ? AND origin_ref = ?", (kind, ref))
-        return json.loads(rows[0][0]) if rows else None
-
-    async def history(self, alert_id: str) -> list[dict]:
-        rows = await self.db.execute_fetchall(
-            "SELECT version, at, actor, action, note FROM alert_versions WHERE alert_id = ?"
-            " ORDER BY version", (alert_id,))
-        return [
-            {"version": version, "at": at, "actor": actor, "action": action,
-             **({"note": json.loads(note)} if note else {})}
-            for version, at, actor, action, note in rows
-        ]
-
-    async def events_since(self, seq: int, limit: int = 1000) -> list[Event]:
-        rows = await self.db.execute_fetchall(
-            "SELECT seq, type, at, doc FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-            (seq, limit))
-        return [Event(s, t, parse_time(at), json.loads(doc)) for s, t, at, doc in rows]
-
-    async def last_seq(self) -> int:
-        rows = await self.db.execute_fetchall("SELECT COALESCE(MAX(seq), 0) FROM events")
-        return rows[0][0]
-
-    async def put_photo(self, photo: Photo) -> None:
-        async with self._transaction() as db:
-            await db.execute(
-                "INSERT OR IGNORE INTO photos (id, content_type, width, height, focus, data)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (photo.id, photo.content_type, photo.width, photo.height,
-                 json.dumps(photo.focus) if photo.focus else None, photo.data),
-            )
-
-    async def get_photo(self, photo_id: str) -> Photo | None:
-        rows = await self.db.execute_fetchall(
-            "SELECT id, data, content_type, width, height, focus FROM photos WHERE id = ?",
-            (photo_id,))
-        if not rows:
-            return None
-        pid, data, content_type, width, height, focus = rows[0]
-        return Photo(pid, data, content_type, width, height,
-                     tuple(json.loads(focus)) if focus else None)
-
-    async def photo_ids(self, photo_ids: Iterable[str]) -> set[str]:
-        ids = tuple(set(photo_ids))
-        if not ids:
-            return set()
-        rows = await self.db.execute_fetchall(
-            f"SELECT id FROM photos WHERE id IN ({','.join('?' * len(ids))})", ids)
-        return {row[0] for row in rows}
-
-    async def record_receipts(self, receipts: Iterable[Receipt]) -> None:
-        rows = [(r.alert_id, r.version, r.network, r.profile, r.screen, format_time(r.at))
-                for r in receipts]
-        if not rows:
-            return
-        async with self._transaction() as db:
-            await db.executemany(
-                "INSERT INTO receipts (alert_id, version, network, profile, screen, first_at,"
-                " last_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"
-                " ON CONFLICT DO UPDATE SET last_at = MAX(last_at, excluded.last_at)",
-                rows,
-            )
-
-    async def receipts(self, alert_id: str, version: int) -> list[dict]:
-        rows = await self.db.execute_fetchall(
-            "SELECT network, profile, COUNT(*), MAX(last_at) FROM receipts"
-            " WHERE alert_id = ? AND version = ? GROUP BY network, profile"
-            " ORDER BY network, profile", (alert_id, version))
-        return [{"network": n, "profile": p, "screens": c, "last_at": last}
-                for n, p, c, last in rows]
-
-    async def next_delivery(self, network: str) -> Delivery | None:
-        rows = await self.db.execute_fetchall(
-            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE network = ? AND state = 'pending'"
-            " ORDER BY position LIMIT 1", (network,))
-        return _delivery(rows[0]) if rows else None
-
-    async def mark_delivery(self, delivery_id: str, *, state: str, at: datetime,
-                            status: int | None, error: str | None,
-                            next_at: datetime | None) -> None:
-        async with self._transaction() as db:
-            await db.execute(
-                "UPDATE deliveries SET state = ?, attempts = attempts + 1, last_status = ?,"
-                " last_error = ?, next_at = ?,"
-                " delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END"
-                " WHERE id = ?",
-                (state, status, error, format_time(next_at) if next_at else None, state,
-                 format_time(at), delivery_id),
-            )
-
-    async def deliveries(self, network: str, state: str | None = None,
-                         limit: int = 100) -> list[Delivery]:
-        query = f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE network = ?"
-        params: tuple = (network,)
-        if state is not None:
-            query += " AND state = ?"
-            params += (state,)
-        rows = await self.db.execute_fetchall(query + " ORDER BY position DESC LIMIT ?",
-                                              (*params, limit))
-        return [_delivery(row) for row in rows]
+    async def wait_for_commit(self) -> None:
+        await self._commits.wait(POLL_SECONDS)
 
 
-def _delivery(row: Iterable) -> Delivery:
-    (did, seq, network, profile, state, attempts, created_at, next_at, delivered_at,
-     last_status, last_error) = row
-    return Delivery(did, seq, network, profile, state, attempts, parse_time(created_at),
-                    parse_time(next_at) if next_at else None,
-                    parse_time(delivered_at) if delivered_at else None, last_status, last_error)
+class SQLiteStore(SqlStore):
+    def __init__(self, path: Path, delivery_targets: DeliveryTargets | None = None,
+                 busy_timeout_ms: int = 5000,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        super().__init__(SQLiteDatabase(path, busy_timeout_ms), delivery_targets, clock)
+        self.path = path

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import secrets
+from collections.abc import Iterator
 
 import pytest
-
-SERVER = "postgresql://postgres@127.0.0.1:5432"
+from support import postgres
 
 
 @pytest.fixture
-async def postgres_url():
-    """An empty database of the test's own on this machine's PostgreSQL, dropped afterwards."""
-    asyncpg = pytest.importorskip("asyncpg")
-    name = f"feedserver_test_cluster_{os.getpid()}_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(f"{SERVER}/postgres", timeout=10)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield f"{SERVER}/{name}"
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+def postgres_url(postgres_template: str) -> Iterator[str]:
+    """A migrated PostgreSQL database of the test's own, dropped afterwards."""
+    name = postgres.create_database(postgres_template)
+    yield postgres.url(name)
+    postgres.drop_database(name)

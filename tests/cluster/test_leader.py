@@ -16,30 +16,35 @@ from support.config import KEY_A, config_data
 from support.push import ADMIN, NETWORK, PUBLISHER, push_config_data
 from support.servers import ServerProcess
 
-from feedserver.cluster.leader import FileLeaderLock, Leadership
+from feedserver.cluster.leader import LEAD_NAME, LeaderLock, Leadership
+from feedserver.store import make_store
 
 
-async def test_one_process_leads_and_another_takes_over(tmp_path):
-    lock_path = tmp_path / "leader.lock"
-    runs: dict[str, asyncio.Event] = {"a": asyncio.Event(), "b": asyncio.Event()}
-    leaderships = {name: Leadership(FileLeaderLock(lock_path, retry_seconds=0.05))
-                   for name in runs}
+async def test_one_process_leads_and_another_takes_over(tmp_path, storage):
+    """Two processes' stores on one database: one leads, the other once the first is gone."""
+    stores = {name: make_store(storage, tmp_path / "feedserver.db") for name in ("a", "b")}
+    runs: dict[str, asyncio.Event] = {name: asyncio.Event() for name in stores}
+    leaderships = {name: Leadership(LeaderLock(store.leadership(LEAD_NAME), renew_seconds=0.05))
+                   for name, store in stores.items()}
 
     async def duty(name: str) -> None:
         runs[name].set()
         await asyncio.Future()
 
     async with AsyncExitStack() as stack:
-        for name, leadership in leaderships.items():
-            await stack.enter_async_context(leadership.duty("work", lambda n=name: duty(n)))
+        for name, store in stores.items():
+            await store.open()
+            stack.push_async_callback(store.close)
+            await stack.enter_async_context(
+                leaderships[name].duty("work", lambda n=name: duty(n)))
         a = asyncio.create_task(leaderships["a"].run())
         await asyncio.wait_for(runs["a"].wait(), 10)
         b = asyncio.create_task(leaderships["b"].run())
-        # b waits for the lock: give it a chance to be wrong (several lock attempts)
+        # b keeps asking: give it a chance to be wrong (several renewals)
         for _ in range(5):
             await asyncio.sleep(0.05)
         assert not runs["b"].is_set() and not leaderships["b"].leading
-        a.cancel()  # the leader goes away: its lock goes with it
+        a.cancel()  # the leader goes away, and gives up its lead as it goes
         await asyncio.gather(a, return_exceptions=True)
         await asyncio.wait_for(runs["b"].wait(), 10)
         assert leaderships["b"].leading and not leaderships["a"].leading
@@ -59,13 +64,15 @@ class Hook:
         return web.Response(status=204)
 
 
-async def test_each_webhook_delivery_is_sent_once_by_two_workers(tmp_path, aiohttp_server):
+async def test_each_webhook_delivery_is_sent_once_by_two_workers(tmp_path, aiohttp_server,
+                                                                  storage):
     hook = Hook()
     receiver = web.Application()
     receiver.router.add_post("/hook", hook.handle)
     server = await aiohttp_server(receiver)
     config = push_config_data(tmp_path, str(server.make_url("/hook")))
     config["server"]["workers"] = 2
+    config["storage"] = storage
     process = ServerProcess(config, tmp_path)
     await process.start()
     try:
@@ -137,7 +144,7 @@ async def feed_ids(url: str) -> list[str]:
 
 
 async def eventually_feed_has(url: str, count: int) -> list[str]:
-    async with asyncio.timeout(30):
+    async with asyncio.timeout(60):
         while len(ids := await feed_ids(url)) < count:
             await asyncio.sleep(0.1)  # the poller has not mirrored it yet; look again
     return ids
@@ -154,8 +161,11 @@ async def national(aiohttp_server) -> NationalList:
     return source
 
 
-async def test_the_upstream_poller_runs_in_one_process_and_fails_over(tmp_path, national):
+async def test_the_upstream_poller_runs_in_one_process_and_fails_over(tmp_path, national,
+                                                                      storage):
+    """On SQLite the lead is a lease: B takes over once A's has lapsed (15 s)."""
     config = config_data(tmp_path / "data")
+    config["storage"] = storage
     config["upstreams"] = [{"id": "national", "format": "national-json", "url": national.url,
                             "interval_seconds": 1, "mode": "publish"}]
     (tmp_path / "a").mkdir()

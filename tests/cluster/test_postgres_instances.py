@@ -24,7 +24,6 @@ from support.servers import ServerProcess
 FEED = "/v1/feeds/net-a/landscape"
 
 pytestmark = pytest.mark.postgres
-pytest.importorskip("feedserver.store.postgres", reason="no PostgreSQL store in this build")
 
 
 class Upstream:

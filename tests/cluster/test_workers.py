@@ -30,18 +30,17 @@ from support.servers import ServerProcess
 FEED = "/v1/feeds/net-a/landscape"
 
 
-def cluster_config(data_dir: Path, public_url: str | None = None, **server) -> dict:
+def cluster_config(data_dir: Path, storage: str, **server) -> dict:
     config = config_data(data_dir)
+    config["storage"] = storage
     config["server"].update(server)
-    if public_url:
-        config["server"]["public_url"] = public_url
     return config
 
 
 @pytest.fixture
-async def workers(tmp_path):
-    """`feedserver serve` with server.workers: 2, both workers listening."""
-    process = ServerProcess(cluster_config(tmp_path / "data", workers=2), tmp_path)
+async def workers(tmp_path, storage):
+    """`feedserver serve` with server.workers: 2, both workers listening (on either store)."""
+    process = ServerProcess(cluster_config(tmp_path / "data", storage, workers=2), tmp_path)
     await process.start()
     await wait_for_listeners(process.port, 2)
     yield process
@@ -156,13 +155,13 @@ def _zombie(pid: int) -> bool:
         return True
 
 
-async def test_two_server_processes_on_one_store_answer_the_same_documents(tmp_path):
+async def test_two_server_processes_on_one_store_answer_the_same_documents(tmp_path, storage):
     """Item 1: the same store state gives the same bytes, ETag and render URLs everywhere."""
     data = tmp_path / "data"
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    a = ServerProcess(cluster_config(data), tmp_path / "a")
-    b = ServerProcess(cluster_config(data), tmp_path / "b")
+    a = ServerProcess(cluster_config(data, storage), tmp_path / "a")
+    b = ServerProcess(cluster_config(data, storage), tmp_path / "b")
     await a.start()
     try:
         async with aiohttp.ClientSession(a.url) as session:

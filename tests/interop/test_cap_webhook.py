@@ -14,9 +14,9 @@ from support.cap import CAP, assert_valid_cap, text
 from support.config import PUBLISHER, config_data
 
 from feedserver.app import create_app
-from feedserver.appkeys import CONFIG, STORE
+from feedserver.appkeys import CONFIG, STORE, SYNDICATION
 from feedserver.config import parse_config
-from feedserver.interop.capservice import AppSources, cap_delivery_body
+from feedserver.interop.capservice import cap_delivery_body
 
 SECRET = "cms-secret-0001"
 
@@ -53,7 +53,7 @@ def summary(root) -> tuple[str, list[str], int]:
 
 async def test_publish_update_resolve_cancel_bodies(client):
     await publish_update_resolve_then_cancel(client)
-    sources = AppSources(client.app[CONFIG], client.app[STORE])
+    sources = client.app[SYNDICATION].sources
     network = client.app[CONFIG].network("net-a")
     seen = []
     for event in await client.app[STORE].events_since(0):

@@ -16,9 +16,8 @@ from support.config import KEY_A, PUBLISHER, VIEWER
 from support.samples import drawn_photo
 
 from feedserver.app import create_app
-from feedserver.appkeys import ALERTS
+from feedserver.appkeys import ALERTS, POLLERS
 from feedserver.interop.national import children_from_title
-from feedserver.interop.upstream import POLLERS
 
 CHILD = "Noor Verzonnen"
 

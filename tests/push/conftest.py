@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 
 import pytest
 from aiohttp import web
@@ -12,21 +11,21 @@ from support.push import Staff, push_config_data
 from support.servers import free_port
 
 from feedserver.app import create_app
-from feedserver.appkeys import PUSH_SETTINGS, WEBHOOK_SETTINGS
 from feedserver.config import parse_config
+from feedserver.timeutil import Clock, utcnow
 
 
 @pytest.fixture
-def make_app(tmp_path) -> Callable[..., web.Application]:
+def make_app(tmp_path, storage: str) -> Callable[..., web.Application]:
     """The app with quick webhook retries; keyword arguments change its PushSettings."""
     def make(webhook_url: str | None = None, alerts: dict | None = None,
              webhooks: dict | None = None, public_url: str = "http://127.0.0.1:8080",
-             **push) -> web.Application:
-        app = create_app(parse_config(push_config_data(tmp_path, webhook_url, alerts, public_url)))
-        app[PUSH_SETTINGS] = replace(app[PUSH_SETTINGS], **push)
-        app[WEBHOOK_SETTINGS] = replace(app[WEBHOOK_SETTINGS], backoff_seconds=0.05,
-                                        backoff_max_seconds=0.2, **(webhooks or {}))
-        return app
+             clock: Clock = utcnow, **push) -> web.Application:
+        data = {**push_config_data(tmp_path, webhook_url, alerts, public_url), "storage": storage}
+        data["push"] = push
+        data["webhooks"] = {"backoff_seconds": 0.05, "backoff_max_seconds": 0.2,
+                            **(webhooks or {})}
+        return create_app(parse_config(data), clock=clock)
     return make
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import aiohttp
 import pytest
 from aiohttp import web
+from support.clock import FakeClock
 from support.push import ADMIN, HOOK_SECRET, NETWORK, PUBLISHER, Staff, alert_body, push_config_data
 from support.servers import ServerProcess
 
@@ -116,14 +117,20 @@ async def test_a_receiver_that_was_down_gets_everything_in_order(aiohttp_client,
     assert all(d["state"] == "delivered" for d in await settled(client, 8))
 
 
-async def test_a_delivery_is_given_up_after_the_retry_period_and_the_next_one_goes(
+async def test_a_delivery_is_given_up_after_26_hours_and_the_next_one_goes(
         aiohttp_client, make_app, receiver):
     hook, url = receiver
     hook.failures = 10**6
-    client = await aiohttp_client(make_app(webhook_url=url,
-                                           webhooks={"retry_for_seconds": 0.3}))
+    clock = FakeClock()
+    client = await aiohttp_client(make_app(webhook_url=url, clock=clock))
     staff = Staff(client)
     first = await staff.publish_new("Testkind Een")
+    await attempted(client, 1)
+    # the clock stands still, so the retry (due in under a second) waits for it to move
+    clock.advance(hours=25, minutes=59)
+    states = await attempted(client, 2)
+    assert [d["state"] for d in states] == ["pending"] * 2
+    clock.advance(minutes=1)  # 26 h (the default retry period) after the event
     states = await settled(client, 2)
     assert [(d["state"], d["last_status"]) for d in states] == [("failed", 503)] * 2
     assert states[-1]["attempts"] > 1  # the first was retried until the period ran out
@@ -163,6 +170,16 @@ async def test_deliveries_need_an_admin_and_check_their_query(aiohttp_client, ma
         assert response.status == 400
         assert (await response.json())["error"]["details"]
     assert await deliveries(client, state="pending") == []
+
+
+async def attempted(client, attempts: int) -> list[dict]:
+    """The deliveries once the one being tried has been tried `attempts` times."""
+    async with asyncio.timeout(10):
+        while True:
+            states = await deliveries(client)
+            if max(d["attempts"] for d in states) >= attempts:
+                return states
+            await asyncio.sleep(0.02)
 
 
 async def settled(client, count: int) -> list[dict]:

@@ -19,7 +19,7 @@ from feedserver.render.fonts import FONT_FILES, LATIN, WEB_FONT_FILES, cut
 from feedserver.render.plan import resolve
 
 CHILD = samples.alert()["children"][0]
-LONG_NAME = "Maximiliaan Alexander Benedictus van Oranje-Nassau Ağaoğlu"  # 58 + " (9)"
+LONG_NAME = "Maximiliaan Alexander Benedictus van Oranje-Nassau Ağaoğlu"  # 58 + " (9)": 62
 CHECK_SIZES = [(1920, 1080), (1080, 1920), (1400, 400), (800, 600), (728, 90), (3120, 260)]
 
 
@@ -59,7 +59,6 @@ def test_names_beyond_latin_get_their_own_font_cut():
 def test_diacritics_and_a_60_character_name_fit(size):
     kids = [{**CHILD, "name": LONG_NAME, "photo": None}]
     alert = samples.alert(children=kids)
-    assert len(LONG_NAME + " (9)") >= 60
     report = plan_report(alert, {}, size, "auto", ("nl", "en"))
     assert_sound(report)
     shown = texts(report)

@@ -17,8 +17,8 @@ from support.config import KEY_A, KEY_B, PUBLISHER, VIEWER, config_data
 
 from feedserver.access_log import PathOnlyAccessLogger
 from feedserver.app import create_app
+from feedserver.appkeys import RENDERER
 from feedserver.config import Config, parse_config
-from feedserver.render.service import RENDERER
 
 
 @pytest.fixture

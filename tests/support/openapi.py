@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
+SPEC_PATH = Path(__file__).resolve().parents[2] / "feedserver" / "spec" / "openapi.yaml"
 
 
 class CheckedClient:

@@ -58,7 +58,7 @@ def portrait_photo(
     return out.getvalue()
 
 
-DESIGN_SIZES = [
+DESIGN_SIZES = [  # the 32 sizes DESIGN.md names: every layout must be legible at each
     "3120x260",
     "1920x1200",
     "1920x1080",

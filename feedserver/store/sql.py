@@ -1,0 +1,299 @@
+"""The store's queries, written once for every SQL database it runs on.
+
+Writes go through the database's single writer, one transaction each; reads go to connections
+that only ever see committed rows.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import socket
+from collections.abc import AsyncIterator, Callable, Iterable
+from datetime import datetime, timedelta
+
+from feedserver.store.base import (
+    Change,
+    Delivery,
+    DeliveryTargets,
+    Event,
+    Leadership,
+    Photo,
+    Receipt,
+    Store,
+    StoreUnavailable,
+    VersionConflict,
+)
+from feedserver.store.database import Database, Row, Transaction, placeholders
+from feedserver.timeutil import format_time, parse_time, utcnow
+
+log = logging.getLogger(__name__)
+
+# A leader renews its lease each time it calls `acquire`; a dead one's lease runs out after this.
+LEADER_LEASE_SECONDS = 15.0
+
+DELIVERY_COLUMNS = ("id, seq, network, profile, state, attempts, created_at, next_at,"
+                    " delivered_at, last_status, last_error")
+
+
+def _dump(doc: dict) -> str:
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+
+
+def instance_name() -> str:
+    """Who holds a lease: this host and process, unique even when a pid is reused."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+class SqlStore(Store):
+    def __init__(self, db: Database, delivery_targets: DeliveryTargets | None = None,
+                 clock: Callable[[], datetime] = utcnow, instance: str | None = None) -> None:
+        self.db = db
+        self.delivery_targets = delivery_targets
+        self.clock = clock
+        self.instance = instance or instance_name()
+
+    async def open(self) -> None:
+        await self.db.connect()
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    async def save(self, alert: dict, change: Change, expected_version: int | None) -> Event | None:
+        doc = _dump(alert)
+        at = format_time(change.at)
+        event = None
+        async with self.db.transaction() as tx:
+            if expected_version is None:
+                await tx.execute(
+                    "INSERT INTO alerts (id, version, status, origin_kind, origin_ref,"
+                    " created_at, doc) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    alert["id"], alert["version"], alert["status"], alert["origin"]["kind"],
+                    alert["origin"]["ref"], alert["created_at"], doc,
+                )
+            else:
+                updated = await tx.fetch(
+                    "UPDATE alerts SET version = $1, status = $2, doc = $3"
+                    " WHERE id = $4 AND version = $5 RETURNING id",
+                    alert["version"], alert["status"], doc, alert["id"], expected_version,
+                )
+                if not updated:
+                    raise VersionConflict(alert["id"])
+            await tx.execute(
+                "INSERT INTO alert_versions (alert_id, version, at, actor, action, note, doc)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                alert["id"], alert["version"], at, change.actor, change.action,
+                _dump(change.note) if change.note else None, doc,
+            )
+            if change.event_type:
+                await self.db.before_event(tx)
+                rows = await tx.fetch(
+                    "INSERT INTO events (type, at, alert_id, version, doc)"
+                    " VALUES ($1, $2, $3, $4, $5) RETURNING seq",
+                    change.event_type, at, alert["id"], alert["version"], doc,
+                )
+                event = Event(rows[0][0], change.event_type, change.at, alert)
+                await self._queue_deliveries(tx, event, at)
+        return event
+
+    async def _queue_deliveries(self, tx: Transaction, event: Event, at: str) -> None:
+        """The webhook outbox rows of an event, in the event's own transaction."""
+        if self.delivery_targets is None:
+            return
+        await tx.executemany(
+            "INSERT INTO deliveries (id, seq, network, profile, state, created_at, next_at)"
+            " VALUES ($1, $2, $3, $4, 'pending', $5, $6)",
+            [("d_" + secrets.token_hex(12), event.seq, network, profile, at, at)
+             for network, profile in self.delivery_targets(event)],
+        )
+
+    async def get_alert(self, alert_id: str) -> dict | None:
+        rows = await self.db.fetch("SELECT doc FROM alerts WHERE id = $1", alert_id)
+        return json.loads(rows[0][0]) if rows else None
+
+    async def list_alerts(self, statuses: Iterable[str] | None = None) -> list[dict]:
+        query = "SELECT doc FROM alerts"
+        params: tuple = ()
+        if statuses is not None:
+            params = tuple(statuses)
+            if not params:
+                return []
+            query += f" WHERE status IN ({placeholders(1, len(params))})"
+        order = f" ORDER BY created_at DESC, {self.db.alerts_position} DESC"
+        rows = await self.db.fetch(query + order, *params)
+        return [json.loads(row[0]) for row in rows]
+
+    async def find_by_origin(self, kind: str, ref: str) -> dict | None:
+        rows = await self.db.fetch(
+            "SELECT doc FROM alerts WHERE origin_kind = $1 AND origin_ref = $2", kind, ref)
+        return json.loads(rows[0][0]) if rows else None
+
+    async def history(self, alert_id: str) -> list[dict]:
+        rows = await self.db.fetch(
+            "SELECT version, at, actor, action, note FROM alert_versions WHERE alert_id = $1"
+            " ORDER BY version", alert_id)
+        return [
+            {"version": version, "at": at, "actor": actor, "action": action,
+             **({"note": json.loads(note)} if note else {})}
+            for version, at, actor, action, note in rows
+        ]
+
+    async def events_since(self, seq: int, limit: int = 1000) -> list[Event]:
+        rows = await self.db.fetch(
+            "SELECT seq, type, at, doc FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
+            seq, limit)
+        return [Event(s, t, parse_time(at), json.loads(doc)) for s, t, at, doc in rows]
+
+    async def last_seq(self) -> int:
+        rows = await self.db.fetch("SELECT COALESCE(MAX(seq), 0) FROM events")
+        return rows[0][0]
+
+    async def put_photo(self, photo: Photo) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO photos (id, content_type, width, height, focus, data)"
+                " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+                photo.id, photo.content_type, photo.width, photo.height,
+                json.dumps(photo.focus) if photo.focus else None, photo.data,
+            )
+
+    async def get_photo(self, photo_id: str) -> Photo | None:
+        rows = await self.db.fetch(
+            "SELECT id, data, content_type, width, height, focus FROM photos WHERE id = $1",
+            photo_id)
+        if not rows:
+            return None
+        pid, data, content_type, width, height, focus = rows[0]
+        return Photo(pid, bytes(data), content_type, width, height,
+                     tuple(json.loads(focus)) if focus else None)
+
+    async def photo_ids(self, photo_ids: Iterable[str]) -> set[str]:
+        ids = tuple(set(photo_ids))
+        if not ids:
+            return set()
+        rows = await self.db.fetch(
+            f"SELECT id FROM photos WHERE id IN ({placeholders(1, len(ids))})", *ids)
+        return {row[0] for row in rows}
+
+    async def record_receipts(self, receipts: Iterable[Receipt]) -> None:
+        rows = [(r.alert_id, r.version, r.network, r.profile, r.screen, format_time(r.at))
+                for r in receipts]
+        if not rows:
+            return
+        async with self.db.transaction() as tx:
+            await tx.executemany(
+                "INSERT INTO receipts (alert_id, version, network, profile, screen, first_at,"
+                " last_at) VALUES ($1, $2, $3, $4, $5, $6, $6)"
+                " ON CONFLICT (alert_id, version, network, profile, screen) DO UPDATE"
+                " SET last_at = CASE WHEN excluded.last_at > receipts.last_at"
+                " THEN excluded.last_at ELSE receipts.last_at END",
+                rows,
+            )
+
+    async def receipts(self, alert_id: str, version: int) -> list[dict]:
+        rows = await self.db.fetch(
+            "SELECT network, profile, COUNT(*), MAX(last_at) FROM receipts"
+            " WHERE alert_id = $1 AND version = $2 GROUP BY network, profile"
+            " ORDER BY network, profile", alert_id, version)
+        return [{"network": n, "profile": p, "screens": c, "last_at": last}
+                for n, p, c, last in rows]
+
+    async def next_delivery(self, network: str) -> Delivery | None:
+        rows = await self.db.fetch(
+            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE network = $1 AND state = 'pending'"
+            " ORDER BY position LIMIT 1", network)
+        return _delivery(rows[0]) if rows else None
+
+    async def mark_delivery(self, delivery_id: str, *, state: str, at: datetime,
+                            status: int | None, error: str | None,
+                            next_at: datetime | None) -> None:
+        delivered_at = format_time(at) if state == "delivered" else None
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE deliveries SET state = $1, attempts = attempts + 1, last_status = $2,"
+                " last_error = $3, next_at = $4, delivered_at = COALESCE($5, delivered_at),"
+                " lease_owner = NULL, lease_until = NULL WHERE id = $6",
+                state, status, error, format_time(next_at) if next_at else None, delivered_at,
+                delivery_id,
+            )
+
+    async def deliveries(self, network: str, state: str | None = None,
+                         limit: int = 100) -> list[Delivery]:
+        query = f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE network = $1"
+        params: tuple = (network,)
+        if state is not None:
+            query += " AND state = $2"
+            params += (state,)
+        rows = await self.db.fetch(query + f" ORDER BY position DESC LIMIT ${len(params) + 1}",
+                                   *params, limit)
+        return [_delivery(row) for row in rows]
+
+
+    async def claim_delivery(self, network: str, lease_seconds: float) -> Delivery | None:
+        # Only the oldest pending delivery is a candidate, so order holds. PostgreSQL locks it
+        # with SKIP LOCKED: a second claimer at the same moment gets None instead of waiting,
+        # and re-checks the lease on the row as the first claimer committed it.
+        now = self.clock()
+        async with self.db.transaction() as tx:
+            rows = await tx.fetch(
+                "UPDATE deliveries SET lease_owner = $2, lease_until = $3"
+                " WHERE id = (SELECT id FROM deliveries WHERE position ="
+                " (SELECT MIN(position) FROM deliveries WHERE network = $1"
+                f" AND state = 'pending'){self.db.skip_locked})"
+                " AND state = 'pending' AND (next_at IS NULL OR next_at <= $4)"
+                " AND (lease_until IS NULL OR lease_until < $4 OR lease_owner = $2)"
+                f" RETURNING {DELIVERY_COLUMNS}",
+                network, self.instance, format_time(now + timedelta(seconds=lease_seconds)),
+                format_time(now),
+            )
+        return _delivery(rows[0]) if rows else None
+
+    def leadership(self, name: str) -> Leadership:
+        return LeaseLeadership(self, name)
+
+    async def committed_events(self, after: int) -> AsyncIterator[int]:
+        last = after
+        while True:
+            await self.db.wait_for_commit()
+            try:
+                seq = await self.last_seq()
+            except StoreUnavailable as exc:
+                log.warning("waiting for events: %s", exc)
+                continue
+            if seq > last:
+                last = seq
+                yield seq
+
+
+class LeaseLeadership(Leadership):
+    """A lock row with a lease: the leader renews it; when it dies, the lease runs out."""
+
+    def __init__(self, store: SqlStore, name: str,
+                 lease_seconds: float = LEADER_LEASE_SECONDS) -> None:
+        self.store, self.name, self.lease_seconds = store, name, lease_seconds
+
+    async def acquire(self) -> bool:
+        now = self.store.clock()
+        until = now + timedelta(seconds=self.lease_seconds)
+        async with self.store.db.transaction() as tx:
+            rows = await tx.fetch(
+                "INSERT INTO leases (name, owner, until) VALUES ($1, $2, $3)"
+                " ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until"
+                " WHERE leases.owner = excluded.owner OR leases.until < $4 RETURNING owner",
+                self.name, self.store.instance, format_time(until), format_time(now))
+        return bool(rows)
+
+    async def release(self) -> None:
+        async with self.store.db.transaction() as tx:
+            await tx.execute("DELETE FROM leases WHERE name = $1 AND owner = $2",
+                             self.name, self.store.instance)
+
+
+def _delivery(row: Row) -> Delivery:
+    (did, seq, network, profile, state, attempts, created_at, next_at, delivered_at,
+     last_status, last_error) = row
+    return Delivery(did, seq, network, profile, state, attempts, parse_time(created_at),
+                    parse_time(next_at) if next_at else None,
+                    parse_time(delivered_at) if delivered_at else None, last_status, last_error)
