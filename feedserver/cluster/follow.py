@@ -21,30 +21,27 @@ log = logging.getLogger(__name__)
 BATCH = 500
 RETRY_SECONDS = 1.0
 
+
 class LogFollower:
     def __init__(self, store: Store, bus: EventBus, fallback_seconds: float = 1.0) -> None:
         self.store = store
         self.bus = bus
         self.fallback_seconds = fallback_seconds
         self._poked = asyncio.Event()
-        self._lock = asyncio.Lock()
 
     async def start(self) -> None:
         """Start from the log's end: what is committed now, every part loads from the store."""
         self.bus.last_seq = await self.store.last_seq()
         self.bus.on_gap = self._poked.set
 
-    async def catch_up(self) -> int:
-        """Apply every event after the last one applied here; how many were applied."""
-        applied = 0
-        async with self._lock:
-            while True:
-                events = await self.store.events_since(self.bus.last_seq, BATCH)
-                for event in events:
-                    self.bus.apply(event)
-                applied += len(events)
-                if len(events) < BATCH:
-                    return applied
+    async def catch_up(self) -> None:
+        """Apply every event after the last one applied here, in order."""
+        while True:
+            events = await self.store.events_since(self.bus.last_seq, BATCH)
+            for event in events:
+                self.bus.apply(event)
+            if len(events) < BATCH:
+                return
 
     async def run(self) -> None:
         """Catch up whenever woken by the store, poked by a commit that came out ahead of an
