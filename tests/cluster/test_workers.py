@@ -8,10 +8,12 @@ generous timeout; none measures time.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 from contextlib import AsyncExitStack
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
@@ -109,6 +111,19 @@ async def test_feed_etag_is_the_same_on_every_worker_and_304_stays_304(workers):
                     await asyncio.sleep(0.05)  # not caught up yet; ask again
         async with other.session.get(FEED, params={"key": KEY_A, "screen": "s1"}) as response:
             assert await response.read() == body
+
+        # a creative: rendered into the shared directory once, the same bytes from each worker
+        path = urlsplit(json.loads(body)["alerts"][0]["renders"]["jpg"]).path
+        creatives = []
+        for pinned in (one, other):
+            async with pinned.session.get(path) as response:
+                assert response.status == 200
+                creatives.append(await response.read())
+            pinned.check()
+        assert creatives[0] == creatives[1]
+        digest = path.rsplit("/", 1)[1].removesuffix(".jpg")
+        shared = workers.config_path.parent / "data" / "renders" / f"{digest}.creative"
+        assert shared.read_bytes().endswith(creatives[0])
 
 
 async def test_the_alert_answer_is_read_back_from_the_worker_that_made_it(workers):
