@@ -40,6 +40,7 @@ from feedserver.events import EventBus
 from feedserver.feeds.document import FeedCache
 from feedserver.feeds.receipts import ReceiptBook
 from feedserver.interop.cap_ingest import IngestSources
+from feedserver.interop.fetching import FetchRules
 from feedserver.interop.syndication import Sources as SyndicationSources
 from feedserver.interop.syndication import Syndication
 from feedserver.interop.upstream import run_pollers, upstream_pollers
@@ -70,7 +71,7 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     """The server for `config`; `clock` is what every part reads the time from."""
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BYTES + 1024)
     bus = EventBus()
-    store = make_store(config.storage, config.sqlite_path, webhooks.targets(config))
+    store = make_store(config.storage, config.sqlite_path, webhooks.targets(config), clock)
     pool = _render_pool(config.render.workers)
     alerts = AlertService(store, config.alerts, bus, clock)
     feeds = FeedCache(config, clock)
@@ -113,7 +114,8 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
         await renderer.close()
 
     async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
-        async with upstream_pollers(config.upstreams, alerts, store, pool, clock) as pollers, \
+        async with upstream_pollers(config.upstreams, alerts, store, pool, clock,
+                                    FetchRules.from_config(config)) as pollers, \
                 cluster.leadership.duty("upstream-pollers", lambda: run_pollers(pollers)):
             app[POLLERS] = pollers
             yield

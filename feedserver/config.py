@@ -23,6 +23,7 @@ WEBHOOK_FORMATS = ("json", "cap")
 UPSTREAM_FORMATS = ("national-json",)
 UPSTREAM_MODES = ("publish", "draft")
 REGION_RE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
+HOST_PORT_RE = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[^:\s\[\]/]+):[0-9]{1,5}$")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 SIZE_RE = re.compile(r"^([1-9][0-9]{1,4})x([1-9][0-9]{1,4})$")
 T = TypeVar("T")
@@ -43,6 +44,7 @@ class ServerConfig:
     data_dir: str = "./data"
     access_log: bool = False
     workers: int = 1  # processes serving one port (SO_REUSEPORT), see feedserver.cluster
+    fetch_allow: tuple[str, ...] = ()  # "host:port" image fetches may reach although not public
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -301,6 +303,7 @@ def _server(reader: _Reader) -> ServerConfig:
         data_dir=reader.get("data_dir", str, ServerConfig.data_dir),
         access_log=reader.get("access_log", bool, False),
         workers=_workers(reader),
+        fetch_allow=_fetch_allow(reader),
     )
     reader.done()
     return server
@@ -312,6 +315,14 @@ def _workers(reader: _Reader) -> int:
         raise ConfigError(f"{reader.at('workers')}: must be a number of processes from 1 to "
                           f"{MAX_WORKERS}, not {workers}")
     return workers
+
+
+def _fetch_allow(reader: _Reader) -> tuple[str, ...]:
+    entries = reader.get("fetch_allow", list, [])
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, str) or not HOST_PORT_RE.match(entry):
+            raise ConfigError(f"{reader.at('fetch_allow')}[{i}]: {entry!r} is not HOST:PORT")
+    return tuple(entry.lower() for entry in entries)
 
 
 def _alerts(reader: _Reader) -> AlertsConfig:

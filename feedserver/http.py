@@ -9,6 +9,7 @@ from aiohttp import web
 
 from feedserver.config import REGION_RE
 from feedserver.errors import ApiError, FieldError, bad_request
+from feedserver.jsonlimits import OddJson, bounded_json
 
 MAX_JSON_BYTES = 256 * 1024
 JSON_TYPES = ("application/json",)
@@ -39,17 +40,23 @@ async def read_json(request: web.Request, types: tuple[str, ...] = JSON_TYPES,
     if request.content_type not in types:
         raise ApiError(415, "unsupported_media_type",
                        f"Content-Type must be {' or '.join(types)}, not {request.content_type}")
-    body = await read_body(request, MAX_JSON_BYTES)
+    data = parse_json(await read_body(request, MAX_JSON_BYTES))
+    if not isinstance(data, dict):
+        raise bad_request("body must be a JSON object")
+    return data
+
+
+def parse_json(body: bytes) -> object:
+    """The one place request bodies become JSON values: odd input is a 400 naming the problem."""
     try:
-        data = json.loads(body)
+        return bounded_json(body)
     except UnicodeDecodeError as exc:
         raise bad_request("body is not UTF-8") from exc
     except json.JSONDecodeError as exc:
         raise bad_request(f"body is not valid JSON: {exc.msg} at line {exc.lineno} "
                           f"column {exc.colno}") from exc
-    if not isinstance(data, dict):
-        raise bad_request("body must be a JSON object")
-    return data
+    except OddJson as exc:
+        raise bad_request(f"body {exc}") from exc
 
 
 def screen_facts(request: web.Request) -> tuple[str | None, str | None]:

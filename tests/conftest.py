@@ -27,15 +27,24 @@ def postgres_template() -> Iterator[str]:
     postgres.drop_database(name)
 
 
+@pytest.fixture(scope="session")
+def postgres_databases() -> Iterator[list[str]]:
+    """The tests' databases, dropped when the session ends: a test's server may still flush
+    to its database while its fixtures are torn down, whatever their order."""
+    names: list[str] = []
+    yield names
+    for name in names:
+        postgres.drop_database(name)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def storage(request: pytest.FixtureRequest) -> Iterator[str]:
+def storage(request: pytest.FixtureRequest) -> str:
     """The config's `storage`: every test that uses it runs on both stores."""
     if request.param == "sqlite":
-        yield "sqlite"
-        return
+        return "sqlite"
     name = postgres.create_database(request.getfixturevalue("postgres_template"))
-    yield postgres.url(name)
-    postgres.drop_database(name)
+    request.getfixturevalue("postgres_databases").append(name)
+    return postgres.url(name)
 
 
 @pytest.fixture

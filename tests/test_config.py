@@ -85,6 +85,8 @@ def broken(path: str, value) -> dict:
     ("server.public_url", "feeds.example", "server.public_url: 'feeds.example' is not an http"),
     ("storage", "mysql://x", "storage: 'mysql://x'"),
     ("server.listen", "8080", "server.listen: '8080' is not HOST:PORT"),
+    ("server.fetch_allow", ["images.test:80", "images.test"],
+     "server.fetch_allow[1]: 'images.test' is not HOST:PORT"),
 ])
 def test_refusals_name_the_place(path, value, message):
     with pytest.raises(ConfigError) as info:

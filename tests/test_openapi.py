@@ -55,7 +55,10 @@ async def test_real_answers_match_the_spec(client, spec):
                    params={"status": "draft"})
     await api.call("PATCH", alert_url, expect=200, json={"message": "Bel 112"},
                    headers={**auth(EDITOR), "Content-Type": "application/merge-patch+json"})
-    await api.call("POST", alert_url + "/publish", expect=200, headers=auth(PUBLISHER))
+    await api.call("POST", alert_url + "/publish", expect=412,
+                   headers={**auth(PUBLISHER), "If-Match": '"v1"'})
+    await api.call("POST", alert_url + "/publish", expect=200,
+                   headers={**auth(PUBLISHER), "If-Match": '"v2"'})
     body = await api.call("GET", "/v1/feeds/net-a/landscape", expect=200,
                           params={"key": KEY_A, "screen": "s-1"})
     assert json.loads(body)["state"] == "alert"

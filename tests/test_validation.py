@@ -164,8 +164,8 @@ async def test_lenient_ingest_draft_is_checked_at_publish(client):
     """Ingest keeps what a message says; the police rules apply when staff publish it."""
     broken = amber_alert(expires_at=in_hours(-2),
                          children=[{"name": "Kim Test", "age": 19}])
-    draft = await client.app[ALERTS].create(broken, Actor("cap-ingest", "publisher"),
-                                            origin={"kind": "cap", "ref": "x"}, lenient=True)
+    draft, _ = await client.app[ALERTS].create_ingested(
+        broken, Actor("cap-ingest", "publisher"), {"kind": "cap", "ref": "x"})
     response = await client.post(f"/v1/alerts/{draft['id']}/publish", headers=auth(PUBLISHER))
     error = await assert_refused(response, 422, "expires_at", "in the future")
     assert {d["field"] for d in error["details"]} == {"expires_at", "children[0].age"}

@@ -20,7 +20,9 @@ SEXES = ("female", "male", "other", "unknown")
 MAX_PERSONS = 3
 MAX_TEXT = 2000
 MAX_SHORT = 120
-URL_RE = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
+MAX_URL = 2000
+# The host class excludes what may follow it, so a failed match never backtracks.
+URL_RE = re.compile(r"^https?://[^\s/?#]+(?:[/?#]\S*)?\Z")
 PHONE_RE = re.compile(r"^[0-9+() -]{3,32}$")
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 PHOTO_ID_RE = re.compile(r"^p_[0-9a-f]{24}$")

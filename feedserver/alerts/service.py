@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, timedelta
 
 from feedserver.alerts.fields import SERVER_FIELDS, Checker, input_fields, normalise
@@ -19,11 +19,26 @@ from feedserver.auth import SYSTEM, Actor
 from feedserver.config import AlertsConfig
 from feedserver.errors import ApiError, FieldError, conflict, not_found, validation_failed
 from feedserver.events import EventBus
-from feedserver.store.base import Change, Store, VersionConflict
+from feedserver.store.base import Change, DuplicateOrigin, Store, VersionConflict
 from feedserver.timeutil import format_time, parse_time, utcnow
 
 STATUSES = ("draft", "active", "resolved", "cancelled", "expired")
 DEFAULT_LIFETIME = {"amber": timedelta(hours=24), "missing_child": timedelta(hours=72)}
+
+
+def alert_etag(alert: dict) -> str:
+    """The alert's entity tag: its version, which changes with every change."""
+    return f'"v{alert["version"]}"'
+
+
+def check_if_match(current: dict, if_match: Collection[int] | None) -> None:
+    """412 when the caller's `If-Match` names versions and the current one is not among them:
+    someone changed the alert since the caller read it, and nothing is changed."""
+    if if_match is not None and current["version"] not in if_match:
+        raise ApiError(412, "precondition_failed",
+                       f"the alert is at version {current['version']}, not the one you read; "
+                       "read it again and decide on the current version",
+                       headers={"ETag": alert_etag(current)})
 
 
 def new_alert_id() -> str:
@@ -72,26 +87,47 @@ class AlertService:
 
     # changing
 
-    async def create(self, data: dict, actor: Actor, *, origin: dict | None = None,
-                     lenient: bool = False) -> dict:
-        """A new draft; `lenient` drafts (from ingest) may break policy rules until publish."""
-        content = await self._checked(data, lenient=lenient)
+    async def create(self, data: dict, actor: Actor) -> dict:
+        """A new draft by a staff member; the policy rules apply at once."""
+        content = await self._checked(data, lenient=False)
+        return await self._insert(content, actor, {"kind": "staff", "ref": None}, ())
+
+    async def create_ingested(self, data: dict, actor: Actor, origin: dict, *,
+                              warnings: Iterable[dict] = ()) -> tuple[dict, bool]:
+        """A draft from ingest (CAP, an upstream list), which may break policy rules until
+        publish, and True; or, when an alert with this origin exists (an ingest racing this
+        one, or the same message sent again), that alert and False. `warnings`: what ingest
+        could not take in (a photo that could not be fetched)."""
+        content = await self._checked(data, lenient=True)
+        try:
+            return await self._insert(content, actor, origin, warnings), True
+        except DuplicateOrigin:
+            existing = await self.find_by_origin(origin["kind"], origin["ref"])
+            if existing is None:  # the other alert was written and is gone: cannot happen
+                raise
+            return existing, False
+
+    async def _insert(self, content: dict, actor: Actor, origin: dict,
+                      warnings: Iterable[dict]) -> dict:
         now = self.clock()
         alert = {
             "id": new_alert_id(), "status": "draft", "version": 1, "headline": {},
             **content,
             "created_at": format_time(now), "updated_at": format_time(now),
             "published_at": None, "ended_at": None, "resolution": None, "cancel_reason": None,
-            "origin": origin or {"kind": "staff", "ref": None}, "warnings": [],
+            "origin": origin, "warnings": [],
         }
-        return await self._commit(alert, None, Change(actor.name, "created", now))
+        return await self._commit(alert, None, Change(actor.name, "created", now), warnings)
 
     async def patch(self, alert_id: str, patch: dict, actor: Actor, *,
-                    lenient: bool = False, trusted: bool = False) -> dict:
+                    lenient: bool = False, trusted: bool = False,
+                    warnings: Iterable[dict] = (), if_match: Collection[int] | None = None,
+                    ) -> dict:
         """`trusted`: mirrored from the national feed, already judged by the police, so the
         local policy rules are not applied, even to an active alert."""
         async with self._lock:
             current = await self.get(alert_id)
+            check_if_match(current, if_match)
             status = current["status"]
             if status not in ("draft", "active"):
                 raise conflict(f"a {status} alert cannot be changed")
@@ -108,11 +144,12 @@ class AlertService:
             alert = {**current, **content}
             event = "alert.updated" if status == "active" else None
             return await self._commit(alert, current,
-                                      Change(actor.name, "edited", self.clock(), event))
+                                      Change(actor.name, "edited", self.clock(), event), warnings)
 
-    async def publish(self, alert_id: str, actor: Actor, *, trusted: bool = False) -> dict:
+    async def publish(self, alert_id: str, actor: Actor, *, trusted: bool = False,
+                      if_match: Collection[int] | None = None) -> dict:
         async with self._lock:
-            current = await self._in_state(alert_id, ("draft",), "published")
+            current = await self._in_state(alert_id, ("draft",), "published", if_match)
             now = self.clock()
             alert = {**current, "status": "active", "published_at": format_time(now)}
             if not alert["expires_at"]:
@@ -124,9 +161,10 @@ class AlertService:
             return await self._commit(
                 alert, current, Change(actor.name, "published", now, "alert.published", note))
 
-    async def resolve(self, alert_id: str, message: dict, actor: Actor) -> dict:
+    async def resolve(self, alert_id: str, message: dict, actor: Actor, *,
+                      if_match: Collection[int] | None = None) -> dict:
         async with self._lock:
-            current = await self._in_state(alert_id, ("active",), "resolved")
+            current = await self._in_state(alert_id, ("active",), "resolved", if_match)
             check = Checker()
             check.languages = tuple(current["languages"])
             text = check.text(message, "message")
@@ -138,9 +176,10 @@ class AlertService:
             return await self._commit(
                 alert, current, Change(actor.name, "resolved", now, "alert.resolved"))
 
-    async def cancel(self, alert_id: str, reason: str, actor: Actor) -> dict:
+    async def cancel(self, alert_id: str, reason: str, actor: Actor, *,
+                     if_match: Collection[int] | None = None) -> dict:
         async with self._lock:
-            current = await self._in_state(alert_id, ("draft", "active"), "cancelled")
+            current = await self._in_state(alert_id, ("draft", "active"), "cancelled", if_match)
             now = self.clock()
             alert = {**current, "status": "cancelled", "ended_at": format_time(now),
                      "cancel_reason": reason}
@@ -163,8 +202,10 @@ class AlertService:
 
     # internals
 
-    async def _in_state(self, alert_id: str, allowed: tuple[str, ...], target: str) -> dict:
+    async def _in_state(self, alert_id: str, allowed: tuple[str, ...], target: str,
+                        if_match: Collection[int] | None = None) -> dict:
         alert = await self.get(alert_id)
+        check_if_match(alert, if_match)
         if alert["status"] not in allowed:
             raise conflict(f"a {alert['status']} alert cannot be {target}; "
                            f"only a {' or '.join(allowed)} one can")
@@ -193,11 +234,12 @@ class AlertService:
         if errors:
             raise validation_failed(errors)
 
-    async def _commit(self, alert: dict, current: dict | None, change: Change) -> dict:
+    async def _commit(self, alert: dict, current: dict | None, change: Change,
+                      warnings: Iterable[dict] = ()) -> dict:
         alert["version"] = current["version"] + 1 if current else 1
         alert["updated_at"] = format_time(change.at)
         alert["headline"] = headline(alert)
-        alert["warnings"] = translation_warnings(alert)
+        alert["warnings"] = translation_warnings(alert) + list(warnings)
         try:
             event = await self.store.save(alert, change, current["version"] if current else None)
         except VersionConflict as exc:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 
-from feedserver.alerts.service import STATUSES
+from feedserver.alerts.service import STATUSES, alert_etag
 from feedserver.appkeys import ALERTS, RENDERER, STORE
 from feedserver.auth import ACTOR
 from feedserver.errors import FieldError, validation_failed
@@ -13,10 +15,25 @@ from feedserver.http import PATCH_TYPES, json_response, query_list, read_json
 
 def _answer(request: web.Request, alert: dict, status: int = 200,
             headers: dict | None = None) -> web.Response:
-    """The alert as it stands, its warnings joined by what the layouts had to leave out."""
+    """The alert as it stands, its warnings joined by what the layouts had to leave out, with
+    its version as ETag for a later If-Match."""
     layout = [{"field": "layout", "message": text}
               for text in request.app[RENDERER].layout_warnings(alert)]
-    return json_response({**alert, "warnings": alert["warnings"] + layout}, status, headers)
+    return json_response({**alert, "warnings": alert["warnings"] + layout}, status,
+                         {**(headers or {}), "ETag": alert_etag(alert)})
+
+
+ETAG_RE = re.compile(r'"v([0-9]{1,12})"')
+
+
+def if_match(request: web.Request) -> set[int] | None:
+    """The versions `If-Match` accepts; None when absent or `*` (any version). Tags are
+    compared strongly, so a weak or foreign tag matches nothing (412)."""
+    raw = request.headers.get("If-Match")
+    if raw is None or raw.strip() == "*":
+        return None
+    return {int(match.group(1)) for tag in raw.split(",")
+            if (match := ETAG_RE.fullmatch(tag.strip()))}
 
 
 async def list_alerts(request: web.Request) -> web.Response:
@@ -38,14 +55,16 @@ async def get_alert(request: web.Request) -> web.Response:
 async def patch_alert(request: web.Request) -> web.Response:
     actor = request[ACTOR]
     patch = await read_json(request, PATCH_TYPES)
-    alert = await request.app[ALERTS].patch(request.match_info["alert_id"], patch, actor)
+    alert = await request.app[ALERTS].patch(request.match_info["alert_id"], patch, actor,
+                                            if_match=if_match(request))
     return _answer(request, alert)
 
 
 async def publish_alert(request: web.Request) -> web.Response:
     actor = request[ACTOR]
     await read_json(request, optional=True)
-    alert = await request.app[ALERTS].publish(request.match_info["alert_id"], actor)
+    alert = await request.app[ALERTS].publish(request.match_info["alert_id"], actor,
+                                              if_match=if_match(request))
     return _answer(request, alert)
 
 
@@ -53,7 +72,8 @@ async def resolve_alert(request: web.Request) -> web.Response:
     actor = request[ACTOR]
     body = await read_json(request, optional=True)
     alert = await request.app[ALERTS].resolve(request.match_info["alert_id"],
-                                              body.get("message"), actor)
+                                              body.get("message"), actor,
+                                              if_match=if_match(request))
     return _answer(request, alert)
 
 
@@ -64,7 +84,8 @@ async def cancel_alert(request: web.Request) -> web.Response:
     if not isinstance(reason, str) or not reason.strip() or len(reason) > 2000:
         raise validation_failed([FieldError("reason", "is required: say why, in at most 2000 "
                                                       "characters")])
-    alert = await request.app[ALERTS].cancel(request.match_info["alert_id"], reason.strip(), actor)
+    alert = await request.app[ALERTS].cancel(request.match_info["alert_id"], reason.strip(), actor,
+                                             if_match=if_match(request))
     return _answer(request, alert)
 
 

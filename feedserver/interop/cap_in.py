@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from feedserver.alerts.fields import PHONE_RE, URL_RE
+from feedserver.alerts.fields import MAX_URL, PHONE_RE, URL_RE
 from feedserver.config import KINDS, LANGUAGES, REGION_RE
 from feedserver.interop.capxml import (
     CapError,
@@ -40,6 +40,8 @@ AMBER_EVENT_RE = re.compile(
 MISSING_EVENT_RE = re.compile(
     r"vermist kind|vermiste? (kind|minderjarige)|missing (child|minor|juvenile)"
     r"|endangered (child|juvenile)|vermisstes kind|enfant disparu", re.IGNORECASE)
+MAX_EVENT = 200
+WHOLE_NUMBER_RE = re.compile(r"[0-9]{1,4}")
 PUBLIC_STATUSES = ("Actual", "Draft", "Test", "Exercise")
 TEST_STATUSES = ("Test", "Exercise")
 
@@ -174,9 +176,10 @@ def info_kind(info: Info) -> str | None:
             return value
         if name.upper() == "SAME" and value.upper() == SAME_CHILD_ABDUCTION:
             return "amber"
-    if AMBER_EVENT_RE.search(info.event):
+    event = info.event[:MAX_EVENT]  # bounded before any pattern reads it
+    if AMBER_EVENT_RE.search(event):
         return "amber"
-    if MISSING_EVENT_RE.search(info.event):
+    if MISSING_EVENT_RE.search(event):
         return "missing_child"
     return None
 
@@ -268,7 +271,7 @@ def _structured(infos: dict[str, Info], fields: dict) -> list[tuple[str, int, Re
                 if kind == "text":
                     item.setdefault(key, {})[lang] = value
                 elif kind == "int":
-                    item.setdefault(key, int(value) if value.strip().isdigit() else value)
+                    item.setdefault(key, _whole_number(value))
                 elif kind == "str":
                     item.setdefault(key, value)
     positions = {group: {index: n for n, index in enumerate(sorted(items))}
@@ -285,6 +288,13 @@ def _structured(infos: dict[str, Info], fields: dict) -> list[tuple[str, int, Re
     return photos
 
 
+def _whole_number(value: str) -> int | str:
+    """ASCII digits (at most four) as a number; anything else (², ٣, 5,000 digits) stays text,
+    so the field checks refuse it by name."""
+    text = value.strip()
+    return int(text) if WHOLE_NUMBER_RE.fullmatch(text) else value
+
+
 def _message_text(info: Info, structured: bool) -> str | None:
     """The description; without structured fields also the headline and a non-phone contact."""
     if structured:
@@ -298,7 +308,7 @@ def _contact(info: Info) -> dict[str, str]:
     contact = {}
     if info.contact and PHONE_RE.match(info.contact):
         contact["phone"] = info.contact
-    if info.web and URL_RE.match(info.web):
+    if info.web and len(info.web) <= MAX_URL and URL_RE.match(info.web):
         contact["url"] = info.web
     return contact
 

@@ -15,8 +15,6 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import aiohttp
-
 from feedserver.alerts.service import AlertService
 from feedserver.auth import Actor
 from feedserver.config import Config
@@ -30,7 +28,14 @@ from feedserver.interop.cap_in import (
     resolution_text,
 )
 from feedserver.interop.capxml import CapError
-from feedserver.interop.images import ImageUnavailable, decode_base64, fetch_bytes, store_image
+from feedserver.interop.fetching import FetchRules
+from feedserver.interop.images import (
+    ImageUnavailable,
+    decode_base64,
+    fetch_image,
+    photo_warning,
+    store_image,
+)
 from feedserver.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -80,15 +85,16 @@ async def ingest_cap(sources: IngestSources, data: bytes, actor: Actor) -> Outco
             return Outcome(await alerts.cancel(target["id"], reason, actor), False)
         resolved = await alerts.resolve(target["id"], resolution_text(message), actor)
         return Outcome(resolved, False)
-    fields = await _with_photos(sources, mapped)
-    return Outcome(await alerts.patch(target["id"], fields, actor, lenient=True), False)
+    fields, warnings = await _with_photos(sources, mapped)
+    return Outcome(await alerts.patch(target["id"], fields, actor, lenient=True,
+                                      warnings=warnings), False)
 
 
 async def _create(sources: IngestSources, message: CapMessage, actor: Actor) -> Outcome:
-    fields = await _with_photos(sources, map_message(message))
-    alert = await sources.alerts.create(fields, actor, origin={"kind": "cap", "ref": message.key},
-                                     lenient=True)
-    return Outcome(alert, True)
+    fields, warnings = await _with_photos(sources, map_message(message))
+    alert, created = await sources.alerts.create_ingested(
+        fields, actor, {"kind": "cap", "ref": message.key}, warnings=warnings)
+    return Outcome(alert, created)
 
 
 async def _referenced(sources: IngestSources, message: CapMessage) -> dict | None:
@@ -100,31 +106,30 @@ async def _referenced(sources: IngestSources, message: CapMessage) -> dict | Non
     return None
 
 
-async def _with_photos(sources: IngestSources, mapped: Mapped) -> dict:
-    """The mapped fields with each photo resource taken in; a photo that fails is left out."""
+async def _with_photos(sources: IngestSources, mapped: Mapped) -> tuple[dict, list[dict]]:
+    """The mapped fields with each photo resource taken in; a photo that fails is left out,
+    with a warning for the alert."""
     fields = mapped.fields
-    if not mapped.photos:
-        return fields
-    async with aiohttp.ClientSession() as session:
-        for group, index, resource in mapped.photos:
-            try:
-                photo = await _photo_id(sources, session, resource)
-            except ImageUnavailable as exc:
-                log.warning("CAP ingest: photo of %s[%d] left out: %s", group, index, exc)
-                continue
-            fields[group][index]["photo"] = photo
-    return fields
+    warnings = []
+    for group, index, resource in mapped.photos:
+        try:
+            photo = await _photo_id(sources, resource)
+        except ImageUnavailable as exc:
+            log.warning("CAP ingest: photo of %s[%d] left out: %s", group, index, exc)
+            warnings.append(photo_warning(f"{group}[{index}].photo", exc))
+            continue
+        fields[group][index]["photo"] = photo
+    return fields, warnings
 
 
-async def _photo_id(sources: IngestSources, session: aiohttp.ClientSession,
-                    resource: Resource) -> str:
+async def _photo_id(sources: IngestSources, resource: Resource) -> str:
     own = _own_photo(sources, resource.uri)
     if own and await sources.store.photo_ids([own]):
         return own
     if resource.deref_uri:
         data = decode_base64(resource.deref_uri)
     elif resource.uri:
-        data = await fetch_bytes(session, resource.uri)
+        data = await fetch_image(FetchRules.from_config(sources.config), resource.uri)
     else:
         raise ImageUnavailable("the resource has neither uri nor derefUri")
     return await store_image(sources.store, sources.pool, data)

@@ -1,7 +1,8 @@
 """Photos that arrive from elsewhere (CAP resources, the national feed), taken in like uploads.
 
-The bytes are fetched with a size cap and a timeout, then go through the same normalising
-as `POST /v1/photos` in the process pool; what fails is reported, never half-stored.
+The bytes are fetched under the Fetching rules (see `fetching`) with a size cap and a time
+bound, then go through the same normalising as `POST /v1/photos` in the process pool; what
+fails is reported, never half-stored.
 """
 
 from __future__ import annotations
@@ -13,15 +14,22 @@ from concurrent.futures import Executor
 
 import aiohttp
 
+from feedserver.interop.fetching import FetchRefused, FetchRules, checked_session, get_checked
 from feedserver.photos import MAX_BYTES, PhotoRejected, normalise_photo, photo_id
 from feedserver.store.base import Photo, Store
 
-FETCH_TIMEOUT = aiohttp.ClientTimeout(total=20, sock_connect=5)
+FETCH_TIMEOUT = aiohttp.ClientTimeout(total=20, sock_connect=5)  # per hop
+FETCH_SECONDS = 30  # all hops together
 MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
 
 
 class ImageUnavailable(Exception):
     """The image could not be fetched, decoded or accepted; the message says why."""
+
+
+def photo_warning(field: str, problem: ImageUnavailable) -> dict[str, str]:
+    """The alert warning for a photo left out, as staff see it on the alert."""
+    return {"field": field, "message": f"photo left out: {problem}"}
 
 
 def sniff_type(data: bytes) -> str:
@@ -34,20 +42,45 @@ def sniff_type(data: bytes) -> str:
     raise ImageUnavailable("not a JPEG, PNG or WebP image")
 
 
-async def fetch_bytes(session: aiohttp.ClientSession, url: str) -> bytes:
-    """GET `url` with a size cap; only http(s)."""
-    if not url.startswith(("http://", "https://")):
-        raise ImageUnavailable("only http and https image URLs are fetched")
+async def read_capped(content: aiohttp.StreamReader, limit: int) -> bytes | None:
+    """The whole body, or None when it is larger than `limit` bytes (stops reading there).
+    (`StreamReader.read(n)` returns only what has arrived so far, not n bytes.)"""
+    chunks = []
+    size = 0
+    async for chunk in content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def fetch_image(rules: FetchRules, url: str) -> bytes:
+    """GET an image an upstream names, under the Fetching rules, at most MAX_BYTES."""
     try:
-        async with session.get(url, timeout=FETCH_TIMEOUT) as response:
-            if response.status != 200:
-                raise ImageUnavailable(f"image URL answered {response.status}")
-            data = await response.content.read(MAX_BYTES + 1)
-    except (aiohttp.ClientError, TimeoutError) as exc:
+        async with asyncio.timeout(FETCH_SECONDS), checked_session(rules, FETCH_TIMEOUT) as session:
+            data = await _read_image(session, rules, url)
+    except FetchRefused as exc:
+        raise ImageUnavailable(str(exc)) from exc
+    except aiohttp.ClientConnectorError as exc:
+        if isinstance(exc.os_error, FetchRefused):
+            raise ImageUnavailable(str(exc.os_error)) from exc
         raise ImageUnavailable(f"image URL failed: {type(exc).__name__}") from exc
-    if len(data) > MAX_BYTES:
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        raise ImageUnavailable(f"image URL failed: {type(exc).__name__}") from exc
+    if data is None:
         raise ImageUnavailable(f"image is larger than {MAX_BYTES} bytes")
     return data
+
+
+async def _read_image(session: aiohttp.ClientSession, rules: FetchRules, url: str,
+                      ) -> bytes | None:
+    async with await get_checked(session, rules, url) as response:
+        if response.status != 200:
+            raise ImageUnavailable(f"image URL answered {response.status}")
+        if (response.content_length or 0) > MAX_BYTES:
+            return None
+        return await read_capped(response.content, MAX_BYTES)
 
 
 def decode_base64(text: str) -> bytes:

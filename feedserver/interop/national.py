@@ -16,15 +16,26 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from feedserver.alerts.fields import URL_RE
+from feedserver.alerts.fields import MAX_URL, URL_RE
+from feedserver.jsonlimits import OddJson, bounded_json
 
-TITLE_PERSON_RE = re.compile(r"([^(),&]+?)\s*\((\d{1,3})(?:\s*jaar)?\)", re.IGNORECASE)
+# No pattern here can backtrack: every repeated class is followed by a character it cannot
+# match, and text is cut to a bound before any pattern sees it. (The old title pattern, a lazy
+# name class next to `\s*`, took time growing with the cube of the title's length.)
+AGE_RE = re.compile(r"\(([0-9]{1,3})(?:\s*jaar)?\)", re.IGNORECASE)
 LEADING_JOIN_RE = re.compile(r"^(?:en|and|&|,)\s+", re.IGNORECASE)
+LEVEL_RE = re.compile(r"[0-9]{1,3}")
+NAME_SEPARATORS = "(),&"
+MAX_TITLE = 400
 AMBER_LEVEL = 10
 
 
 class Malformed(ValueError):
     """The answer is not a list the mirror can trust; the message never quotes its content."""
+
+
+class OddEntry(ValueError):
+    """One entry has a value the mirror cannot read; the message names the field only."""
 
 
 @dataclass(frozen=True)
@@ -38,27 +49,45 @@ class Listed:
     photo_url: str | None
 
 
-def parse_list(body: bytes) -> list[Listed]:
+@dataclass(frozen=True)
+class Skipped:
+    """An entry with an odd value: its alert stays as it was (neither changed nor ended)."""
+
+    alert_id: str
+    why: str
+
+
+@dataclass(frozen=True)
+class ParsedList:
+    listed: list[Listed]
+    skipped: list[Skipped]
+
+
+def parse_list(body: bytes) -> ParsedList:
+    """The list's entries; runs in the process pool, so it takes bytes and returns dataclasses.
+    An entry without an AlertId makes the whole answer untrustworthy (its alert could not be
+    kept); any other odd value skips only its entry."""
     try:
-        data = json.loads(body)
+        data = bounded_json(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise Malformed(f"not JSON ({type(exc).__name__} at position "
                         f"{getattr(exc, 'pos', getattr(exc, 'start', '?'))})") from None
+    except OddJson as exc:
+        raise Malformed(f"the JSON {exc}") from None
     if not isinstance(data, list):
         raise Malformed(f"expected a JSON list, got {type(data).__name__}")
-    listed = []
+    parsed = ParsedList([], [])
     for i, entry in enumerate(data):
         if not isinstance(entry, dict):
             raise Malformed(f"entry {i} is not an object")
-        alert_id = entry.get("AlertId")
-        if not isinstance(alert_id, str | int) or isinstance(alert_id, bool) or \
-                not str(alert_id).strip():
+        alert_id = _text(entry.get("AlertId"))
+        if alert_id is None or len(alert_id) > 200:
             raise Malformed(f"entry {i} has no AlertId")
-        for key in ("Message", "Location", "Area"):
-            if not isinstance(entry.get(key), dict | None):
-                raise Malformed(f"entry {i}: {key} is not an object")
-        listed.append(_listed(str(alert_id).strip(), entry))
-    return listed
+        try:
+            parsed.listed.append(_listed(alert_id, entry))
+        except OddEntry as exc:
+            parsed.skipped.append(Skipped(alert_id, str(exc)))
+    return parsed
 
 
 def _text(value: Any) -> str | None:
@@ -67,34 +96,54 @@ def _text(value: Any) -> str | None:
     return None
 
 
+def _url(value: Any) -> str | None:
+    """An http(s) URL, or None; an over-long one is None before any pattern reads it."""
+    text = _text(value)
+    return text if text and len(text) <= MAX_URL and URL_RE.match(text) else None
+
+
 def _listed(alert_id: str, entry: dict) -> Listed:
+    for key in ("Message", "Location", "Area"):
+        if not isinstance(entry.get(key), dict | None):
+            raise OddEntry(f"{key} is not an object")
     message = entry.get("Message") or {}
     media = message.get("Media") if isinstance(message.get("Media"), dict) else {}
-    photo_url = _text(media.get("Image")) or _text(media.get("SmallImage"))
     return Listed(
         alert_id=alert_id,
         message_id=_text(entry.get("MessageId")),
         cancelled=_text(entry.get("Type")) == "Cancel",
         fields=entry_fields(entry),
-        photo_url=photo_url if photo_url and URL_RE.match(photo_url) else None,
+        photo_url=_url(media.get("Image")) or _url(media.get("SmallImage")),
     )
 
 
 def _kind(entry: dict) -> str:
     level = _text(entry.get("AlertLevel"))
-    return "amber" if level and level.isdigit() and int(level) >= AMBER_LEVEL else \
-        "missing_child"
+    if level is None:
+        return "missing_child"
+    if not LEVEL_RE.fullmatch(level):
+        raise OddEntry("AlertLevel is not a number")
+    return "amber" if int(level) >= AMBER_LEVEL else "missing_child"
 
 
 def children_from_title(title: str | None) -> list[dict]:
-    """"Sanne (9)" or "Anna (5) en Bram (7)" → children; a title without ages → one name."""
+    """"Sanne (9)" or "Anna (5) en Bram (7)" → children; a title without ages → one name.
+    A name is the text before "(age)" back to the previous bracket, comma or &."""
     if not title:
         return []
-    people = [(LEADING_JOIN_RE.sub("", name.strip()), int(age))
-              for name, age in TITLE_PERSON_RE.findall(title)]
+    title = title[:MAX_TITLE]
+    people = []
+    start = 0
+    for match in AGE_RE.finditer(title):
+        before = title[start:match.start()]
+        cut = max(before.rfind(separator) for separator in NAME_SEPARATORS) + 1
+        name = LEADING_JOIN_RE.sub("", before[cut:].strip())
+        if name:
+            people.append({"name": name[:120], "age": int(match.group(1))})
+        start = match.end()
     if people:
-        return [{"name": name[:120], "age": age} for name, age in people if name]
-    return [{"name": title[:120]}]
+        return people
+    return [{"name": title[:120].strip()}]
 
 
 def entry_fields(entry: dict) -> dict:
@@ -117,9 +166,9 @@ def entry_fields(entry: dict) -> dict:
     }
     description = _text(message.get("Description"))
     place = _text(location.get("Description"))
-    url = _text(message.get("Readmore_URL"))
+    url = _url(message.get("Readmore_URL"))
     # Every mirrored field is set, null where the entry has nothing, so a merge patch clears it.
     fields["message"] = {"nl": description[:2000]} if description else None
     fields["last_seen"] = {"place": place[:200]} if place else None
-    fields["contact"] = {"url": url} if url and URL_RE.match(url) else None
+    fields["contact"] = {"url": url} if url else None
     return fields

@@ -22,8 +22,15 @@ from feedserver.alerts.service import DEFAULT_LIFETIME, AlertService
 from feedserver.auth import Actor
 from feedserver.config import Upstream
 from feedserver.errors import ApiError
-from feedserver.interop.images import ImageUnavailable, fetch_bytes, store_image
-from feedserver.interop.national import Listed, Malformed, parse_list
+from feedserver.interop.fetching import FetchRules
+from feedserver.interop.images import (
+    ImageUnavailable,
+    fetch_image,
+    photo_warning,
+    read_capped,
+    store_image,
+)
+from feedserver.interop.national import Listed, Malformed, ParsedList, parse_list
 from feedserver.store.base import Store
 from feedserver.timeutil import Clock, format_time, parse_time
 
@@ -39,9 +46,10 @@ class Poller:
     """One upstream: fetch, compare, mirror. `poll_once` is the whole job, run on a timer."""
 
     def __init__(self, upstream: Upstream, session: aiohttp.ClientSession, alerts: AlertService,
-                 store: Store, pool: Executor, clock: Clock) -> None:
+                 store: Store, pool: Executor, clock: Clock, fetch_rules: FetchRules) -> None:
         self.upstream = upstream
         self.session = session
+        self.fetch_rules = fetch_rules
         self.alerts = alerts
         self.store = store
         self.pool = pool
@@ -75,9 +83,9 @@ class Poller:
         """One poll; True when the upstream answered with a usable list (or 304)."""
         async with self._lock:
             try:
-                listed = await self._fetch()
-                if listed is not None:
-                    await self._mirror(listed)
+                parsed = await self._fetch()
+                if parsed is not None:
+                    await self._mirror(parsed)
             except Malformed as exc:
                 return self._failed(f"malformed answer ({exc}); keeping the last good state")
             except aiohttp.ClientResponseError as exc:
@@ -95,8 +103,9 @@ class Poller:
         log.warning("upstream %s: %s; retry %d", self.upstream.id, why, self.failures)
         return False
 
-    async def _fetch(self) -> list[Listed] | None:
-        """The list, or None when unchanged (304)."""
+    async def _fetch(self) -> ParsedList | None:
+        """The list, or None when unchanged (304). Parsed in the process pool: a list of
+        4 MB takes a while to read, and the event loop serves the screens meanwhile."""
         async with self.session.get(self.upstream.url, headers=self._validators,
                                     timeout=REQUEST_TIMEOUT) as response:
             if response.status == 304:
@@ -104,24 +113,28 @@ class Poller:
             if response.status != 200:
                 raise aiohttp.ClientResponseError(response.request_info, (),
                                                   status=response.status)
-            body = await response.content.read(MAX_LIST_BYTES + 1)
-            if len(body) > MAX_LIST_BYTES:
+            body = await read_capped(response.content, MAX_LIST_BYTES)
+            if body is None:
                 raise Malformed(f"larger than {MAX_LIST_BYTES} bytes")
-            listed = parse_list(body)
+            loop = asyncio.get_running_loop()
+            parsed = await loop.run_in_executor(self.pool, parse_list, body)
             validators = {"ETag": "If-None-Match", "Last-Modified": "If-Modified-Since"}
             self._validators = {request: response.headers[answer]
                                 for answer, request in validators.items()
                                 if answer in response.headers}
-            return listed
+            return parsed
 
-    async def _mirror(self, listed: list[Listed]) -> None:
-        for entry in listed:
+    async def _mirror(self, parsed: ParsedList) -> None:
+        for skipped in parsed.skipped:
+            log.warning("upstream %s: entry %s skipped: %s; its alert stays as it was",
+                        self.upstream.id, skipped.alert_id, skipped.why)
+        for entry in parsed.listed:
             try:
                 await self._apply(entry)
             except ApiError as exc:
                 log.warning("upstream %s: entry %s not mirrored: %s", self.upstream.id,
                             entry.alert_id, exc.message)
-        present = {self.ref(entry.alert_id) for entry in listed}
+        present = {self.ref(entry.alert_id) for entry in [*parsed.listed, *parsed.skipped]}
         prefix = self.ref("")
         for alert in await self.alerts.list(LIVE):
             origin = alert["origin"]
@@ -144,18 +157,22 @@ class Poller:
         if alert is not None and self._applied.get(ref) == entry.message_id \
                 and entry.message_id is not None and not self._expiry_due(alert):
             return
-        fields = {**entry.fields, "children": await self._children(entry, alert)}
+        children, warnings = await self._children(entry, alert)
+        fields = {**entry.fields, "children": children}
         lifetime = DEFAULT_LIFETIME[fields["kind"]]
         if alert is None:
             fields["expires_at"] = format_time(self.clock() + lifetime)
-            alert = await alerts.create(fields, self.actor, lenient=True,
-                                        origin={"kind": "upstream", "ref": ref})
+            alert, created = await alerts.create_ingested(
+                fields, self.actor, {"kind": "upstream", "ref": ref}, warnings=warnings)
+            if not created:
+                return  # another instance mirrored it meanwhile: the next poll updates it
             if self.upstream.mode == "publish":
                 await alerts.publish(alert["id"], self.actor, trusted=True)
         else:
             if self._expiry_due(alert):
                 fields["expires_at"] = format_time(self.clock() + lifetime)
-            await alerts.patch(alert["id"], fields, self.actor, lenient=True, trusted=True)
+            await alerts.patch(alert["id"], fields, self.actor, lenient=True, trusted=True,
+                               warnings=warnings)
         self._applied[ref] = entry.message_id
 
     def _expiry_due(self, alert: dict) -> bool:
@@ -165,30 +182,35 @@ class Poller:
         left = parse_time(alert["expires_at"]) - self.clock()
         return left < DEFAULT_LIFETIME[alert["kind"]] / 2
 
-    async def _children(self, entry: Listed, alert: dict | None) -> list[dict]:
-        """The entry's children, the first with the entry's photo (kept when a fetch fails)."""
+    async def _children(self, entry: Listed, alert: dict | None,
+                        ) -> tuple[list[dict], list[dict]]:
+        """The entry's children, the first with the entry's photo (kept when a fetch fails),
+        and the warning when it failed."""
         children = [dict(child) for child in entry.fields["children"]]
         if not children or not entry.photo_url:
-            return children
+            return children, []
         try:
             children[0]["photo"] = await store_image(
-                self.store, self.pool, await fetch_bytes(self.session, entry.photo_url))
+                self.store, self.pool, await fetch_image(self.fetch_rules, entry.photo_url))
         except ImageUnavailable as exc:
             log.warning("upstream %s: photo of entry %s left out: %s", self.upstream.id,
                         entry.alert_id, exc)
             earlier = (alert or {}).get("children") or [{}]
             if earlier[0].get("photo"):
                 children[0]["photo"] = earlier[0]["photo"]
-        return children
+            return children, [photo_warning("children[0].photo", exc)]
+        return children, []
 
 
 @contextlib.asynccontextmanager
 async def upstream_pollers(upstreams: tuple[Upstream, ...], alerts: AlertService, store: Store,
-                           pool: Executor, clock: Clock) -> AsyncIterator[dict[str, Poller]]:
+                           pool: Executor, clock: Clock, fetch_rules: FetchRules,
+                           ) -> AsyncIterator[dict[str, Poller]]:
     """One poller per configured upstream, for as long as the block runs (not yet polling:
     see `run_pollers`)."""
     async with aiohttp.ClientSession() as session:
-        yield {u.id: Poller(u, session, alerts, store, pool, clock) for u in upstreams}
+        yield {u.id: Poller(u, session, alerts, store, pool, clock, fetch_rules)
+               for u in upstreams}
 
 
 async def run_pollers(pollers: dict[str, Poller]) -> None:

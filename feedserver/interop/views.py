@@ -6,6 +6,7 @@ import hashlib
 
 from aiohttp import web
 
+from feedserver.alerts.service import alert_etag
 from feedserver.appkeys import ALERTS, CAP_INGEST, STORE, SYNDICATION
 from feedserver.auth import ACTOR
 from feedserver.errors import ApiError, FieldError
@@ -79,9 +80,9 @@ async def ingest(request: web.Request) -> web.Response:
                        [FieldError(place, message) for place, message in exc.details]) from exc
     alert = outcome.alert
     if outcome.created:
-        return json_response(alert, status=201,
-                             headers={"Location": f"/v1/alerts/{alert['id']}"})
-    return json_response(alert)
+        return json_response(alert, status=201, headers={
+            "Location": f"/v1/alerts/{alert['id']}", "ETag": alert_etag(alert)})
+    return json_response(alert, headers={"ETag": alert_etag(alert)})
 
 
 def _syndicated(kind: str, build: Builder, content_type: str):

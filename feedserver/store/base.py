@@ -16,6 +16,10 @@ class VersionConflict(Exception):
     """The alert changed between reading and writing it."""
 
 
+class DuplicateOrigin(Exception):
+    """A new alert names an origin (kind, ref) another alert already has."""
+
+
 class StoreUnavailable(Exception):
     """The database cannot answer now (locked, disk full, connection lost); nothing was written.
 
@@ -115,7 +119,8 @@ class Store(ABC):
     async def save(self, alert: dict, change: Change, expected_version: int | None) -> Event | None:
         """Write `alert` as its new version; `expected_version` None means a new alert.
 
-        Raises VersionConflict when the stored version is not `expected_version`.
+        Raises VersionConflict when the stored version is not `expected_version`, and
+        DuplicateOrigin (writing nothing) when a new alert's origin is taken.
         """
 
     @abstractmethod

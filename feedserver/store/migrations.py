@@ -121,6 +121,17 @@ MIGRATIONS: tuple[Migration, ...] = (
             until TEXT NOT NULL
         )
     """),
+    Migration(3, "one alert per origin: concurrent ingests of one message make one alert", """
+        UPDATE alerts SET origin_ref = origin_ref || ' (duplicate ' || id || ')'
+            WHERE origin_ref IS NOT NULL AND EXISTS (
+                SELECT 1 FROM alerts AS older
+                WHERE older.origin_kind = alerts.origin_kind
+                    AND older.origin_ref = alerts.origin_ref
+                    AND (older.created_at < alerts.created_at
+                         OR (older.created_at = alerts.created_at AND older.id < alerts.id)));
+        DROP INDEX IF EXISTS alerts_origin;
+        CREATE UNIQUE INDEX alerts_origin_key ON alerts (origin_kind, origin_ref)
+    """),
 )
 
 LATEST = MIGRATIONS[-1].version

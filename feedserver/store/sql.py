@@ -18,6 +18,7 @@ from feedserver.store.base import (
     Change,
     Delivery,
     DeliveryTargets,
+    DuplicateOrigin,
     Event,
     Leadership,
     Photo,
@@ -67,12 +68,17 @@ class SqlStore(Store):
         event = None
         async with self.db.transaction() as tx:
             if expected_version is None:
-                await tx.execute(
+                # One alert per origin however many ingests race (migration 3's unique key;
+                # staff alerts have no ref, and NULLs never collide).
+                inserted = await tx.fetch(
                     "INSERT INTO alerts (id, version, status, origin_kind, origin_ref,"
-                    " created_at, doc) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    " created_at, doc) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                    " ON CONFLICT (origin_kind, origin_ref) DO NOTHING RETURNING id",
                     alert["id"], alert["version"], alert["status"], alert["origin"]["kind"],
                     alert["origin"]["ref"], alert["created_at"], doc,
                 )
+                if not inserted:
+                    raise DuplicateOrigin(alert["origin"]["ref"])
             else:
                 updated = await tx.fetch(
                     "UPDATE alerts SET version = $1, status = $2, doc = $3"

@@ -135,7 +135,7 @@ async def test_malformed_answer_keeps_last_good_state(aiohttp_client, make_confi
 
     caplog.set_level(logging.INFO, logger="feedserver")
     for raw in (b'{"not": "a list"}', b"[{\"AlertId\": ", b'[{"MessageId": "3"}]',
-                b'[{"AlertId": "4711", "Message": "text"}]'):
+                b"[" * 100_000 + b"]" * 100_000, b'[{"AlertId": ' + b"7" * 5_000 + b"}]"):
         national.raw = raw
         caplog.clear()
         assert not await poller.poll_once()
@@ -146,8 +146,8 @@ async def test_malformed_answer_keeps_last_good_state(aiohttp_client, make_confi
     caplog.clear()
     assert not await poller.poll_once()
     assert [r.getMessage() for r in caplog.records] == [
-        "upstream national: answered HTTP 503; keeping the last good state; retry 5"]
-    assert poller.failures == 5 and poller.delay() == 900  # 3600 s doubled, capped at 15 min
+        "upstream national: answered HTTP 503; keeping the last good state; retry 6"]
+    assert poller.failures == 6 and poller.delay() == 900  # 3600 s doubled, capped at 15 min
     assert sorted((a["id"], a["status"], a["version"]) for a in await mirrored(client)) == before
 
     national.status = 200
@@ -219,3 +219,58 @@ async def test_unreachable_upstream_backs_off(aiohttp_client, make_config, natio
     assert poller.failures == 1 and poller.delay() == 900
     assert "unreachable (ClientConnectorError)" in caplog.records[-1].getMessage()
     assert await mirrored(client) == []
+
+
+def titled(alert_id: str, title: str, **changes) -> dict:
+    return entry(alert_id, **changes, Message={**entry()["Message"], "Title": title})
+
+
+async def test_backtracking_text_neither_stalls_nor_breaks_the_mirror(aiohttp_client, make_config,
+                                                                     national):
+    """A one-letter title, thousands of spaces and a letter once held the event loop for
+    seconds (2,200 spaces: 5 s; 4,000: 33 s; the time grew with the cube of the length); so
+    did an unterminated URL. Before the fix this test did not finish."""
+    long_url = "https://" + "a" * 200_000 + " x"
+    national.entries = [
+        titled("1", "a" + " " * 2_200 + "b"),
+        titled("2", "a" + " " * 4_000 + "b"),
+        entry("3", Message={**entry()["Message"], "Title": "a" + " " * 200_000 + "b",
+                            "Readmore_URL": long_url, "Media": {"Image": long_url}}),
+        titled("4", "Anna Fictief" + " " * 50 + "(5) en Bram Fictief (7)"),
+    ]
+    client, poller = await mirror_client(aiohttp_client, make_config, national)
+    assert poller.failures == 0
+    health = await client.get("/healthz")
+    assert health.status == 200
+    alerts = {a["origin"]["ref"]: a for a in await mirrored(client)}
+    assert sorted(alerts) == [f"national:{n}" for n in "1234"]
+    for ref in ("national:1", "national:2", "national:3"):
+        (child,) = alerts[ref]["children"]
+        assert child["name"] == "a" and child["age"] is None
+    assert alerts["national:3"]["contact"]["url"] != long_url
+    assert [(c["name"], c["age"]) for c in alerts["national:4"]["children"]] == [
+        ("Anna Fictief", 5), ("Bram Fictief", 7)]
+
+
+async def test_an_odd_value_skips_only_its_entry(aiohttp_client, make_config, national, caplog):
+    national.entries = [entry(), titled("4712", "Sem Bedacht (15)", AlertLevel="5")]
+    client, poller = await mirror_client(aiohttp_client, make_config, national)
+    before = {a["origin"]["ref"]: a for a in await mirrored(client)}
+    assert sorted(before) == ["national:4711", "national:4712"]
+
+    caplog.set_level(logging.INFO, logger="feedserver")
+    caplog.clear()
+    national.entries = [entry(message_id="2", AlertLevel="²"),
+                        titled("4712", "Sem Bedacht (16)", message_id="2", AlertLevel="5"),
+                        titled("4713", "Ilse Verzonnen (11)", AlertLevel="5")]
+    assert await poller.poll_once()
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert lines == ["upstream national: entry 4711 skipped: AlertLevel is not a number; "
+                     "its alert stays as it was"], lines
+    after = {a["origin"]["ref"]: a for a in await mirrored(client)}
+    assert sorted(after) == ["national:4711", "national:4712", "national:4713"]
+    kept = after["national:4711"]
+    assert (kept["status"], kept["version"]) == ("active", before["national:4711"]["version"])
+    assert after["national:4712"]["children"][0]["age"] == 16
+    assert after["national:4713"]["status"] == "active"
+    assert all(CHILD not in line for line in lines)
