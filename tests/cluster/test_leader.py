@@ -177,8 +177,9 @@ async def test_the_upstream_poller_runs_in_one_process_and_fails_over(tmp_path, 
     try:
         await eventually_feed_has(b.url, 1)  # mirrored by A, seen by B through the log
         polled_before = len(national.pollers)
-        while len(national.pollers) < polled_before + 3:  # a few more polls while both live
-            await asyncio.sleep(0.2)
+        async with asyncio.timeout(60):  # a few more polls while both live
+            while len(national.pollers) < polled_before + 3:
+                await asyncio.sleep(0.2)
         assert set(national.pollers) == {a.process.pid}  # only the leader polls
 
         a.kill()
