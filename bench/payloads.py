@@ -1,13 +1,9 @@
-"""Bytes for the references where feedserver gives none to copy: the envelope nchan sends
-(shaped like API.md's, invented data) and a drawn JPEG while feedserver has no current.jpg.
-"""
+"""The envelope nchan sends, where feedserver gives none to copy (shaped like API.md's,
+invented data)."""
 
 from __future__ import annotations
 
-import io
 import json
-
-from PIL import Image, ImageDraw
 
 _AT = "2026-11-28T14:10:00+00:00"
 
@@ -43,16 +39,3 @@ def envelope(alert_id: str) -> bytes:
     }
     return json.dumps(env, separators=(",", ":")).encode()
 
-
-def jpeg(size: tuple[int, int] = (1920, 1080)) -> bytes:
-    """A drawn 1920x1080 poster-like JPEG (blocks and stripes, so it compresses like one)."""
-    image = Image.new("RGB", size, (250, 204, 0))
-    draw = ImageDraw.Draw(image)
-    width, height = size
-    draw.rectangle((0, 0, width, height // 6), fill=(20, 20, 20))
-    draw.rectangle((width // 20, height // 4, width // 3, height * 9 // 10), fill=(120, 90, 70))
-    for y in range(height // 4, height * 9 // 10, max(1, height // 18)):
-        draw.rectangle((width * 2 // 5, y, width * 19 // 20, y + height // 40), fill=(30, 30, 30))
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=85)
-    return out.getvalue()

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import aiohttp
 
-from bench import payloads
 from bench.fs import FeedServer, feedserver
 from bench.nginx import nginx
 from bench.probe import (
@@ -31,7 +30,7 @@ from bench.probe import (
     measure,
 )
 from bench.procs import SERVER_CPUS, free_port, python, started
-from bench.table import Row
+from bench.table import BenchFailure, Row
 
 RENDER_WAIT = 60.0
 COST = "µs CPU/req"
@@ -46,32 +45,34 @@ BARE_UVLOOP = "bare aiohttp 304 on uvloop"
 
 
 def cost_row(
-    figures: Mapping[str, Figures], name: str, ref: str, goal: str = "", note: str = ""
+    figures: Mapping[str, Figures], name: str, ref: str, measured: str, goal: str = "",
+    note: str = "",
 ) -> Row:
     """A row judged by CPU per request, with both sides' req/s in the note."""
-    ours, theirs = figures.get(name, Figures()), figures.get(ref, Figures())
-    if ours.rps and theirs.rps:
-        note = "; ".join(filter(None, [f"{ours.rps:,.0f} vs {theirs.rps:,.0f} req/s", note]))
-    return Row(name, ours.cpu_us, COST, ref, theirs.cpu_us, goal, note)
+    ours, theirs = figures[name], figures[ref]
+    note = "; ".join(filter(None, [f"{ours.rps:,.0f} vs {theirs.rps:,.0f} req/s", note]))
+    return Row(name, ours.cpu_us, COST, ref, theirs.cpu_us, measured, goal, note)
 
 
-def rate_row(figures: Mapping[str, Figures], name: str, ref: str, note: str = "") -> Row:
+def rate_row(
+    figures: Mapping[str, Figures], name: str, ref: str, measured: str, note: str = ""
+) -> Row:
     """A row judged by req/s (for experiments about using more cores)."""
-    ours, theirs = figures.get(name, Figures()), figures.get(ref, Figures())
-    return Row(name, ours.rps, "req/s", ref, theirs.rps, note=note)
+    return Row(name, figures[name].rps, "req/s", ref, figures[ref].rps, measured, note=note)
 
 
-async def renders_ready(fs: FeedServer, started_at: float) -> float | None:
-    """Seconds from `started_at` until every profile's current.jpg answers 200 (bounded);
-    None at once when the feed names no JPEG render (rendering not there yet)."""
+async def renders_ready(fs: FeedServer, started_at: float) -> float:
+    """Seconds from `started_at` until every profile's current.jpg answers 200; a feed without
+    JPEG renders, or renders not ready within RENDER_WAIT, fail the run."""
     async with fs.session.get(fs.feed_url()) as response:
         entries = (await response.json())["alerts"]
     if not entries or "jpg" not in entries[0]["renders"]:
-        return None
+        raise BenchFailure(f"poll: the feed names no JPEG render: {entries}")
     waiting = {f"p{i:03d}" for i in range(fs.profiles)}
     while waiting:
         if time.monotonic() - started_at > RENDER_WAIT:
-            return None
+            raise BenchFailure(f"poll: {len(waiting)} profiles' current.jpg not ready after"
+                               f" {RENDER_WAIT:.0f} s")
         for profile in sorted(waiting):
             if await fetch(fs.session, fs.feed_url(profile, "/current.jpg")) is not None:
                 waiting.discard(profile)
@@ -79,7 +80,7 @@ async def renders_ready(fs: FeedServer, started_at: float) -> float | None:
     return time.monotonic() - started_at
 
 
-async def published(fs: FeedServer, alerts: int) -> float | None:
+async def published(fs: FeedServer, alerts: int) -> float:
     """Publish alerts; seconds from the last publish until every profile's JPEG is ready."""
     await fs.publish_alerts(alerts - 1)
     began = time.monotonic()
@@ -144,12 +145,11 @@ async def pinned_rows(
         ready10 = await published(main, 1)
         feed = await fetch(session, main.feed_url()) or b""
         jpg_url = main.feed_url(suffix="/current.jpg")
-        real_jpg = await fetch(session, jpg_url)
-        jpg = real_jpg or payloads.jpeg()
+        jpg = await fetch(session, jpg_url)
+        if jpg is None:
+            raise BenchFailure(f"poll: {jpg_url} gave no image")
         probes = server_probes(
-            "feedserver",
-            await conditional(session, main.feed_url(), main.pids),
-            real_jpg and jpg_url,
+            "feedserver", await conditional(session, main.feed_url(), main.pids), jpg_url
         )
         screen_url = main.feed_url() + "&screen=bench-screen-1"
         probes["feedserver 304 ?screen="] = await conditional(session, screen_url, main.pids)
@@ -173,18 +173,19 @@ async def pinned_rows(
         )
         got = await measure(probes, settings)
 
-    jpg_note = "" if real_jpg else "no current.jpg in feedserver yet"
+    how = settings.measured(pinned=True)
     rows = [
-        cost_row(got, "feedserver 304", BARE_UVLOOP, GOAL_VS_BARE),
-        cost_row(got, "feedserver 304", "nginx 304", GOAL_VS_NGINX),
-        cost_row(got, "feedserver 200", "bare aiohttp 200"),
-        cost_row(got, "feedserver 200", "nginx 200"),
-        cost_row(got, "feedserver current.jpg", "bare aiohttp current.jpg", note=jpg_note),
-        cost_row(got, "feedserver current.jpg", "nginx current.jpg", note=jpg_note),
-        cost_row(got, "bare aiohttp 304", "nginx 304", note="aiohttp's own floor"),
-        cost_row(got, "feedserver 304 ?screen=", "feedserver 304", note="records a receipt"),
+        cost_row(got, "feedserver 304", BARE_UVLOOP, how, GOAL_VS_BARE),
+        cost_row(got, "feedserver 304", "nginx 304", how, GOAL_VS_NGINX),
+        cost_row(got, "feedserver 200", "bare aiohttp 200", how),
+        cost_row(got, "feedserver 200", "nginx 200", how),
+        cost_row(got, "feedserver current.jpg", "bare aiohttp current.jpg", how),
+        cost_row(got, "feedserver current.jpg", "nginx current.jpg", how),
+        cost_row(got, "bare aiohttp 304", "nginx 304", how, note="aiohttp's own floor"),
+        cost_row(got, "feedserver 304 ?screen=", "feedserver 304", how,
+                 note="records a receipt"),
+        cost_row(got, BARE_UVLOOP, "bare aiohttp 304", how),
     ]
-    rows += [cost_row(got, BARE_UVLOOP, "bare aiohttp 304")]
     return rows, feed, jpg, ready10
 
 
@@ -222,20 +223,20 @@ async def reuse_port_rows(work: Path, feed: bytes, jpg: bytes, settings: Setting
             probes[name] = probe if kind == "304" else Probe(probe.url, probe.server, cpus=None)
         got = await measure(probes, settings)
     fs_note = "" if etags == 1 else f"; workers answer {etags} ETags for one document: no 304"
+    how = settings.measured(pinned=False)
     return [
-        rate_row(got, "bare aiohttp 304, 2 processes", "bare aiohttp 304, 1 process", REUSE),
-        rate_row(
-            got, f"feedserver {kind}, 2 processes", f"feedserver {kind}, 1 process", REUSE + fs_note
-        ),
+        rate_row(got, "bare aiohttp 304, 2 processes", "bare aiohttp 304, 1 process", how, REUSE),
+        rate_row(got, f"feedserver {kind}, 2 processes", f"feedserver {kind}, 1 process", how,
+                 REUSE + fs_note),
     ]
 
 
-async def growth_rows(work: Path, ready10: float | None, settings: Settings) -> list[Row]:
+async def growth_rows(work: Path, ready10: float, settings: Settings) -> list[Row]:
     """The poll and render figures against the work: 10/40/100 profiles, 1/5/20 alerts."""
     return await _profile_growth(work, ready10, settings) + await _alert_growth(work, settings)
 
 
-async def _profile_growth(work: Path, ready10: float | None, settings: Settings) -> list[Row]:
+async def _profile_growth(work: Path, ready10: float, settings: Settings) -> list[Row]:
     ready = {10: ready10}
     async with contextlib.AsyncExitStack() as stack:
         session = await stack.enter_async_context(aiohttp.ClientSession())
@@ -250,17 +251,19 @@ async def _profile_growth(work: Path, ready10: float | None, settings: Settings)
             probes |= server_probes(f"feedserver, {profiles} profiles,", probe, None)
         got = await measure(probes, settings)
     rows = [
-        cost_row(got, f"feedserver, {n} profiles, {kind}", f"feedserver, 10 profiles, {kind}")
+        cost_row(got, f"feedserver, {n} profiles, {kind}", f"feedserver, 10 profiles, {kind}",
+                 settings.measured(pinned=True))
         for kind in ("304", "200")
         for n in (40, 100)
     ]
     return rows + [
         Row(
             f"publish → current.jpg of all {n} profiles",
-            _ms(ready[n]),
+            ready[n] * 1000,
             "ms",
             "publish → current.jpg of all 10 profiles",
-            _ms(ready10),
+            ready10 * 1000,
+            "one publish each, pinned",
             "figure < 1500" if n == 40 else "",
             "server and its render pool on one core",
         )
@@ -285,7 +288,8 @@ async def _alert_growth(work: Path, settings: Settings) -> list[Row]:
                 server_probes(f"feedserver, {_alerts(alerts)},", probe, None), settings
             )
     return [
-        cost_row(got, f"feedserver, {n} alerts, {kind}", f"feedserver, {_alerts(1)}, {kind}")
+        cost_row(got, f"feedserver, {n} alerts, {kind}", f"feedserver, {_alerts(1)}, {kind}",
+                 settings.measured(pinned=True))
         for kind in ("304", "200")
         for n in (5, 20)
     ]
@@ -293,7 +297,3 @@ async def _alert_growth(work: Path, settings: Settings) -> list[Row]:
 
 def _alerts(count: int) -> str:
     return "1 alert" if count == 1 else f"{count} alerts"
-
-
-def _ms(seconds: float | None) -> float | None:
-    return None if seconds is None else seconds * 1000

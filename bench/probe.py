@@ -9,15 +9,15 @@ process tree over the run, divided by the requests wrk completed) barely does: i
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import aiohttp
 
 from bench import wrk
-from bench.procs import LOAD_CPUS, cpu_seconds, quiet
+from bench.procs import LOAD_CPUS, PINNING, cpu_seconds, quiet
 from bench.stats import median
+from bench.table import BenchFailure
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,11 @@ class Settings:
     seconds: int = 1
     repetitions: int = 4
     warmup: int = 1
+
+    def measured(self, pinned: bool) -> str:
+        """How a poll row's figures were taken, for its `measured` cell."""
+        where = "pinned" if pinned and PINNING else "unpinned"
+        return f"median of {self.repetitions} × {self.seconds} s, {where}"
 
 
 @dataclass(frozen=True)
@@ -55,28 +60,21 @@ async def _once(probe: Probe, seconds: int) -> tuple[float, float]:
 async def measure(probes: Mapping[str, Probe], settings: Settings) -> dict[str, Figures]:
     """Figures per probe; repetitions interleaved across the probes (A B C A B C ...) so that
     drift on the machine hits every side alike. Starts once the servers are idle. A probe
-    wrk refuses is reported empty."""
+    wrk refuses fails the run (BenchFailure): no figure stands in for it."""
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in probes}
-    broken: set[str] = set()
     for server in {probe.server for probe in probes.values()}:
         await quiet(server)  # e.g. renders of a publish still running in the pool
     for rep in range(settings.repetitions + 1):
         seconds = settings.warmup if rep == 0 else settings.seconds
         for name, probe in probes.items():
-            if name in broken:
-                continue
             try:
                 sample = await _once(probe, seconds)
-            except wrk.WrkError as exc:
-                print(f"poll: {name}: {exc}", file=sys.stderr)
-                broken.add(name)
-                continue
+            except (wrk.WrkError, TimeoutError) as exc:
+                raise BenchFailure(f"poll: {name}: {exc}") from exc
             if rep:
                 samples[name].append(sample)
     return {
-        name: Figures()
-        if name in broken
-        else Figures(median([s[0] for s in got]), median([s[1] for s in got]))
+        name: Figures(median([s[0] for s in got]), median([s[1] for s in got]))
         for name, got in samples.items()
     }
 

@@ -18,8 +18,8 @@ from bench import payloads
 from bench.fanout import Step, fan_out
 from bench.fs import FeedServer, feedserver
 from bench.nginx import NCHAN_LOCATIONS, nginx
-from bench.procs import SERVER_CPUS
-from bench.table import Row
+from bench.procs import PINNING, SERVER_CPUS
+from bench.table import BenchFailure, Row
 
 # (row name, Step field, unit); p50 only at the largest client count.
 METRICS = (
@@ -91,22 +91,10 @@ class FeedServerPublisher:
         await self.fs.cancel(self.alert_id)
 
 
-async def _has_events(fs: FeedServer) -> bool:
-    try:
-        async with fs.session.get(
-            fs.feed_url(suffix="/events"), timeout=aiohttp.ClientTimeout(total=5)
-        ) as response:
-            return response.status == 200 and response.content_type == "text/event-stream"
-    except (aiohttp.ClientError, TimeoutError):
-        return False
-
-
-async def feedserver_fan_out(steps: Sequence[int], publishes: int) -> list[Step] | None:
-    """feedserver (one process, one core) with the same swarm; None without an SSE endpoint."""
+async def feedserver_fan_out(steps: Sequence[int], publishes: int) -> list[Step]:
+    """feedserver (one process, one core) with the same swarm."""
     with tempfile.TemporaryDirectory(prefix="bench-push-") as tmp:
         async with feedserver(Path(tmp), profiles=1, cpus=SERVER_CPUS) as fs:
-            if not await _has_events(fs):
-                return None
             publisher = FeedServerPublisher(fs, await fs.upload_photo())
             return await fan_out(
                 fs.feed_url(suffix="/events"),
@@ -118,35 +106,37 @@ async def feedserver_fan_out(steps: Sequence[int], publishes: int) -> list[Step]
             )
 
 
-def _note(step: Step | None) -> str:
-    if step is None:
-        return ""
-    problems = [f"{step.failed} could not connect"] * bool(step.failed)
-    problems += [f"{step.missing} never got it"] * bool(step.missing)
-    return "; ".join(problems)
+def _check(server: str, step: Step) -> None:
+    """Clients that could not connect or never got a message: the step measured nothing
+    whole, so the run fails."""
+    if step.failed or step.missing:
+        raise BenchFailure(f"push: {server}, {step.clients:,} clients: {step.failed} could not"
+                           f" connect, {step.missing} never got a message")
 
 
-def rows(ours: list[Step] | None, nchan: list[Step]) -> list[Row]:
+def rows(ours: list[Step], nchan: list[Step], publishes: int) -> list[Row]:
     """Per client count: p99, last delivery and memory per connection (and p50 at the top)."""
     result = []
-    for i, ref in enumerate(nchan):
-        step = ours[i] if ours else None
+    pinning = "pinned" if PINNING else "unpinned"
+    for i, (step, ref) in enumerate(zip(ours, nchan, strict=True)):
+        _check("feedserver", step)
+        _check("nchan", ref)
         top = i == len(nchan) - 1
-        note = ("feedserver has no SSE endpoint yet" if ours is None else "") or _note(step)
-        note = note or _note(ref)
         for name, field, unit in METRICS:
             if field == "p50_ms" and not top:
                 continue
             goal = GOALS.get(field) or (TOP_GOALS.get(field, "") if top else "")
+            measured = (f"RSS growth over the clients added, {pinning}" if unit == "KiB"
+                        else f"median of {publishes} publishes, {pinning}")
             result.append(
                 Row(
                     f"{name}, {ref.clients:,} SSE clients",
-                    getattr(step, field, None),
+                    getattr(step, field),
                     unit,
                     f"nchan, {name}",
                     getattr(ref, field),
+                    measured,
                     goal,
-                    note,
                 )
             )
     return result
@@ -156,4 +146,4 @@ async def section(steps: Sequence[int], publishes: int) -> list[Row]:
     """Push rows: nchan first (the reference), then feedserver, each with a fresh swarm."""
     nchan = await nchan_fan_out(steps, publishes)
     ours = await feedserver_fan_out(steps, publishes)
-    return rows(ours, nchan)
+    return rows(ours, nchan, publishes)

@@ -12,12 +12,25 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 HEADER = """\
 # Benchmark results
 
-Written by `make bench` (`python -m bench`), newest run on top. Every row is a figure beside
-its reference measured in the same run on the same machine, and figure / reference. Figures
-are medians of several repetitions (the machine is shared and noisy). Servers run on core 0,
-the load (wrk `-t1 -c64`, the SSE client swarm) on core 1. Poll rows compare the server's CPU
-time per request, which that noise moves far less than req/s (kept in the note); see
-bench/probe.py, bench/poll.py and bench/push.py for the method.
+Written by `make bench` (`python -m bench`), newest run on top; `--quick` runs are never
+written, and a run where any measurement failed or timed out writes nothing. Every row is a
+figure beside its reference, measured in the same run on the same machine, and figure /
+reference. The `measured` column says how both figures were taken:
+
+- `median of N × S s`: wrk (`-t1 -c64`) runs of S seconds after a warm-up, N of them,
+  interleaved across the servers compared; the median. Poll rows compare the server's CPU time
+  per request, which the noise of this shared machine moves far less than req/s (in the note).
+- `median of N publishes`: push latencies, the median over N publishes of each one's
+  p50/p99/last delivery. `RSS growth over the clients added`: one reading per client count.
+- `best of N`: the fastest of N interleaved runs (render timings in one process).
+- `one publish`: a single measurement, no repetition (publish until renders are ready).
+- `pinned`: the server on core 0, the load (wrk, the SSE swarm) on core 1; `unpinned`: both
+  free to use either core (the SO_REUSEPORT rows, which are about using both, and the render
+  rows).
+
+Runs before 2026-12-01 have no `measured` column: their poll and push rows were medians with
+the servers pinned, the SO_REUSEPORT rows unpinned, the full-render rows best of 15 unpinned,
+the publish rows single measurements; a row with "-" there was not measured.
 """
 
 
@@ -40,7 +53,7 @@ def machine() -> str:
     )
 
 
-def entry(table: str, *, when: datetime, command: str, seconds: float, notes: list[str]) -> str:
+def entry(table: str, *, when: datetime, command: str, seconds: float) -> str:
     """One run's section of RESULTS.md."""
     lines = [
         f"## {when:%Y-%m-%d %H:%M} UTC · {machine()}",
@@ -48,9 +61,7 @@ def entry(table: str, *, when: datetime, command: str, seconds: float, notes: li
         f"`{command}`, {seconds:.0f} s.",
         "",
         table,
-        "",
     ]
-    lines += [f"- {note}" for note in notes]
     return "\n".join(lines).rstrip() + "\n"
 
 

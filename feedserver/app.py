@@ -6,10 +6,7 @@ resources and runs the background tasks. The clock is an input, so tests can mov
 
 from __future__ import annotations
 
-import logging
-import multiprocessing
 from collections.abc import AsyncIterator, Callable, Coroutine
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import aiohttp
@@ -29,6 +26,8 @@ from feedserver.appkeys import (
     POOL,
     RECEIPTS,
     RENDERER,
+    SIGNATURES,
+    SIGNING_KEYS,
     STORE,
     SYNDICATION,
 )
@@ -37,42 +36,39 @@ from feedserver.cluster import Cluster
 from feedserver.config import Config
 from feedserver.errors import error_middleware
 from feedserver.events import EventBus
+from feedserver.feeds.creatives import RenderService
 from feedserver.feeds.document import FeedCache
 from feedserver.feeds.receipts import ReceiptBook
 from feedserver.interop.cap_ingest import IngestSources
 from feedserver.interop.fetching import FetchRules
 from feedserver.interop.syndication import Sources as SyndicationSources
 from feedserver.interop.syndication import Syndication
+from feedserver.interop.trust import load_trust
 from feedserver.interop.upstream import run_pollers, upstream_pollers
 from feedserver.photos import MAX_BYTES
 from feedserver.push import webhooks
 from feedserver.push.fanout import Hub
-from feedserver.render.service import RenderService
+from feedserver.render.pool import WorkerPool
 from feedserver.routes import ROUTES
+from feedserver.signing.jws import Signatures
+from feedserver.signing.keys import ring_of
 from feedserver.store import make_store
+from feedserver.store.base import StoreUnavailable
 from feedserver.tasks import running
 from feedserver.timeutil import Clock, utcnow
-
-log = logging.getLogger(__name__)
 
 Ctx = Callable[[web.Application], AsyncIterator[None]]
 
 
-def _render_pool(workers: int) -> ProcessPoolExecutor:
-    """Workers come from a fork server: a worker forked from this process on demand would
-    inherit its sockets and pipes and keep clients' connections open after it is gone."""
-    context = multiprocessing.get_context("forkserver")
-    # the fork server imports the renderer once; every worker starts with it loaded
-    context.set_forkserver_preload(["feedserver.render.creative"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
-
-
 def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     """The server for `config`; `clock` is what every part reads the time from."""
-    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BYTES + 1024)
+    app = web.Application(middlewares=[error_middleware(StoreUnavailable)],
+                          client_max_size=MAX_BYTES + 1024)
     bus = EventBus()
+    signing_keys = ring_of(config)  # read, or made on first start, before anything is served
+    signatures = Signatures(signing_keys)
     store = make_store(config.storage, config.sqlite_path, webhooks.targets(config), clock)
-    pool = _render_pool(config.render.workers)
+    pool = WorkerPool(config.render.workers, config.render.worker_memory_mb << 20)
     alerts = AlertService(store, config.alerts, bus, clock)
     feeds = FeedCache(config, clock)
     receipts = ReceiptBook(store, clock)
@@ -88,8 +84,10 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     app[FEEDS] = feeds
     app[RECEIPTS] = receipts
     app[RENDERER] = renderer
-    app[SYNDICATION] = Syndication(SyndicationSources(config, store, feeds))
-    app[CAP_INGEST] = IngestSources(config, alerts, store, pool)
+    app[SIGNING_KEYS] = signing_keys
+    app[SIGNATURES] = signatures
+    app[SYNDICATION] = Syndication(SyndicationSources(config, store, signing_keys, feeds))
+    app[CAP_INGEST] = IngestSources(config, alerts, store, pool, load_trust(config.cap_ingest))
 
     async def store_ctx(app: web.Application) -> AsyncIterator[None]:
         await store.open()
@@ -98,7 +96,7 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
 
     async def pool_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.close()
 
     async def feeds_ctx(app: web.Application) -> AsyncIterator[None]:
         """Feed documents mirror the visible alerts; receipts are flushed at the end."""
@@ -121,7 +119,7 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
             yield
 
     async def push_ctx(app: web.Application) -> AsyncIterator[None]:
-        hub = Hub(store, feeds, receipts, config.push, clock, bus.last_seq)
+        hub = Hub(store, feeds, receipts, signatures, config.push, clock, bus.last_seq)
         bus.add_listener(hub.on_change)
         app[HUB] = hub
         async with running(hub.run_keepalive(), "push-keepalive"):
@@ -133,7 +131,7 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
         app[HUB].close_all()
 
     async def webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
-        sources = webhooks.Sources(config, store, feeds, clock)
+        sources = webhooks.Sources(config, store, signing_keys, feeds, clock)
         async with aiohttp.ClientSession() as session:
             senders = webhooks.Webhooks(sources, session, config.webhooks)
             bus.add_listener(senders.on_change)

@@ -7,7 +7,6 @@ wired in `feedserver.app.create_app`; views reach the one they need through its 
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -17,13 +16,16 @@ if TYPE_CHECKING:
     from feedserver.auth import Credentials
     from feedserver.config import Config
     from feedserver.events import EventBus
+    from feedserver.feeds.creatives import RenderService
     from feedserver.feeds.document import FeedCache
     from feedserver.feeds.receipts import ReceiptBook
     from feedserver.interop.cap_ingest import IngestSources
     from feedserver.interop.syndication import Syndication
     from feedserver.interop.upstream import Poller
     from feedserver.push.fanout import Hub
-    from feedserver.render.service import RenderService
+    from feedserver.render.pool import WorkerPool
+    from feedserver.signing.jws import Signatures
+    from feedserver.signing.keys import KeyRing
     from feedserver.store.base import Store
 
 CONFIG: web.AppKey[Config] = web.AppKey("config")
@@ -33,9 +35,11 @@ EVENTS: web.AppKey[EventBus] = web.AppKey("events")
 ALERTS: web.AppKey[AlertService] = web.AppKey("alerts")
 FEEDS: web.AppKey[FeedCache] = web.AppKey("feeds")
 RECEIPTS: web.AppKey[ReceiptBook] = web.AppKey("receipts")
-POOL: web.AppKey[ProcessPoolExecutor] = web.AppKey("pool")
+POOL: web.AppKey[WorkerPool] = web.AppKey("pool")
 RENDERER: web.AppKey[RenderService] = web.AppKey("renderer")
 HUB: web.AppKey[Hub] = web.AppKey("hub")
 SYNDICATION: web.AppKey[Syndication] = web.AppKey("syndication")
 CAP_INGEST: web.AppKey[IngestSources] = web.AppKey("cap_ingest")
 POLLERS: web.AppKey[dict[str, Poller]] = web.AppKey("upstream_pollers")
+SIGNING_KEYS: web.AppKey[KeyRing] = web.AppKey("signing_keys")
+SIGNATURES: web.AppKey[Signatures] = web.AppKey("signatures")

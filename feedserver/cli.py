@@ -1,4 +1,4 @@
-"""Command line: `feedserver serve`, `feedserver check-config`."""
+"""Command line: `feedserver serve`, `check-config`, `render` and `keys`."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from feedserver.cluster.workers import Supervisor, end_with_supervisor, worker_c
 from feedserver.config import MAX_WORKERS, Config, ConfigError, load_config
 from feedserver.render import LAYOUT_NAMES, layouts
 from feedserver.render.cli import add_render_command
+from feedserver.signing.cli import add_keys_command
 
 DEFAULT_CONFIG = "config/feedserver.yaml"
 
@@ -93,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     check_cmd.add_argument("file", nargs="?", default=DEFAULT_CONFIG)
     check_cmd.set_defaults(run=check_config)
     add_render_command(commands)
+    add_keys_command(commands, _load, DEFAULT_CONFIG)
     return parser
 
 

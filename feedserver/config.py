@@ -6,6 +6,7 @@ billboard, so unknown keys, duplicate ids and bad values are all refused with th
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 from dataclasses import dataclass, field, fields
@@ -15,17 +16,18 @@ from typing import Any, TypeVar
 
 import yaml
 
+from feedserver.formats import FORMATS, parse_size
+
 ROLES = ("viewer", "editor", "publisher", "admin")
 KINDS = ("amber", "missing_child")
 LANGUAGES = ("nl", "en", "de", "fr")
-FORMATS = ("jpg", "png", "webp", "html")
 WEBHOOK_FORMATS = ("json", "cap")
+WEBHOOK_SCHEMES = ("feedserver", "standard")
 UPSTREAM_FORMATS = ("national-json",)
 UPSTREAM_MODES = ("publish", "draft")
 REGION_RE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 HOST_PORT_RE = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[^:\s\[\]/]+):[0-9]{1,5}$")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-SIZE_RE = re.compile(r"^([1-9][0-9]{1,4})x([1-9][0-9]{1,4})$")
 T = TypeVar("T")
 _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -64,7 +66,12 @@ class AlertsConfig:
 
 @dataclass(frozen=True)
 class RenderConfig:
-    workers: int = 2  # render worker processes; each holds one render at a time
+    """The worker processes that decode photos, read CAP and render creatives."""
+
+    workers: int = 2  # each holds one job at a time
+    # A worker's heap limit: an 8K WebP creative needs about 384 MiB, a 6000x6600 PNG photo
+    # about 500 MiB; a job past it fails alone. 0 turns the limit off.
+    worker_memory_mb: int = 448
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,7 @@ class WebhookSettings:
     backoff_seconds: float = 5.0        # first retry after about this long, doubling each time
     backoff_max_seconds: float = 3600.0
     retry_for_seconds: float = 26 * 3600.0  # then a delivery is given up as failed
+    refusal_tries: int = 3  # a 4xx other than 408/429 this often: refused for good, failed
     timeout_seconds: float = 10.0
     idle_check_seconds: float = 60.0    # look at the outbox this often even without a wake-up
 
@@ -96,6 +104,7 @@ class Webhook:
     url: str
     secret: str
     format: str = "json"
+    scheme: str = "feedserver"  # "standard": signed as Standard Webhooks (webhook-* headers)
 
 
 @dataclass(frozen=True)
@@ -143,6 +152,23 @@ STORAGE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 
 
 @dataclass(frozen=True)
+class SigningConfig:
+    """PEM files of the signing key and its certificate; without them the server makes a
+    pair in data_dir/signing on first start."""
+
+    key: str | None = None
+    cert: str | None = None
+
+
+@dataclass(frozen=True)
+class CapIngestConfig:
+    """What `POST /v1/ingest/cap` demands of a message's XML-DSig signature."""
+
+    require_signature: bool = False
+    trusted_certs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig
     storage: str
@@ -153,6 +179,8 @@ class Config:
     render: RenderConfig = RenderConfig()
     push: PushSettings = PushSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    signing: SigningConfig = SigningConfig()
+    cap_ingest: CapIngestConfig = CapIngestConfig()
 
     def network(self, network_id: str) -> Network | None:
         return self._networks_by_id.get(network_id)
@@ -351,8 +379,12 @@ def _render(reader: _Reader) -> RenderConfig:
     workers = reader.get("workers", int, RenderConfig.workers)
     if not 1 <= workers <= 64:
         raise ConfigError(f"{reader.at('workers')}: must be 1 to 64 processes, not {workers}")
+    memory = reader.get("worker_memory_mb", int, RenderConfig.worker_memory_mb)
+    if memory != 0 and not 128 <= memory <= 1 << 20:
+        raise ConfigError(f"{reader.at('worker_memory_mb')}: must be 0 (no limit) or at least "
+                          f"128 MiB, not {memory}")
     reader.done()
-    return RenderConfig(workers=workers)
+    return RenderConfig(workers=workers, worker_memory_mb=memory)
 
 
 def _settings(reader: _Reader, cls: type[T]) -> T:
@@ -379,16 +411,6 @@ def _staff(reader: _Reader) -> Staff:
     staff = Staff(name=reader.get("name", str, required=True), role=role, token=token)
     reader.done()
     return staff
-
-
-def parse_size(text: str) -> tuple[int, int] | None:
-    match = SIZE_RE.match(text)
-    if not match:
-        return None
-    width, height = int(match.group(1)), int(match.group(2))
-    if not (16 <= width <= 7680 and 16 <= height <= 7680):
-        return None
-    return width, height
 
 
 def _profile(reader: _Reader, layouts: frozenset[str]) -> Profile:
@@ -426,11 +448,23 @@ def _profile(reader: _Reader, layouts: frozenset[str]) -> Profile:
 
 def _webhook(reader: _Reader) -> Webhook:
     webhook = Webhook(url=_url(reader, "url"), secret=reader.get("secret", str, ""),
-                      format=reader.one_of("format", WEBHOOK_FORMATS, "json"))
+                      format=reader.one_of("format", WEBHOOK_FORMATS, "json"),
+                      scheme=reader.one_of("scheme", WEBHOOK_SCHEMES, "feedserver"))
+    if webhook.scheme == "standard" and not _standard_secret(webhook.secret):
+        raise ConfigError(f"{reader.at('secret')}: a Standard Webhooks secret is 'whsec_' and"
+                          " the base64 of at least 24 random bytes")
     if not webhook.secret:
         raise ConfigError(f"{reader.at('secret')}: must be set so receivers can verify deliveries")
     reader.done()
     return webhook
+
+
+def _standard_secret(secret: str) -> bool:
+    try:
+        key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+    except ValueError:
+        return False
+    return len(key) >= 24
 
 
 def _network(reader: _Reader, layouts: frozenset[str]) -> Network:
@@ -464,6 +498,30 @@ def _upstream(reader: _Reader) -> Upstream:
     )
     reader.done()
     return upstream
+
+
+def _signing(reader: _Reader) -> SigningConfig:
+    signing = SigningConfig(key=reader.get("key", str, None), cert=reader.get("cert", str, None))
+    if (signing.key is None) != (signing.cert is None):
+        raise ConfigError(f"{reader.at('cert' if signing.cert is None else 'key')}: "
+                          "key and cert are given together (or neither, to let the server "
+                          "make a pair)")
+    reader.done()
+    return signing
+
+
+def _cap_ingest(reader: _Reader) -> CapIngestConfig:
+    certs = reader.get("trusted_certs", list, [])
+    for i, cert in enumerate(certs):
+        if not isinstance(cert, str) or not cert:
+            raise ConfigError(f"{reader.at('trusted_certs')}[{i}]: must be a PEM file path")
+    ingest = CapIngestConfig(require_signature=reader.get("require_signature", bool, False),
+                             trusted_certs=tuple(certs))
+    if ingest.require_signature and not certs:
+        raise ConfigError(f"{reader.at('trusted_certs')}: require_signature needs at least "
+                          "one trusted certificate")
+    reader.done()
+    return ingest
 
 
 def _storage(reader: _Reader) -> str:
@@ -503,6 +561,8 @@ def parse_config(data: Any, layouts: frozenset[str] = frozenset()) -> Config:
         render=_render(_Reader(root.get("render", dict, {}), "render")),
         push=_settings(_Reader(root.get("push", dict, {}), "push"), PushSettings),
         webhooks=_settings(_Reader(root.get("webhooks", dict, {}), "webhooks"), WebhookSettings),
+        signing=_signing(_Reader(root.get("signing", dict, {}), "signing")),
+        cap_ingest=_cap_ingest(_Reader(root.get("cap_ingest", dict, {}), "cap_ingest")),
     )
     root.done()
     return config

@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from feedserver.store.base import StoreUnavailable
-
 log = logging.getLogger(__name__)
 
 
@@ -80,24 +78,34 @@ STORE_UNAVAILABLE = ApiError(503, "store_unavailable",
                              headers={"Retry-After": "2"})
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Turn every error into the contract's JSON shape; never let a traceback reach a client."""
-    try:
-        return await handler(request)
-    except ApiError as error:
-        return error_response(error)
-    except StoreUnavailable as exc:
-        log.warning("store unavailable on %s %s: %s", request.method, request.path, exc)
-        return error_response(STORE_UNAVAILABLE)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        code = _HTTP_CODES.get(exc.status, "http_error")
-        headers = {k: v for k, v in exc.headers.items() if k.lower() in ("allow", "retry-after")}
-        return error_response(ApiError(exc.status, code, exc.reason, headers=headers))
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(ApiError(500, "internal_error", "internal server error"))
+def error_middleware(store_unavailable: type[Exception]) -> Middleware:
+    """Turn every error into the contract's JSON shape; never let a traceback reach a client.
+
+    `store_unavailable` is the store's exception for "cannot answer now" (503); it is passed in
+    so that this module knows no store.
+    """
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except ApiError as error:
+            return error_response(error)
+        except store_unavailable as exc:
+            log.warning("store unavailable on %s %s: %s", request.method, request.path, exc)
+            return error_response(STORE_UNAVAILABLE)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            code = _HTTP_CODES.get(exc.status, "http_error")
+            headers = {k: v for k, v in exc.headers.items()
+                       if k.lower() in ("allow", "retry-after")}
+            return error_response(ApiError(exc.status, code, exc.reason, headers=headers))
+        except Exception:
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            return error_response(ApiError(500, "internal_error", "internal server error"))
+
+    return middleware

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from feedserver.config import REGION_RE
 from feedserver.errors import ApiError, FieldError, bad_request
+from feedserver.formats import compact_json
 from feedserver.jsonlimits import OddJson, bounded_json
 
 MAX_JSON_BYTES = 256 * 1024
@@ -88,8 +89,17 @@ def query_list(request: web.Request, name: str, allowed: tuple[str, ...]) -> lis
     return values
 
 
+def etag_matches(request: web.Request, etag: str) -> bool:
+    """Whether the request's If-None-Match names `etag` (or is `*`): then the answer is a 304."""
+    header = request.headers.get("If-None-Match")
+    if header is None:
+        return False
+    if header == etag:
+        return True
+    return header.strip() == "*" or etag in (t.strip() for t in header.split(","))
+
+
 def json_response(data: dict, status: int = 200, headers: dict | None = None) -> web.Response:
-    body = json.dumps(data, ensure_ascii=False).encode()
-    return web.Response(body=body, status=status, content_type="application/json",
+    return web.Response(body=compact_json(data), status=status, content_type="application/json",
                         headers=headers)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from aiohttp import web
 
 from feedserver.appkeys import POOL, STORE
@@ -13,7 +11,7 @@ from feedserver.photos import (
     ACCEPTED_TYPES,
     MAX_BYTES,
     PhotoRejected,
-    normalise_photo,
+    normalise_in,
     parse_focus,
     photo_id,
 )
@@ -30,10 +28,8 @@ async def upload_photo(request: web.Request) -> web.Response:
         raise ApiError(400, "invalid_query", f"focus: {exc}", [FieldError("focus", str(exc))]) \
             from exc
     data = await read_body(request, MAX_BYTES)
-    loop = asyncio.get_running_loop()
     try:
-        photo = await loop.run_in_executor(request.app[POOL], normalise_photo, data,
-                                           request.content_type)
+        photo = await normalise_in(request.app[POOL], data, request.content_type)
     except PhotoRejected as exc:
         raise ApiError(422, "invalid_image", str(exc), [FieldError("body", str(exc))]) from exc
     stored = Photo(photo_id(photo.data, focus), photo.data, photo.content_type, photo.width,

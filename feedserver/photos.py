@@ -6,12 +6,16 @@ position or a hidden thumbnail; and a hostile upload must never stall or crash t
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import warnings
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from PIL import Image, ImageCms, ImageOps
+
+from feedserver.render.pool import WorkerLost
 
 ACCEPTED_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
 MAX_BYTES = 15 * 1024 * 1024
@@ -81,6 +85,20 @@ def normalise_photo(data: bytes, declared_type: str) -> NormalisedPhoto:
         image.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
         content_type = "image/jpeg"
     return NormalisedPhoto(out.getvalue(), content_type, image.width, image.height)
+
+
+async def normalise_in(pool: Executor, data: bytes, declared_type: str) -> NormalisedPhoto:
+    """`normalise_photo` in a worker; an image the worker cannot hold is refused like any
+    other unusable one, and the workers go on with everything else."""
+    loop = asyncio.get_running_loop()
+    try:
+        return await loop.run_in_executor(pool, normalise_photo, data, declared_type)
+    except MemoryError as exc:
+        raise PhotoRejected("image needs more memory to decode than a worker may use "
+                            "(render.worker_memory_mb); send one with fewer pixels") from exc
+    except WorkerLost as exc:
+        raise PhotoRejected("image could not be decoded: the decoder's worker died twice") \
+            from exc
 
 
 def photo_id(data: bytes, focus: tuple[float, float] | None) -> str:

@@ -9,10 +9,10 @@ from feedserver import meta_views as meta
 from feedserver import photo_views as photos
 from feedserver.alerts import views as alerts
 from feedserver.auth import any_key, network_key, public, staff
+from feedserver.feeds import creative_views as renders
 from feedserver.feeds import views as feeds
 from feedserver.interop import views as interop
 from feedserver.push import deliveries, player, sse, ws
-from feedserver.render import views as renders
 
 ALERT = "/v1/alerts/{alert_id}"
 FEED = "/v1/feeds/{network}/{profile}"
@@ -21,6 +21,7 @@ PREVIEW = ALERT + "/preview/{network}/{profile}"
 ROUTES = [
     web.get("/healthz", public(meta.healthz)),
     web.get("/v1/openapi.yaml", public(meta.openapi)),
+    web.get("/v1/keys", public(meta.keys)),
     web.get("/v1/alerts", staff("viewer", alerts.list_alerts)),
     web.post("/v1/alerts", staff("editor", alerts.create_alert)),
     web.get(ALERT, staff("viewer", alerts.get_alert)),

@@ -6,7 +6,7 @@ Helpers live in tests/support; this file holds fixtures only.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from support import postgres
 from support.config import config_data
+from support.servers import ServerProcess
 
 from feedserver.access_log import PathOnlyAccessLogger
 from feedserver.app import create_app
@@ -59,7 +60,19 @@ def make_config(tmp_path: Path, storage: str) -> Callable[..., Config]:
 
 
 @pytest.fixture
-async def client(aiohttp_client, make_config) -> TestClient:
+async def client(make_config, aiohttp_client) -> TestClient:
+    """make_config first: fixtures are torn down in reverse, so the app (and its store
+    connections) closes before its database is dropped."""
     server = TestServer(create_app(make_config()))
     await server.start_server(access_log_class=PathOnlyAccessLogger)
     return await aiohttp_client(server)
+
+
+@pytest.fixture
+async def server_process(tmp_path: Path) -> AsyncIterator[ServerProcess]:
+    """`feedserver serve` in a child process on the main config and a SQLite file in tmp_path;
+    SIGKILLed at the end if the test left it running."""
+    process = ServerProcess(config_data(tmp_path / "data"), tmp_path)
+    await process.start()
+    yield process
+    process.kill()

@@ -43,6 +43,8 @@ async def test_an_alert_expires_when_the_clock_passes_its_expiry(client, clock):
     assert expired.type == "alert.expired" and expired.alert["id"] == active["id"]
     alert = await (await client.get(f"/v1/alerts/{active['id']}", headers=auth(VIEWER))).json()
     assert alert["status"] == "expired" and alert["ended_at"] == format_time(expires_at)
+    response = await client.get(f"/v1/alerts/{active['id']}/history", headers=auth(VIEWER))
+    assert (await response.json())["history"][-1]["actor"] == "system"
 
 
 async def test_the_found_card_ends_after_the_configured_display_time(client, clock):

@@ -44,3 +44,22 @@ def test_conftest_files_hold_fixtures_only():
             else:
                 assert isinstance(node, ast.Import | ast.ImportFrom | ast.Expr), (
                     f"{path.relative_to(TESTS)}: line {node.lineno} is not a fixture")
+
+
+def test_bench_does_not_reach_into_the_tests():
+    """The benchmark stands on its own: no import from tests/, no path into it."""
+    bench = TESTS.parent / "bench"
+    for path in bench.glob("*.py"):
+        names = imported_modules(path)
+        assert not {n for n in names if n.split(".")[0] in ("tests", "support", "conftest")}, path
+        strings = {node.value for node in ast.walk(ast.parse(path.read_text("utf-8")))
+                   if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+        paths = {s for s in strings if not any(c.isspace() for c in s)}  # not prose
+        assert not {s for s in paths if s == "tests" or "tests/" in s or "/tests" in s}, path
+
+
+def test_modules_that_drive_chromium_mark_it():
+    """`pytest -m "not browser"` must leave out every test that needs Chromium."""
+    for path in TESTS.rglob("test_*.py"):
+        if any(name.startswith("playwright") for name in imported_modules(path)):
+            assert "pytest.mark.browser" in path.read_text("utf-8"), path

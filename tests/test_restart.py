@@ -5,23 +5,13 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
-import pytest
 from support.alerts import amber_alert
 from support.api import auth
-from support.config import EDITOR, KEY_A, PUBLISHER, VIEWER, config_data
-from support.servers import ServerProcess
+from support.config import EDITOR, KEY_A, PUBLISHER, VIEWER
 
 
-@pytest.fixture
-async def server(tmp_path):
-    process = ServerProcess(config_data(tmp_path / "data"), tmp_path)
-    await process.start()
-    yield process
-    process.kill()
-
-
-async def test_sigkill_during_burst_loses_no_acknowledged_change(server):
-    async with aiohttp.ClientSession(server.url) as session:
+async def test_sigkill_during_burst_loses_no_acknowledged_change(server_process):
+    async with aiohttp.ClientSession(server_process.url) as session:
         async with session.post("/v1/alerts", json=amber_alert(), headers=auth(EDITOR)) as r:
             alert_id = (await r.json())["id"]
         async with session.post(f"/v1/alerts/{alert_id}/publish", headers=auth(PUBLISHER)) as r:
@@ -55,12 +45,12 @@ async def test_sigkill_during_burst_loses_no_acknowledged_change(server):
 
         writers = [asyncio.create_task(writer(n)) for n in range(4)]
         await asyncio.wait_for(enough.wait(), 60)
-        server.kill()
+        server_process.kill()
         await asyncio.wait_for(asyncio.gather(*writers), 30)
 
     assert acknowledged_edits and acknowledged_creates
-    await server.start()
-    async with aiohttp.ClientSession(server.url) as session:
+    await server_process.start()
+    async with aiohttp.ClientSession(server_process.url) as session:
         async with session.get(f"/v1/alerts/{alert_id}/history", headers=auth(VIEWER)) as r:
             history = {h["version"]: h for h in (await r.json())["history"]}
         async with session.get(f"/v1/alerts/{alert_id}", headers=auth(VIEWER)) as r:

@@ -268,6 +268,12 @@ def _override(check: Checker, value: Any) -> dict | None:
     return {"reason": reason} if reason else None
 
 
+def checked_override(value: Any) -> tuple[dict | None, list[FieldError]]:
+    """A `policy_override` given outside an alert document (the publish call's body)."""
+    check = Checker()
+    return _override(check, value), check.errors
+
+
 def normalise(data: dict, default_contact: dict[str, str]) -> tuple[dict, list[FieldError]]:
     """Check the shape of an alert's input fields and return them normalised, with errors."""
     check = Checker()

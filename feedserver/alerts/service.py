@@ -9,10 +9,16 @@ from __future__ import annotations
 import asyncio
 import copy
 import secrets
-from collections.abc import Callable, Collection, Iterable
-from datetime import datetime, timedelta
+from collections.abc import Collection, Iterable
+from datetime import timedelta
 
-from feedserver.alerts.fields import SERVER_FIELDS, Checker, input_fields, normalise
+from feedserver.alerts.fields import (
+    SERVER_FIELDS,
+    Checker,
+    checked_override,
+    input_fields,
+    normalise,
+)
 from feedserver.alerts.rules import policy_errors
 from feedserver.alerts.texts import headline, translation_warnings
 from feedserver.auth import SYSTEM, Actor
@@ -20,7 +26,7 @@ from feedserver.config import AlertsConfig
 from feedserver.errors import ApiError, FieldError, conflict, not_found, validation_failed
 from feedserver.events import EventBus
 from feedserver.store.base import Change, DuplicateOrigin, Store, VersionConflict
-from feedserver.timeutil import format_time, parse_time, utcnow
+from feedserver.timeutil import Clock, format_time, parse_time
 
 STATUSES = ("draft", "active", "resolved", "cancelled", "expired")
 DEFAULT_LIFETIME = {"amber": timedelta(hours=24), "missing_child": timedelta(hours=72)}
@@ -58,9 +64,13 @@ def merge_patch(target: object, patch: object) -> object:
     return result
 
 
+def _override_note(override: dict | None, given_by: str | None) -> dict | None:
+    """The history note for an override: what it says and the publisher who gave it."""
+    return {"policy_override": override, "given_by": given_by} if override else None
+
+
 class AlertService:
-    def __init__(self, store: Store, settings: AlertsConfig, bus: EventBus,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, store: Store, settings: AlertsConfig, bus: EventBus, clock: Clock) -> None:
         self.store = store
         self.settings = settings
         self.bus = bus
@@ -89,18 +99,21 @@ class AlertService:
 
     async def create(self, data: dict, actor: Actor) -> dict:
         """A new draft by a staff member; the policy rules apply at once."""
-        content = await self._checked(data, lenient=False)
-        return await self._insert(content, actor, {"kind": "staff", "ref": None}, ())
+        content = await self._checked(data, lenient=False, actor=actor)
+        return await self._insert(content, actor, {"kind": "staff", "ref": None}, (),
+                                  _override_note(content["policy_override"], actor.name))
 
     async def create_ingested(self, data: dict, actor: Actor, origin: dict, *,
-                              warnings: Iterable[dict] = ()) -> tuple[dict, bool]:
+                              warnings: Iterable[dict] = (),
+                              note: dict | None = None) -> tuple[dict, bool]:
         """A draft from ingest (CAP, an upstream list), which may break policy rules until
         publish, and True; or, when an alert with this origin exists (an ingest racing this
         one, or the same message sent again), that alert and False. `warnings`: what ingest
-        could not take in (a photo that could not be fetched)."""
+        could not take in (a photo that could not be fetched); `note`: what the history records
+        of the message (how it was signed)."""
         content = await self._checked(data, lenient=True)
         try:
-            return await self._insert(content, actor, origin, warnings), True
+            return await self._insert(content, actor, origin, warnings, note), True
         except DuplicateOrigin:
             existing = await self.find_by_origin(origin["kind"], origin["ref"])
             if existing is None:  # the other alert was written and is gone: cannot happen
@@ -108,7 +121,7 @@ class AlertService:
             return existing, False
 
     async def _insert(self, content: dict, actor: Actor, origin: dict,
-                      warnings: Iterable[dict]) -> dict:
+                      warnings: Iterable[dict], note: dict | None) -> dict:
         now = self.clock()
         alert = {
             "id": new_alert_id(), "status": "draft", "version": 1, "headline": {},
@@ -117,14 +130,16 @@ class AlertService:
             "published_at": None, "ended_at": None, "resolution": None, "cancel_reason": None,
             "origin": origin, "warnings": [],
         }
-        return await self._commit(alert, None, Change(actor.name, "created", now), warnings)
+        return await self._commit(alert, None, Change(actor.name, "created", now, None, note),
+                                  warnings)
 
     async def patch(self, alert_id: str, patch: dict, actor: Actor, *,
                     lenient: bool = False, trusted: bool = False,
                     warnings: Iterable[dict] = (), if_match: Collection[int] | None = None,
-                    ) -> dict:
+                    note: dict | None = None) -> dict:
         """`trusted`: mirrored from the national feed, already judged by the police, so the
-        local policy rules are not applied, even to an active alert."""
+        local policy rules are not applied, even to an active alert. `note` goes into the
+        history (e.g. how an ingested message was signed)."""
         async with self._lock:
             current = await self.get(alert_id)
             check_if_match(current, if_match)
@@ -138,31 +153,46 @@ class AlertService:
             editable = {k: v for k, v in patch.items() if k not in SERVER_FIELDS}
             merged = merge_patch(input_fields(current), editable)
             content = await self._checked(merged,
-                                          lenient=(lenient and status == "draft") or trusted)
+                                          lenient=(lenient and status == "draft") or trusted,
+                                          actor=actor, current=current)
             if content == input_fields(current):
                 return current
             alert = {**current, **content}
             event = "alert.updated" if status == "active" else None
-            return await self._commit(alert, current,
-                                      Change(actor.name, "edited", self.clock(), event), warnings)
+            given = content["policy_override"] \
+                if content["policy_override"] != current["policy_override"] else None
+            change = Change(actor.name, "edited", self.clock(), event,
+                            {**(_override_note(given, actor.name) or {}), **(note or {})} or None)
+            return await self._commit(alert, current, change, warnings)
 
     async def publish(self, alert_id: str, actor: Actor, *, trusted: bool = False,
-                      if_match: Collection[int] | None = None) -> dict:
+                      if_match: Collection[int] | None = None,
+                      policy_override: object = None) -> dict:
+        """`policy_override`: given in the publish call's body, by this publisher. An override
+        the draft holds counts only when a publisher's own create or edit gave it."""
+        override, errors = checked_override(policy_override)
+        if errors:
+            raise validation_failed(errors)
         async with self._lock:
             current = await self._in_state(alert_id, ("draft",), "published", if_match)
             now = self.clock()
             alert = {**current, "status": "active", "published_at": format_time(now)}
             if not alert["expires_at"]:
                 alert["expires_at"] = format_time(now + DEFAULT_LIFETIME[alert["kind"]])
+            giver = actor.name if override else await self._override_giver(current)
+            if override:
+                alert["policy_override"] = override
+            elif giver is None:
+                alert["policy_override"] = None
             if not trusted:
                 await self._check_policy(alert)
-            note = {"policy_override": alert["policy_override"]} if alert["policy_override"] \
-                else None
+            note = _override_note(alert["policy_override"], giver)
             return await self._commit(
                 alert, current, Change(actor.name, "published", now, "alert.published", note))
 
     async def resolve(self, alert_id: str, message: dict, actor: Actor, *,
-                      if_match: Collection[int] | None = None) -> dict:
+                      if_match: Collection[int] | None = None,
+                      note: dict | None = None) -> dict:
         async with self._lock:
             current = await self._in_state(alert_id, ("active",), "resolved", if_match)
             check = Checker()
@@ -174,10 +204,11 @@ class AlertService:
             alert = {**current, "status": "resolved", "ended_at": format_time(now),
                      "resolution": {"message": text, "at": format_time(now)}}
             return await self._commit(
-                alert, current, Change(actor.name, "resolved", now, "alert.resolved"))
+                alert, current, Change(actor.name, "resolved", now, "alert.resolved", note))
 
     async def cancel(self, alert_id: str, reason: str, actor: Actor, *,
-                     if_match: Collection[int] | None = None) -> dict:
+                     if_match: Collection[int] | None = None,
+                     note: dict | None = None) -> dict:
         async with self._lock:
             current = await self._in_state(alert_id, ("draft", "active"), "cancelled", if_match)
             now = self.clock()
@@ -186,7 +217,7 @@ class AlertService:
             # A draft never reached a screen, so its cancellation is history, not an event.
             event = "alert.cancelled" if current["status"] == "active" else None
             return await self._commit(alert, current, Change(actor.name, "cancelled", now, event,
-                                                             {"reason": reason}))
+                                                             {"reason": reason, **(note or {})}))
 
     async def expire_due(self) -> list[dict]:
         """Expire every active alert whose expires_at has passed; called by the clock."""
@@ -211,6 +242,17 @@ class AlertService:
                            f"only a {' or '.join(allowed)} one can")
         return alert
 
+    async def _override_giver(self, alert: dict) -> str | None:
+        """The publisher whose create or edit gave the alert's current override, if any."""
+        if not alert["policy_override"]:
+            return None
+        for entry in reversed(await self.store.history(alert["id"])):
+            note = entry.get("note") or {}
+            if "given_by" in note:
+                return note["given_by"] if note["policy_override"] == alert["policy_override"] \
+                    else None
+        return None
+
     @staticmethod
     def _check_read_only(patch: dict, current: dict) -> None:
         errors = [FieldError(key, "is set by the server and cannot be changed")
@@ -218,10 +260,18 @@ class AlertService:
         if errors:
             raise validation_failed(errors)
 
-    async def _checked(self, data: dict, *, lenient: bool) -> dict:
+    async def _checked(self, data: dict, *, lenient: bool, actor: Actor | None = None,
+                       current: dict | None = None) -> dict:
+        """Shape, then who may give an override (`actor` set: a staff action), then policy."""
         content, errors = normalise(data, self.settings.default_contact)
         if errors:
             raise validation_failed(errors)
+        override = content["policy_override"]
+        if actor is not None and override and not actor.has("publisher") \
+                and override != (current or {}).get("policy_override"):
+            raise ApiError(403, "forbidden", "policy_override: only a publisher may override a "
+                           f"policy rule; you are {actor.role}",
+                           [FieldError("policy_override", "needs the publisher role")])
         if not lenient:
             await self._check_policy(content)
         return content

@@ -62,9 +62,13 @@ async def patch_alert(request: web.Request) -> web.Response:
 
 async def publish_alert(request: web.Request) -> web.Response:
     actor = request[ACTOR]
-    await read_json(request, optional=True)
+    body = await read_json(request, optional=True)
+    unknown = [FieldError(key, "unknown field") for key in body if key != "policy_override"]
+    if unknown:
+        raise validation_failed(unknown)
     alert = await request.app[ALERTS].publish(request.match_info["alert_id"], actor,
-                                              if_match=if_match(request))
+                                              if_match=if_match(request),
+                                              policy_override=body.get("policy_override"))
     return _answer(request, alert)
 
 

@@ -7,13 +7,13 @@ boundary passes (an expiry, the end of a "found" card, the next validity refresh
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 
 from feedserver.config import AlertsConfig, Config, Network, Profile
+from feedserver.formats import body_etag, compact_json
 from feedserver.store.base import Event, Store
 from feedserver.timeutil import format_time, parse_time
 
@@ -85,8 +85,14 @@ class FeedDocument:
 
 
 def encode(doc: dict) -> tuple[bytes, str]:
-    body = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
-    return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    body = compact_json(doc)
+    return body, body_etag(body)
+
+
+def on_screens(alert: dict, settings: AlertsConfig, now: datetime) -> bool:
+    """Whether screens show the alert at `now`: published, and not past its expiry or the end
+    of its found card. Only then is anything of it (creatives, photos) public."""
+    return alert["status"] in VISIBLE and shown_until(alert, settings) > now
 
 
 class FeedCache:
@@ -99,6 +105,10 @@ class FeedCache:
         self.render_urls: RenderUrls = lambda alert, network, profile: {}
         self._visible: dict[str, dict] = {}
         self._documents: dict[tuple[str, str, str | None], FeedDocument] = {}
+
+    def shows(self, alert: dict) -> bool:
+        """Whether the alert is on screens now."""
+        return on_screens(alert, self.settings, self.clock())
 
     async def load(self, store: Store) -> None:
         self._visible = {a["id"]: a for a in await store.list_alerts(VISIBLE)}

@@ -6,12 +6,13 @@ from typing import NamedTuple
 
 from aiohttp import web
 
-from feedserver.appkeys import FEEDS, RECEIPTS
+from feedserver.appkeys import FEEDS, RECEIPTS, SIGNATURES
 from feedserver.auth import NETWORK
 from feedserver.config import Network, Profile
 from feedserver.errors import not_found
 from feedserver.feeds.document import FeedDocument
-from feedserver.http import screen_facts
+from feedserver.http import etag_matches, screen_facts
+from feedserver.signing.jws import HEADER as JWS_HEADER
 
 CACHING = {"Cache-Control": "private, no-cache", "Vary": "Authorization"}
 JSON_TYPE = {"Content-Type": "application/json; charset=utf-8"}
@@ -24,15 +25,6 @@ def screen_profile(request: web.Request) -> tuple[Network, Profile]:
     if profile is None:
         raise not_found(f"profile {request.match_info['profile']}")
     return network, profile
-
-
-def etag_matches(request: web.Request, etag: str) -> bool:
-    header = request.headers.get("If-None-Match")
-    if header is None:
-        return False
-    if header == etag:
-        return True
-    return header.strip() == "*" or etag in (t.strip() for t in header.split(","))
 
 
 class ScreenView(NamedTuple):
@@ -61,4 +53,6 @@ async def feed_document(request: web.Request) -> web.Response:
     body, etag = view.document.variant(view.screen or request.remote or "")
     if etag_matches(request, etag):
         return web.Response(status=304, headers={**CACHING, "ETag": etag})
-    return web.Response(body=body, headers={**CACHING, "ETag": etag, **JSON_TYPE})
+    signature = request.app[SIGNATURES].header(body, etag)
+    return web.Response(body=body, headers={**CACHING, "ETag": etag, **JSON_TYPE,
+                                            JWS_HEADER: signature})

@@ -33,7 +33,8 @@ def atom_feed(meta: FeedMeta, items: list[FeedItem]) -> bytes:
     feed.set(XML_LANG, meta.language)
     for item in items:
         feed.append(_entry(item))
-    return etree.tostring(feed, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    # not indented: whitespace added inside an embedded CAP message would break its signature
+    return etree.tostring(feed, xml_declaration=True, encoding="UTF-8")
 
 
 def _entry(item: FeedItem) -> etree._Element:

@@ -23,6 +23,7 @@ from feedserver.interop.capxml import (
     parse_untrusted,
     validate,
 )
+from feedserver.interop.trust import CapTrust
 from feedserver.interop.vocabulary import (
     CAP_NS,
     GROUP_FIELDS,
@@ -33,6 +34,7 @@ from feedserver.interop.vocabulary import (
     SAME_CHILD_ABDUCTION,
     TEST_CODE,
 )
+from feedserver.signing.xmldsig import SignatureRefused, has_signature, verify_cap
 
 AMBER_EVENT_RE = re.compile(
     r"\bamber\b|child abduction|abducted child|kinderontvoering|ontvoer|kindesentführung"
@@ -97,12 +99,37 @@ class Mapped:
     all_clear: bool = False
 
 
-def read_cap(data: bytes) -> CapMessage:
-    """Parse safely, unwrap Atom, normalise times, validate against the XSD, extract."""
+UNSIGNED_OK = CapTrust()
+
+
+def read_cap(data: bytes, trust: CapTrust = UNSIGNED_OK) -> tuple[CapMessage, dict]:
+    """Parse safely, unwrap Atom, check the signature, normalise times, validate against the
+    XSD, extract. Also answers what the history records of the signature."""
     alert = find_cap_alert(parse_untrusted(data))
+    signature = check_signature(alert, trust)
     normalise_times(alert)
     validate(alert)
-    return _message(alert)
+    return _message(alert), signature
+
+
+def check_signature(alert: etree._Element, trust: CapTrust) -> dict:
+    """A signed message must verify against a trusted certificate (when any are configured);
+    with `require_signature`, an unsigned one is refused too."""
+    if not has_signature(alert):
+        if trust.require_signature:
+            raise CapError(422, "the message is not signed, and this server requires "
+                                "signed CAP (cap_ingest.require_signature)", "Signature")
+        return {"signed": False}
+    if not trust.trusted_certs:
+        return {"signed": True, "verified": False,
+                "why": "no trusted certificates configured (cap_ingest.trusted_certs)"}
+    # wrapped in an Atom entry: the signature covers the alert as a document of its own
+    standalone = parse_untrusted(etree.tostring(alert)) if alert.getparent() is not None \
+        else alert
+    try:
+        return {**verify_cap(standalone, trust.trusted_certs).as_note(), "verified": True}
+    except SignatureRefused as exc:
+        raise CapError(422, str(exc), "Signature") from None
 
 
 def _text(element: etree._Element, tag: str) -> str | None:

@@ -36,6 +36,7 @@ from feedserver.interop.images import (
     photo_warning,
     store_image,
 )
+from feedserver.interop.trust import CapTrust
 from feedserver.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -46,12 +47,13 @@ MAX_REASON = 2000
 @dataclass(frozen=True)
 class IngestSources:
     """What applying a CAP message needs: the alerts it changes, the store and the pool for its
-    photos, and the config (to know this server's own photo URLs)."""
+    photos, the config (to know this server's own photo URLs), and which signers it trusts."""
 
     config: Config
     alerts: AlertService
     store: Store
     pool: Executor
+    trust: CapTrust
 
 
 @dataclass(frozen=True)
@@ -61,39 +63,43 @@ class Outcome:
 
 
 async def ingest_cap(sources: IngestSources, data: bytes, actor: Actor) -> Outcome:
-    # Parsing and schema checking a 10 MB message takes ~0.1 s: off the event loop.
-    message = await asyncio.get_running_loop().run_in_executor(sources.pool, read_cap, data)
+    # Parsing, verifying and schema checking a 10 MB message takes ~0.1 s: off the event loop.
+    message, signature = await asyncio.get_running_loop().run_in_executor(
+        sources.pool, read_cap, data, sources.trust)
     check_message(message)
+    note = {"cap": message.identifier, "signature": signature}
     alerts = sources.alerts
     if message.msg_type == "Alert":
         existing = await alerts.find_by_origin("cap", message.key)
         if existing is not None:
             return Outcome(existing, False)
-        return await _create(sources, message, actor)
+        return await _create(sources, message, actor, note)
     target = await _referenced(sources, message)
     if message.msg_type == "Cancel":
         if target is None:
             raise CapError(404, "references name no alert ingested here", "references")
         reason = message.note or f"cancelled by CAP message {message.identifier}"
-        return Outcome(await alerts.cancel(target["id"], reason[:MAX_REASON], actor), False)
+        return Outcome(await alerts.cancel(target["id"], reason[:MAX_REASON], actor, note=note),
+                       False)
     if target is None:
-        return await _create(sources, message, actor)
+        return await _create(sources, message, actor, note)
     mapped = map_message(message)
     if mapped.all_clear:
         if target["status"] == "draft":
             reason = f"all clear from CAP message {message.identifier} before publishing"
-            return Outcome(await alerts.cancel(target["id"], reason, actor), False)
-        resolved = await alerts.resolve(target["id"], resolution_text(message), actor)
+            return Outcome(await alerts.cancel(target["id"], reason, actor, note=note), False)
+        resolved = await alerts.resolve(target["id"], resolution_text(message), actor, note=note)
         return Outcome(resolved, False)
     fields, warnings = await _with_photos(sources, mapped)
     return Outcome(await alerts.patch(target["id"], fields, actor, lenient=True,
-                                      warnings=warnings), False)
+                                      warnings=warnings, note=note), False)
 
 
-async def _create(sources: IngestSources, message: CapMessage, actor: Actor) -> Outcome:
+async def _create(sources: IngestSources, message: CapMessage, actor: Actor,
+                  note: dict) -> Outcome:
     fields, warnings = await _with_photos(sources, map_message(message))
     alert, created = await sources.alerts.create_ingested(
-        fields, actor, {"kind": "cap", "ref": message.key}, warnings=warnings)
+        fields, actor, {"kind": "cap", "ref": message.key}, warnings=warnings, note=note)
     return Outcome(alert, created)
 
 

@@ -32,10 +32,10 @@ from feedserver.interop.vocabulary import (
     TEST_CODE,
     cap_time,
     message_identifier,
-    parse_any_time,
     xml_text,
 )
 from feedserver.store.base import Photo
+from feedserver.timeutil import parse_time
 
 E = ElementMaker(namespace=CAP_NS, nsmap={None: CAP_NS})
 
@@ -141,7 +141,7 @@ def _info(alert: dict, lang: str, public_url: str, photos: Mapping[str, Photo],
 
 def _expires(alert: dict, resolved_display_seconds: int) -> str | None:
     if alert["status"] == "resolved" and alert.get("ended_at"):
-        shown_until = parse_any_time(alert["ended_at"]) + timedelta(
+        shown_until = parse_time(alert["ended_at"]) + timedelta(
             seconds=resolved_display_seconds)
         return cap_time(shown_until)
     return cap_time(alert["expires_at"]) if alert.get("expires_at") else None

@@ -11,6 +11,8 @@ from typing import Protocol
 
 from feedserver.config import Config, Network, Profile
 from feedserver.interop.cap_out import EarlierMessage, alert_to_cap, photo_paths
+from feedserver.signing.keys import KeyRing
+from feedserver.signing.xmldsig import sign_cap
 from feedserver.store.base import Event, Photo, Store
 
 
@@ -28,18 +30,22 @@ class CapSources(Protocol):
 
     config: Config
     store: Store
+    signing_keys: KeyRing
 
 
 async def build_cap(sources: CapSources, alert: dict) -> bytes:
-    """The CAP 1.2 message of this alert version, referencing the earlier ones."""
+    """The CAP 1.2 message of this alert version, referencing the earlier ones, signed with
+    the current key (XML-DSig, enveloped)."""
     photos: dict[str, Photo] = {}
     for _, photo_id in photo_paths(alert):
         photo = await sources.store.get_photo(photo_id)
         if photo is not None:
             photos[photo_id] = photo
     earlier = earlier_messages(await sources.store.history(alert["id"]), alert["version"])
-    return alert_to_cap(alert, sources.config.server.public_url, earlier=earlier, photos=photos,
-                        resolved_display_seconds=sources.config.alerts.resolved_display_seconds)
+    message = alert_to_cap(alert, sources.config.server.public_url, earlier=earlier,
+                           photos=photos,
+                           resolved_display_seconds=sources.config.alerts.resolved_display_seconds)
+    return sign_cap(message, sources.signing_keys.current)
 
 
 async def cap_delivery_body(sources: CapSources, event: Event, network: Network | None = None,

@@ -12,7 +12,8 @@ from importlib import resources
 
 from lxml import etree
 
-from feedserver.interop.vocabulary import CAP_NS, cap_time, parse_any_time
+from feedserver.interop.vocabulary import CAP_NS, cap_time
+from feedserver.timeutil import parse_time
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 TIME_TAGS = ("sent", "effective", "onset", "expires")
@@ -77,7 +78,7 @@ def normalise_times(alert: etree._Element) -> None:
     for tag in TIME_TAGS:
         for element in alert.iter(f"{{{CAP_NS}}}{tag}"):
             try:
-                element.text = cap_time(parse_any_time(element.text or ""))
+                element.text = cap_time(parse_time((element.text or "").strip()))
             except ValueError:
                 continue  # left as sent: the schema check names it
 

@@ -15,7 +15,7 @@ from concurrent.futures import Executor
 import aiohttp
 
 from feedserver.interop.fetching import FetchRefused, FetchRules, checked_session, get_checked
-from feedserver.photos import MAX_BYTES, PhotoRejected, normalise_photo, photo_id
+from feedserver.photos import MAX_BYTES, PhotoRejected, normalise_in, photo_id
 from feedserver.store.base import Photo, Store
 
 FETCH_TIMEOUT = aiohttp.ClientTimeout(total=20, sock_connect=5)  # per hop
@@ -95,9 +95,8 @@ def decode_base64(text: str) -> bytes:
 
 async def store_image(store: Store, pool: Executor, data: bytes) -> str:
     """Normalise like an upload (off the event loop), store, and return the photo id."""
-    loop = asyncio.get_running_loop()
     try:
-        photo = await loop.run_in_executor(pool, normalise_photo, data, sniff_type(data))
+        photo = await normalise_in(pool, data, sniff_type(data))
     except PhotoRejected as exc:
         raise ImageUnavailable(str(exc)) from exc
     stored = Photo(photo_id(photo.data, None), photo.data, photo.content_type, photo.width,

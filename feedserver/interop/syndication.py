@@ -7,18 +7,19 @@ their strong ETags stay put between changes.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from feedserver.config import Config, Network, Profile
 from feedserver.feeds.document import FeedCache
+from feedserver.formats import CONTENT_TYPES, IMAGE_FORMATS, body_etag
 from feedserver.interop.capservice import build_cap
 from feedserver.interop.vocabulary import xml_text
+from feedserver.signing.keys import KeyRing
 from feedserver.store.base import Store
+from feedserver.timeutil import parse_time
 
-IMAGE_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_CACHED = 20_000
 
@@ -69,6 +70,7 @@ class Sources:
 
     config: Config
     store: Store
+    signing_keys: KeyRing
     feeds: FeedCache
 
 
@@ -93,7 +95,7 @@ class Syndication:
         meta = await _meta(sources, network, profile, kind, entries)
         items = [await _item(sources, profile, entry) for entry in entries]
         body = build(meta, [item for item in items if item is not None])
-        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        etag = body_etag(body)
         if len(self._cache) >= MAX_CACHED:
             self._cache.clear()
         self._cache[key] = Syndicated(signature, body, etag)
@@ -104,7 +106,7 @@ async def _meta(sources: Sources, network: Network, profile: Profile, kind: str,
                 entries: tuple[dict, ...]) -> FeedMeta:
     config = sources.config
     public_url = config.server.public_url.rstrip("/")
-    updated = max((datetime.fromisoformat(e["updated_at"]) for e in entries), default=None)
+    updated = max((parse_time(e["updated_at"]) for e in entries), default=None)
     return FeedMeta(
         network=network,
         profile=profile,
@@ -136,8 +138,8 @@ async def _item(sources: Sources, profile: Profile, entry: dict) -> FeedItem | N
     words = (alert.get("resolution") or {}).get("message") if alert["status"] == "resolved" \
         else alert.get("message")
     renders = entry["renders"]
-    images = tuple(Image(renders[fmt], IMAGE_TYPES[fmt]) for fmt in profile.formats
-                   if fmt in IMAGE_TYPES and fmt in renders)
+    images = tuple(Image(renders[fmt], CONTENT_TYPES[fmt]) for fmt in profile.formats
+                   if fmt in IMAGE_FORMATS and fmt in renders)
     public_url = sources.config.server.public_url.rstrip("/")
     cap_url = f"{public_url}/v1/cap/{alert['id']}.xml"
     link = renders.get("html") or (images[0].url if images else cap_url)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from aiohttp import web
 
 from feedserver.alerts.service import alert_etag
-from feedserver.appkeys import ALERTS, CAP_INGEST, STORE, SYNDICATION
+from feedserver.appkeys import ALERTS, CAP_INGEST, FEEDS, STORE, SYNDICATION
 from feedserver.auth import ACTOR
 from feedserver.errors import ApiError, FieldError
-from feedserver.feeds.views import CACHING, etag_matches, screen_view
-from feedserver.http import json_response, read_body
+from feedserver.feeds.views import CACHING, screen_view
+from feedserver.formats import body_etag
+from feedserver.http import etag_matches, json_response, read_body
 from feedserver.interop.atom import atom_feed
 from feedserver.interop.cap_ingest import ingest_cap
 from feedserver.interop.cap_out import photo_paths
@@ -31,7 +30,7 @@ PHOTO_MAX_AGE = 60
 
 def _cap_response(request: web.Request, body: bytes) -> web.Response:
     """The message with a strong ETag: a player polling it gets 304 until the alert changes."""
-    headers = {**CACHING, "ETag": '"' + hashlib.sha256(body).hexdigest()[:32] + '"'}
+    headers = {**CACHING, "ETag": body_etag(body)}
     if etag_matches(request, headers["ETag"]):
         return web.Response(status=304, headers=headers)
     return web.Response(body=body, content_type=CAP_CONTENT_TYPE, charset="utf-8",
@@ -54,10 +53,11 @@ async def screen_cap(request: web.Request) -> web.Response:
 
 async def cap_photo(request: web.Request) -> web.Response:
     """GET /v1/cap/{id}/photos/{photo} (no credentials): a photo a CAP resource points at,
-    served only while its alert is on screens (active, or its "found" card), like creatives."""
+    served only while its alert is on screens (active, or its "found" card until it ends),
+    like creatives."""
     alert = await request.app[ALERTS].get(request.match_info["alert_id"])
     photo_id = request.match_info["photo_id"]
-    shown = alert["status"] in ("active", "resolved") and \
+    shown = request.app[FEEDS].shows(alert) and \
         photo_id in {shown_id for _, shown_id in photo_paths(alert)}
     photo = await request.app[STORE].get_photo(photo_id) if shown else None
     if photo is None:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from feedserver.timeutil import parse_time
+
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 CAP_CONTENT_TYPE = "application/cap+xml"
 
@@ -60,13 +62,6 @@ def message_identifier(alert_id: str, version: int) -> str:
 def cap_time(moment: datetime | str) -> str:
     """CAP's form: seconds, an explicit offset, and UTC written `-00:00` (CAP 1.2 §3.3.2)."""
     if isinstance(moment, str):
-        moment = parse_any_time(moment)
+        moment = parse_time(moment.strip())
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S") + "-00:00"
 
-
-def parse_any_time(text: str) -> datetime:
-    """What real feeds send: offsets, `Z`, `-00:00`, fractions of a second."""
-    moment = datetime.fromisoformat(text.strip().replace("z", "Z"))
-    if moment.tzinfo is None:
-        raise ValueError(f"time {text!r} has no offset")
-    return moment.astimezone(UTC)

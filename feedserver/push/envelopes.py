@@ -7,7 +7,6 @@ takes it down at once.
 
 from __future__ import annotations
 
-import json
 import struct
 from datetime import datetime, timedelta
 
@@ -35,9 +34,6 @@ def envelope(event: Event, network: Network, profile: Profile, entry: dict) -> d
     return {"id": event.seq, "type": event.type, "at": format_time(event.at),
             "network": network.id, "profile": profile.id, "alert": entry}
 
-
-def dump(document: dict) -> bytes:
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def sse_frame(seq: int, event_type: str, data: bytes) -> bytes:

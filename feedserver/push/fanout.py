@@ -21,13 +21,13 @@ from feedserver.feeds.document import FeedCache, reaches
 from feedserver.feeds.receipts import ReceiptBook
 from feedserver.push.envelopes import (
     WEBSOCKET_PING,
-    dump,
     envelope,
     event_entry,
     http_chunk,
     sse_frame,
     websocket_text,
 )
+from feedserver.signing.jws import Signatures
 from feedserver.store.base import Event, Store
 
 log = logging.getLogger(__name__)
@@ -53,13 +53,14 @@ def _message(seq: int, event_type: str, data: bytes,
     return Outgoing((http_chunk(sse), sse, websocket_text(data)), receipt)
 
 
-def event_message(event: Event, network: Network, profile: Profile, entry: dict) -> Outgoing:
-    return _message(event.seq, event.type, dump(envelope(event, network, profile, entry)),
-                    (entry["id"], entry["version"]))
+def event_message(event: Event, network: Network, profile: Profile, entry: dict,
+                  signatures: Signatures) -> Outgoing:
+    data = signatures.message(envelope(event, network, profile, entry))
+    return _message(event.seq, event.type, data, (entry["id"], entry["version"]))
 
 
-def snapshot_message(seq: int, document: bytes) -> Outgoing:
-    return _message(seq, "snapshot", document, None)
+def snapshot_message(seq: int, document: bytes, etag: str, signatures: Signatures) -> Outgoing:
+    return _message(seq, "snapshot", signatures.snapshot(document, etag), None)
 
 
 _COMMENT = b": keepalive\n\n"
@@ -135,10 +136,12 @@ class Hub:
     """Every connected push client, grouped by what they receive."""
 
     def __init__(self, store: Store, feeds: FeedCache, receipts: ReceiptBook,
-                 settings: PushSettings, clock: Callable[[], datetime], last_seq: int) -> None:
+                 signatures: Signatures, settings: PushSettings, clock: Callable[[], datetime],
+                 last_seq: int) -> None:
         self.store = store
         self.feeds = feeds
         self.receipts = receipts
+        self.signatures = signatures
         self.settings = settings
         self.clock = clock
         self.last_seq = last_seq
@@ -198,7 +201,8 @@ class Hub:
                 continue
             try:
                 entry = event_entry(event.alert, group.network, group.profile, self.feeds, now)
-                message = event_message(event, group.network, group.profile, entry)
+                message = event_message(event, group.network, group.profile, entry,
+                                        self.signatures)
             except Exception:
                 # The change is committed; its publisher must not get an error for it.
                 # These screens reconnect and catch up from the store.
@@ -255,7 +259,7 @@ class Hub:
                 replay = [
                     event_message(e, group.network, group.profile,
                                   event_entry(e.alert, group.network, group.profile,
-                                              self.feeds, now))
+                                              self.feeds, now), self.signatures)
                     for e in missed if reaches(e.alert, group.profile, group.region)
                 ]
                 if client.screen is not None:
@@ -266,8 +270,8 @@ class Hub:
         if client.screen is not None:
             self.receipts.record(group.network.id, group.profile.id, client.screen,
                                  ((e["id"], e["version"]) for e in document.entries))
-        body, _ = document.variant(client.screen or "")
-        return [snapshot_message(seq, body)]
+        body, etag = document.variant(client.screen or "")
+        return [snapshot_message(seq, body, etag, self.signatures)]
 
     def go_live(self, client: Client, opening: list[Outgoing]) -> bool:
         """Send the opening and switch to direct writes; False if the client was dropped."""

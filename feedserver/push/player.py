@@ -8,12 +8,12 @@ is gone. The key, screen and region of the page's URL are passed on to every req
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import jinja2
 from aiohttp import web
 
-from feedserver.appkeys import CONFIG
+from feedserver.appkeys import CONFIG, SIGNING_KEYS
 from feedserver.errors import ApiError, FieldError
 from feedserver.feeds.views import screen_profile
 from feedserver.http import screen_facts
@@ -28,10 +28,15 @@ HEADERS = {
     "Cache-Control": "no-cache",
     # The page's URL holds the network key: never send it on as a Referer to render hosts.
     "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": "default-src 'none'; script-src 'unsafe-inline'; "
-                               "style-src 'unsafe-inline'; connect-src 'self'; img-src * data:; "
-                               "frame-src *",
 }
+
+
+def security_policy(public_url: str) -> str:
+    """Renders are fetched (to verify them) from the public URL, then shown from blob URLs;
+    an html render is a sandboxed frame whose fonts and images are inline."""
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(public_url))
+    return ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+            f"connect-src 'self' {origin}; img-src blob: data:; font-src data:; frame-src blob:")
 
 
 async def player(request: web.Request) -> web.Response:
@@ -51,7 +56,12 @@ async def player(request: web.Request) -> web.Response:
         "poll_seconds": request.app[CONFIG].alerts.poll_after_seconds,
         "rotate_seconds": int(rotate),
         "languages": list(profile.languages),
+        # the keys this page trusts: a document or render signed by another is refused
+        "keys": request.app[SIGNING_KEYS].jwks()["keys"],
+        "keys_url": "/v1/keys",
     }
     page = TEMPLATES.get_template("player.html").render(
         title=f"{network.name} — {profile.id}", settings=settings)
-    return web.Response(text=page, content_type="text/html", charset="utf-8", headers=HEADERS)
+    policy = security_policy(request.app[CONFIG].server.public_url)
+    return web.Response(text=page, content_type="text/html", charset="utf-8",
+                        headers={**HEADERS, "Content-Security-Policy": policy})

@@ -1,9 +1,12 @@
 """Signed webhooks from a durable outbox: every event reaches every hooked network, in order.
 
 The store writes a network's deliveries in the event's own transaction (see `targets`), so a
-crash never loses one. One sender per network takes its oldest pending delivery, posts it and
-retries with exponential backoff and jitter until the receiver answers 2xx or the retry period
-(more than 24 h) has passed; later deliveries wait, so a receiver sees events in order.
+crash never loses one. One sender per network posts its deliveries and retries each with
+exponential backoff and jitter until the receiver answers 2xx, refuses it for good (a 4xx
+other than 408 and 429, `refusal_tries` times), or the retry period (more than 24 h) has
+passed. Events about one alert reach a receiver in order; a delivery that keeps failing holds
+back only later ones about its own alert, and the end of an alert supersedes those (the store
+gives them up as it queues the end), so a cancel is never stuck behind a refusal.
 
 Bodies are made per format by a `BodyFormat`; `json` posts the push envelope per profile, `cap`
 the CAP 1.2 message of the event's alert version once per network (built by the interop module).
@@ -22,12 +25,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import aiohttp
+from standardwebhooks import Webhook as StandardWebhook
 
-from feedserver.config import Config, Network, Profile, WebhookSettings
+from feedserver.config import Config, Network, Profile, Webhook, WebhookSettings
 from feedserver.feeds.document import FeedCache, reaches
+from feedserver.formats import compact_json
 from feedserver.interop.capservice import cap_delivery_body
 from feedserver.interop.vocabulary import CAP_CONTENT_TYPE
-from feedserver.push.envelopes import dump, envelope, event_entry
+from feedserver.push.envelopes import envelope, event_entry
+from feedserver.signing.jws import signed_message
+from feedserver.signing.keys import KeyRing
 from feedserver.store.base import Delivery, DeliveryTargets, Event, Store
 
 log = logging.getLogger(__name__)
@@ -42,6 +49,7 @@ class Sources:
 
     config: Config
     store: Store
+    signing_keys: KeyRing
     feeds: FeedCache
     clock: Callable[[], datetime]
 
@@ -55,11 +63,13 @@ class BodyFormat:
 
 async def json_body(sources: Sources, event: Event, network: Network,
                     profile: Profile | None) -> bytes:
-    """The push envelope: the alert as this profile's feed shows it now."""
+    """The push envelope: the alert as this profile's feed showed it when the event happened
+    (`valid_until` counts from the event), so every retry carries the same bytes."""
     if profile is None:
         raise ValueError("the json format needs a profile")
-    entry = event_entry(event.alert, network, profile, sources.feeds, sources.clock())
-    return dump(envelope(event, network, profile, entry))
+    entry = event_entry(event.alert, network, profile, sources.feeds, event.at)
+    return compact_json(signed_message(envelope(event, network, profile, entry),
+                                       sources.signing_keys.current))
 
 
 FORMATS: dict[str, BodyFormat] = {
@@ -90,6 +100,17 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={mac.hexdigest()}"
 
 
+def signature_headers(webhook: Webhook, delivery_id: str, sent_at: datetime,
+                      body: bytes) -> dict[str, str]:
+    """`Feedserver-Signature`, or with `scheme: standard` the Standard Webhooks headers made
+    by its own library, so a CMS verifies with any `standardwebhooks` package."""
+    if webhook.scheme == "standard":
+        signed = StandardWebhook(webhook.secret).sign(delivery_id, sent_at, body.decode())
+        return {"webhook-id": delivery_id, "webhook-timestamp": str(int(sent_at.timestamp())),
+                "webhook-signature": signed}
+    return {"Feedserver-Signature": signature(webhook.secret, int(sent_at.timestamp()), body)}
+
+
 def backoff(attempts: int, settings: WebhookSettings, retry_after: float | None) -> float:
     """Seconds until the next try: doubling, capped, with jitter so receivers are not stormed."""
     delay = min(settings.backoff_max_seconds, settings.backoff_seconds * 2 ** (attempts - 1))
@@ -113,6 +134,12 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def refused(self) -> bool:
+        """The receiver says this delivery will never be accepted (not: later, or slower)."""
+        return self.status is not None and 400 <= self.status < 500 \
+            and self.status not in (408, 429)
 
 
 class Sender:
@@ -138,7 +165,7 @@ class Sender:
                 if claimed is not None:
                     await self._attempt(claimed)
                     continue
-                delivery = await store.next_delivery(self.network.id)
+                delivery = await store.next_delivery(self.network.id, self.sources.clock())
             except Exception:
                 log.exception("webhook sender for %s failed; retrying", self.network.id)
                 delivery = None
@@ -178,9 +205,11 @@ class Sender:
             return
         attempts = delivery.attempts + 1
         expired = now - delivery.created_at >= timedelta(seconds=self.settings.retry_for_seconds)
-        next_at = None if expired else now + timedelta(
+        refused = outcome.refused and attempts >= self.settings.refusal_tries
+        give_up = expired or refused
+        next_at = None if give_up else now + timedelta(
             seconds=backoff(attempts, self.settings, outcome.retry_after))
-        await store.mark_delivery(delivery.id, state="failed" if expired else "pending", at=now,
+        await store.mark_delivery(delivery.id, state="failed" if give_up else "pending", at=now,
                                   status=outcome.status, error=outcome.error, next_at=next_at)
         log.warning("webhook delivery %s to %s failed (attempt %d): %s", delivery.id,
                     self.network.id, attempts, outcome.error)
@@ -193,7 +222,7 @@ class Sender:
             "User-Agent": USER_AGENT,
             "Feedserver-Event": event.type,
             "Feedserver-Delivery": delivery.id,
-            "Feedserver-Signature": signature(webhook.secret, int(sent_at.timestamp()), body),
+            **signature_headers(webhook, delivery.id, sent_at, body),
         }
         try:
             async with self.session.post(

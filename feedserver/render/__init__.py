@@ -1,6 +1,8 @@
 """Rendering: one layout resolved per size into a plan, painted by Pillow and as HTML."""
 
-from .creative import CONTENT_TYPES, FORMATS, Creative, plan_report, render_creative
+from feedserver.formats import CONTENT_TYPES, FORMATS
+
+from .creative import Creative, plan_report, render_creative
 from .layouts import AUTO_ORDER
 from .photos import PhotoData
 

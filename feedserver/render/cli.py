@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
-from . import FORMATS, LAYOUT_NAMES, PhotoData, render_creative
+from feedserver.formats import FORMATS, parse_size
 
-SIZE_RE = re.compile(r"^([1-9][0-9]{1,4})x([1-9][0-9]{1,4})$")
+from . import LAYOUT_NAMES, PhotoData, render_creative
 
 
 def _size(text: str) -> tuple[int, int]:
-    match = SIZE_RE.match(text)
-    if not match:
-        raise argparse.ArgumentTypeError(f"size must be WIDTHxHEIGHT, e.g. 1920x1080, not {text!r}")
-    return int(match[1]), int(match[2])
+    size = parse_size(text)
+    if size is None:
+        raise argparse.ArgumentTypeError(
+            f"size must be WIDTHxHEIGHT (16 to 7680 pixels each), e.g. 1920x1080, not {text!r}")
+    return size
 
 
 def _photo(text: str) -> tuple[str, Path]:

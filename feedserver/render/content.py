@@ -55,7 +55,7 @@ def _last_seen(alert: dict[str, Any], lang: str) -> str:
     seen = alert.get("last_seen") or {}
     parts = []
     with contextlib.suppress(TypeError, ValueError):  # an ingested draft may carry anything
-        at = datetime.fromisoformat(seen["at"]).astimezone(LOCAL_TIME)
+        at = datetime.fromisoformat(seen.get("at")).astimezone(LOCAL_TIME)
         parts.append(at.strftime("%d-%m %H:%M"))
     if seen.get("place"):
         parts.append(str(seen["place"]).strip())

@@ -5,19 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from feedserver.formats import CONTENT_TYPES
+
 from . import content, report
 from .html import paint_html
 from .paint import encode, paint
 from .photos import PhotoData
 from .plan import resolve
-
-FORMATS = ("jpg", "png", "webp", "html")
-CONTENT_TYPES = {
-    "jpg": "image/jpeg",
-    "png": "image/png",
-    "webp": "image/webp",
-    "html": "text/html; charset=utf-8",
-}
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Callable
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
 from .creative import Creative
 from .photos import PhotoData
+from .pool import WorkerPool
 from .shared import render_stored
 
 URGENT, PRIMARY, REST = 0, 1, 2
@@ -42,7 +42,7 @@ Done = Callable[[Job, asyncio.Future[Creative]], None]
 
 
 class RenderQueue:
-    def __init__(self, pool: Executor, workers: int, on_done: Done,
+    def __init__(self, pool: WorkerPool, workers: int, on_done: Done,
                  shared_dir: str | None = None,
                  shareable: Callable[[str], bool] = lambda digest: False) -> None:
         """`shared_dir`: where the creatives that are `shareable` (served to screens) are
@@ -92,7 +92,6 @@ class RenderQueue:
         return self.submit(pending.job, pending.photos, URGENT)
 
     async def _feed(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             _, _, digest = await self._heap.get()
             pending = self._pending.get(digest)
@@ -101,8 +100,7 @@ class RenderQueue:
             self._running.add(digest)
             job = pending.job
             try:
-                creative = await loop.run_in_executor(
-                    self.pool,
+                creative = await self.pool.run(
                     render_stored,
                     self.shared_dir if self.shareable(digest) else None,
                     digest,

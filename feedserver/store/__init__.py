@@ -14,8 +14,7 @@ POSTGRESQL_SCHEMES = ("postgresql://", "postgres://")
 
 def make_store(storage: str, sqlite_path: Path,
                delivery_targets: DeliveryTargets | None = None, clock: Clock = utcnow) -> Store:
-    """The store `storage` names: a `postgresql://` URL, or else the SQLite file. `clock` is
-    the app's: the store dates leases and decides which deliveries are due by it."""
+    """The store `storage` names: a `postgresql://` URL, or else the SQLite file."""
     if storage.startswith(POSTGRESQL_SCHEMES):
         return PostgresStore(storage, delivery_targets, clock)
     return SQLiteStore(sqlite_path, delivery_targets, clock=clock)

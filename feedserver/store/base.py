@@ -104,6 +104,10 @@ class Delivery:
     last_error: str | None
 
 
+# Events that end an alert on a screen: a receiver must get them before anything still
+# pending about the alert, and nothing about it after.
+END_EVENTS = frozenset({"alert.resolved", "alert.cancelled", "alert.expired", "alert.withdrawn"})
+
 # Which (network, profile) pairs get a webhook delivery of an event.
 DeliveryTargets = Callable[[Event], Iterable[tuple[str, str | None]]]
 
@@ -160,8 +164,11 @@ class Store(ABC):
         """Per network and profile: distinct screens and the last time one received it."""
 
     @abstractmethod
-    async def next_delivery(self, network: str) -> Delivery | None:
-        """The network's oldest pending delivery: deliveries go out in order, one at a time."""
+    async def next_delivery(self, network: str, now: datetime) -> Delivery | None:
+        """The network's next delivery to try: of the oldest pending delivery of each
+        (profile, alert), the oldest due at `now`, else the one due soonest. Events about one
+        alert reach a receiver in order; a delivery that keeps failing holds back nothing
+        about other alerts."""
 
     @abstractmethod
     async def mark_delivery(self, delivery_id: str, *, state: str, at: datetime,

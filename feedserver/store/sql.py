@@ -14,7 +14,9 @@ import socket
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import datetime, timedelta
 
+from feedserver.formats import compact_json
 from feedserver.store.base import (
+    END_EVENTS,
     Change,
     Delivery,
     DeliveryTargets,
@@ -39,8 +41,17 @@ DELIVERY_COLUMNS = ("id, seq, network, profile, state, attempts, created_at, nex
                     " delivered_at, last_status, last_error")
 
 
+# A pending delivery is a head when nothing older about its alert is pending for the same
+# receiver (network and profile): only heads may go, so one alert's events stay in order and
+# a delivery that keeps failing holds back nothing about other alerts.
+HEAD = ("NOT EXISTS (SELECT 1 FROM deliveries e, events ee, events ev"
+        " WHERE ee.seq = e.seq AND ev.seq = d.seq AND ee.alert_id = ev.alert_id"
+        " AND e.network = d.network AND COALESCE(e.profile, '') = COALESCE(d.profile, '')"
+        " AND e.state = 'pending' AND e.position < d.position)")
+
+
 def _dump(doc: dict) -> str:
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    return compact_json(doc).decode()
 
 
 def instance_name() -> str:
@@ -105,14 +116,26 @@ class SqlStore(Store):
         return event
 
     async def _queue_deliveries(self, tx: Transaction, event: Event, at: str) -> None:
-        """The webhook outbox rows of an event, in the event's own transaction."""
+        """The webhook outbox rows of an event, in the event's own transaction. The end of
+        an alert supersedes what is still pending about it for the same receiver: it goes
+        at once, and nothing older about the alert can arrive after it."""
         if self.delivery_targets is None:
             return
+        targets = list(self.delivery_targets(event))
+        if event.type in END_EVENTS and targets:
+            await tx.executemany(
+                "UPDATE deliveries SET state = 'failed', next_at = NULL, last_error = $1,"
+                " lease_owner = NULL, lease_until = NULL"
+                " WHERE state = 'pending' AND network = $2 AND COALESCE(profile, '') = $3"
+                " AND seq IN (SELECT seq FROM events WHERE alert_id = $4)",
+                [(f"superseded by event {event.seq} ({event.type})", network, profile or "",
+                  event.alert["id"]) for network, profile in targets],
+            )
         await tx.executemany(
             "INSERT INTO deliveries (id, seq, network, profile, state, created_at, next_at)"
             " VALUES ($1, $2, $3, $4, 'pending', $5, $6)",
             [("d_" + secrets.token_hex(12), event.seq, network, profile, at, at)
-             for network, profile in self.delivery_targets(event)],
+             for network, profile in targets],
         )
 
     async def get_alert(self, alert_id: str) -> dict | None:
@@ -206,10 +229,13 @@ class SqlStore(Store):
         return [{"network": n, "profile": p, "screens": c, "last_at": last}
                 for n, p, c, last in rows]
 
-    async def next_delivery(self, network: str) -> Delivery | None:
+    async def next_delivery(self, network: str, now: datetime) -> Delivery | None:
+        # Of the heads: the oldest due now, else the one due soonest.
         rows = await self.db.fetch(
-            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE network = $1 AND state = 'pending'"
-            " ORDER BY position LIMIT 1", network)
+            f"SELECT {DELIVERY_COLUMNS} FROM deliveries d WHERE network = $1"
+            f" AND state = 'pending' AND {HEAD}"
+            " ORDER BY CASE WHEN next_at <= $2 THEN position END NULLS LAST, next_at LIMIT 1",
+            network, format_time(now))
         return _delivery(rows[0]) if rows else None
 
     async def mark_delivery(self, delivery_id: str, *, state: str, at: datetime,
@@ -220,7 +246,9 @@ class SqlStore(Store):
             await tx.execute(
                 "UPDATE deliveries SET state = $1, attempts = attempts + 1, last_status = $2,"
                 " last_error = $3, next_at = $4, delivered_at = COALESCE($5, delivered_at),"
-                " lease_owner = NULL, lease_until = NULL WHERE id = $6",
+                " lease_owner = NULL, lease_until = NULL"
+                # one superseded while it was being tried stays given up unless it arrived
+                " WHERE id = $6 AND (state = 'pending' OR $1 = 'delivered')",
                 state, status, error, format_time(next_at) if next_at else None, delivered_at,
                 delivery_id,
             )
@@ -238,16 +266,17 @@ class SqlStore(Store):
 
 
     async def claim_delivery(self, network: str, lease_seconds: float) -> Delivery | None:
-        # Only the oldest pending delivery is a candidate, so order holds. PostgreSQL locks it
-        # with SKIP LOCKED: a second claimer at the same moment gets None instead of waiting,
-        # and re-checks the lease on the row as the first claimer committed it.
+        # Only heads are candidates, so each alert's order holds. PostgreSQL locks the
+        # oldest due one with SKIP LOCKED: a second claimer at the same moment gets None
+        # instead of waiting, and re-checks the lease on the row as the first committed it.
         now = self.clock()
         async with self.db.transaction() as tx:
             rows = await tx.fetch(
                 "UPDATE deliveries SET lease_owner = $2, lease_until = $3"
-                " WHERE id = (SELECT id FROM deliveries WHERE position ="
-                " (SELECT MIN(position) FROM deliveries WHERE network = $1"
-                f" AND state = 'pending'){self.db.skip_locked})"
+                " WHERE id = (SELECT id FROM deliveries d WHERE network = $1"
+                f" AND state = 'pending' AND {HEAD} AND (next_at IS NULL OR next_at <= $4)"
+                " AND (lease_until IS NULL OR lease_until < $4 OR lease_owner = $2)"
+                f" ORDER BY position LIMIT 1{self.db.skip_locked})"
                 " AND state = 'pending' AND (next_at IS NULL OR next_at <= $4)"
                 " AND (lease_until IS NULL OR lease_until < $4 OR lease_owner = $2)"
                 f" RETURNING {DELIVERY_COLUMNS}",

@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 import pytest
 
 from bench import push, results
-from bench.creatives import rows_from
 from bench.fanout import Step
 from bench.stats import percentile
-from bench.table import Row, markdown
+from bench.table import BenchFailure, Row, markdown
 from bench.wrk import WrkError, parse
+
+HOW = "median of 4 × 1 s, pinned"
 
 WRK_OUTPUT = """\
 Running 2s test @ http://127.0.0.1:40000/v1/feeds/bench/p000?key=k
@@ -52,32 +53,42 @@ def test_output_without_summary_is_refused() -> None:
 
 
 def test_ratio_and_verdicts() -> None:
-    fast = Row("feedserver 304", 4000.0, "req/s", "nginx 304", 10000.0, "ratio >= 0.35")
+    fast = Row("feedserver 304", 4000.0, "req/s", "nginx 304", 10000.0, HOW, "ratio >= 0.35")
     assert fast.ratio == pytest.approx(0.4)
     assert fast.verdict == "met"
-    slow = Row("p99", 300.0, "ms", "nchan p99", 200.0, "ratio <= 1.2")
+    slow = Row("p99", 300.0, "ms", "nchan p99", 200.0, HOW, "ratio <= 1.2")
     assert slow.verdict == "missed"
-    memory = Row("memory", 12.5, "KiB", "nchan", None, "figure < 16")
-    assert memory.ratio is None
+    memory = Row("memory", 12.5, "KiB", "nchan", 10.0, HOW, "figure < 16")
     assert memory.verdict == "met"
-    unmeasured = Row("p99", None, "ms", "nchan p99", 200.0, "ratio <= 1.2")
-    assert (unmeasured.ratio, unmeasured.verdict) == (None, "n/a")
-    assert Row("a", 1.0, "ms", "b", 2.0).verdict == ""
+    assert Row("a", 1.0, "ms", "b", 2.0, HOW).verdict == ""
+
+
+@pytest.mark.parametrize("figures", [(None, 200.0), (300.0, None), (float("inf"), 200.0),
+                                     (0.0, 200.0)])
+def test_a_side_not_measured_is_a_failure_not_a_row(figures) -> None:
+    with pytest.raises(BenchFailure, match="not measured"):
+        Row("p99", figures[0], "ms", "nchan p99", figures[1], HOW, "ratio <= 1.2")
+
+
+def test_a_row_says_how_it_was_measured() -> None:
+    with pytest.raises(ValueError, match="how it was measured"):
+        Row("a", 1.0, "ms", "b", 2.0, "")
 
 
 def test_goal_must_be_readable() -> None:
     with pytest.raises(ValueError, match="goal"):
-        Row("a", 1.0, "ms", "b", 2.0, "faster than nginx")
+        Row("a", 1.0, "ms", "b", 2.0, HOW, "faster than nginx")
 
 
-def test_markdown_shows_figures_ratio_and_verdict() -> None:
+def test_markdown_shows_figures_ratio_verdict_and_method() -> None:
     table = markdown(
-        [Row("feedserver 304", 4321.0, "req/s", "nginx 304", 12345.0, "ratio >= 0.35", "a|b")]
+        [Row("feedserver 304", 4321.0, "req/s", "nginx 304", 12345.0, HOW, "ratio >= 0.35",
+             "a|b")]
     )
     lines = table.splitlines()
     assert len(lines) == 3
     assert "| feedserver 304 | 4,321 req/s | nginx 304 | 12,345 req/s | 0.35 |" in lines[2]
-    assert "ratio >= 0.35 (met)" in lines[2]
+    assert f"ratio >= 0.35 (met) | {HOW} |" in lines[2]
     assert lines[2].endswith("| a/b |")
 
 
@@ -97,7 +108,6 @@ def test_results_keep_the_header_on_top_and_newest_run_first(tmp_path) -> None:
             when=datetime(2026, 11, 28, 17, minute, tzinfo=UTC),
             command="python -m bench",
             seconds=1.0,
-            notes=[f"note {figure}"],
         )
         results.prepend(run, path)
     text = path.read_text()
@@ -107,21 +117,21 @@ def test_results_keep_the_header_on_top_and_newest_run_first(tmp_path) -> None:
     assert text.index("| second |") < text.index("| first |")
 
 
-def _step(clients: int, p99: float) -> Step:
+def _step(clients: int, p99: float, failed: int = 0, missing: int = 0) -> Step:
     return Step(
         clients,
-        failed=0,
+        failed=failed,
         kib_per_connection=12.0,
         p50_ms=p99 / 2,
         p99_ms=p99,
         last_ms=p99 + 1,
-        missing=0,
+        missing=missing,
     )
 
 
 def test_push_rows_put_feedserver_beside_nchan_per_client_count() -> None:
     table = push.rows(
-        [_step(1000, 30.0), _step(10000, 600.0)], [_step(1000, 25.0), _step(10000, 250.0)]
+        [_step(1000, 30.0), _step(10000, 600.0)], [_step(1000, 25.0), _step(10000, 250.0)], 5
     )
     by_name = {row.name: row for row in table}
     p99 = by_name["publish → client p99, 10,000 SSE clients"]
@@ -131,23 +141,9 @@ def test_push_rows_put_feedserver_beside_nchan_per_client_count() -> None:
     assert by_name["memory per idle connection, 1,000 SSE clients"].verdict == "met"
 
 
-def test_push_rows_without_feedserver_endpoint_keep_the_reference() -> None:
-    table = push.rows(None, [_step(1000, 25.0)])
-    assert all(row.figure is None and row.reference_figure is not None for row in table)
-    assert all(row.note == "feedserver has no SSE endpoint yet" for row in table)
-
-
-def test_render_figures_become_rows_beside_bare_pillow() -> None:
-    per_format = {"bare_ms": 60.0, "full_ms": 66.0, "full_cold_cache_ms": 75.0}
-    figures = {
-        "full_render_1920x1080": {fmt: per_format for fmt in ("jpg", "png", "webp")},
-        "primary_jpg_of_40_sizes_one_process": {"creatives": 40, "cpu_s": 1.9},
-        "publish_to_primary_ready": {"profiles": 40, "first_alert_s": 2.0,
-                                     "during_backlog_s": 2.5, "pool_idle_s": 1.2},
-    }
-    table = {row.name: row for row in rows_from(figures)}
-    jpg = table["full render 1920x1080 jpg"]
-    assert (jpg.ratio, jpg.verdict) == (pytest.approx(1.1), "met")
-    first = "publish → primary creative of 40 profiles, first alert after start"
-    assert table[first].verdict == "missed"
-    assert table["publish → primary creative of 40 profiles, pool idle"].figure == 1200.0
+@pytest.mark.parametrize("broken", [_step(1000, 30.0, failed=3), _step(1000, 30.0, missing=1)])
+def test_clients_that_missed_a_publish_fail_the_run(broken) -> None:
+    with pytest.raises(BenchFailure, match="1,000 clients"):
+        push.rows([broken], [_step(1000, 25.0)], 5)
+    with pytest.raises(BenchFailure, match="nchan"):
+        push.rows([_step(1000, 25.0)], [broken], 5)

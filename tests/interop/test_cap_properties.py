@@ -81,7 +81,7 @@ def test_typed_alerts_map_back_exactly(content, status):
     body = alert_to_cap(stored(content, status), "http://feeds.test",
                         earlier=[EarlierMessage(2, "2026-11-28T14:00:00.5+00:00")])
     oasis_schema().validate(io.BytesIO(body))
-    fields = map_message(read_cap(body)).fields
+    fields = map_message(read_cap(body)[0]).fields
     again, errors = normalise(fields, DEFAULT_CONTACT)
     assert errors == []
     assert again == {**content, "policy_override": None}

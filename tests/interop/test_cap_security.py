@@ -133,7 +133,7 @@ async def test_entity_expansion_is_refused_without_growing_memory(client):
     benign = HEADER + ALERT_START + b"warm-up" + ALERT_END
     await client.post("/v1/ingest/cap", data=benign, headers={
         **auth(PUBLISHER), "Content-Type": "application/xml"})
-    pids = [os.getpid(), *client.app[POOL]._processes]
+    pids = [os.getpid(), *client.app[POOL]._executor._processes]
     before = peak_rss_kib(pids)
     for payload in (billion_laughs(), quadratic_blowup()) * 2:
         response = await client.post("/v1/ingest/cap", data=payload, headers={

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from urllib.parse import urlsplit
 
+import capvalidator
 import feedparser
 from lxml import etree
 from PIL import Image
@@ -83,6 +84,8 @@ async def test_atom_entries_embed_and_link_their_cap_message(client):
     fetched = await client.get(f"/v1/cap/{amber['id']}.xml", params={"key": KEY_A})
     assert etree.tostring(etree.fromstring(await fetched.read())) == \
         etree.tostring(embedded, with_tail=False)
+    standalone = etree.tostring(embedded, with_tail=False)  # still verifies on its own
+    assert capvalidator.validate_cap_message(standalone, strict=True).passed
 
 
 async def test_conditional_get_and_changes(client):

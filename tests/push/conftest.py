@@ -30,7 +30,7 @@ def make_app(tmp_path, storage: str) -> Callable[..., web.Application]:
 
 
 @pytest.fixture
-def served(aiohttp_client, make_app) -> Callable[..., Awaitable[TestClient]]:
+def served(make_app, aiohttp_client) -> Callable[..., Awaitable[TestClient]]:
     """A client of an app whose public_url is its own address, so render URLs load."""
     async def serve(**kwargs) -> TestClient:
         port = free_port()
@@ -40,7 +40,7 @@ def served(aiohttp_client, make_app) -> Callable[..., Awaitable[TestClient]]:
 
 
 @pytest.fixture
-async def client(aiohttp_client, make_app) -> TestClient:
+async def client(make_app, aiohttp_client) -> TestClient:
     return await aiohttp_client(make_app())
 
 

@@ -11,7 +11,8 @@ from playwright.async_api import Page, async_playwright
 from support.browser import CHROMIUM, CHROMIUM_ARGS
 from support.push import KEY, Staff, feed_path
 
-from feedserver.appkeys import FEEDS, HUB, RECEIPTS
+from feedserver.appkeys import FEEDS, HUB, RECEIPTS, SIGNATURES
+from feedserver.signing.jws import PUBLIC_READ, Signatures
 
 
 @pytest.fixture
@@ -107,32 +108,40 @@ async def test_player_page_needs_a_key_and_a_sane_rotation(client):
 @pytest.mark.browser
 async def test_player_shows_the_html_render_else_an_image(aiohttp_client, aiohttp_server,
                                                           make_app, browser):
+    """Renders come from the public URL (a stand-in render host here, signing as the server
+    would); the player shows each once its signature verifies."""
+    signing: list[Signatures] = []
+
     async def creative(request: web.Request) -> web.Response:
         if request.match_info["ext"] == "html":
-            return web.Response(text="<body style='background:#c00'>creative</body>",
-                                content_type="text/html")
-        out = io.BytesIO()
-        Image.new("RGB", (192, 108), (200, 0, 0)).save(out, "PNG")
-        return web.Response(body=out.getvalue(), content_type="image/png")
+            body, content_type = b"<body style='background:#c00'>creative</body>", "text/html"
+        else:
+            out = io.BytesIO()
+            Image.new("RGB", (192, 108), (200, 0, 0)).save(out, "PNG")
+            body, content_type = out.getvalue(), "image/png"
+        signature = signing[0].header(body, request.path)
+        return web.Response(body=body, content_type=content_type,
+                            headers={"Feedserver-JWS": signature, **PUBLIC_READ})
 
     renders_app = web.Application()
     renders_app.router.add_get("/r/{digest}.{ext}", creative)
     renders = await aiohttp_server(renders_app)
     formats: dict[str, tuple[str, ...]] = {"now": ("png",)}
-    client = await aiohttp_client(make_app())
+    client = await aiohttp_client(make_app(public_url=str(renders.make_url("/")).rstrip("/")))
+    signing.append(client.app[SIGNATURES])
     client.app[FEEDS].render_urls = lambda alert, network, profile: {
         ext: str(renders.make_url(f"/r/{alert['id']}-{alert['version']}.{ext}"))
         for ext in formats["now"]}
     staff = Staff(client)
     page = await open_player(browser, client)
 
-    alert = await staff.publish_new()
-    image = await page.wait_for_selector("#stage img", timeout=5000)
-    assert await image.get_attribute("src") == str(
-        renders.make_url(f"/r/{alert['id']}-2.png"))
+    await staff.publish_new()
+    image = await page.wait_for_selector("#stage img[data-verified=render]", timeout=15000)
+    assert (await image.get_attribute("src")).startswith("blob:")
     await page.wait_for_function("document.querySelector('#stage img').naturalWidth === 192")
 
     formats["now"] = ("png", "html")
-    await staff.update(alert["id"], message={"nl": "Nieuwe tip"})
-    frame = await page.wait_for_selector("#stage iframe", timeout=5000)
-    assert (await frame.get_attribute("src")).endswith(f"{alert['id']}-3.html")
+    alert = (await staff.update((await staff.publish_new())["id"], message={"nl": "Nieuwe tip"}))
+    frame = await page.wait_for_selector("#stage iframe[data-verified=render]", timeout=15000)
+    assert (await frame.get_attribute("src")).startswith("blob:")
+    assert alert["version"] == 3

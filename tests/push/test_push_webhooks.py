@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -20,18 +21,21 @@ from feedserver.push.webhooks import WebhookSettings, backoff, signature
 
 @dataclass
 class Receiver:
-    """A webhook endpoint that answers 503 to its first `failures` requests."""
+    """A webhook endpoint that answers 503 to its first `failures` requests, and `refuse`'s
+    status to every envelope `refuse` picks (a receiver that rejects one body for good)."""
 
     failures: int = 0
+    refuse: Callable[[dict], int | None] = lambda envelope: None
     requests: list[dict] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
-        ok = len(self.requests) >= self.failures
+        refusal = self.refuse(json.loads(body))
+        ok = len(self.requests) >= self.failures and refusal is None
         self.requests.append({"headers": dict(request.headers), "body": body, "ok": ok})
         self.arrived.set()
-        return web.Response(status=204 if ok else 503)
+        return web.Response(status=204 if ok else refusal or 503)
 
     @property
     def delivered(self) -> list[dict]:
@@ -82,39 +86,53 @@ async def test_a_receiver_failing_five_times_gets_the_event_once_signed(
     # A national amber alert reaches all three of the network's profiles.
     await hook.wait_for(lambda: len(hook.delivered) == 3)
 
-    first_id = hook.requests[0]["headers"]["Feedserver-Delivery"]
-    assert [r["headers"]["Feedserver-Delivery"] for r in hook.requests[:6]] == [first_id] * 6
+    # the three deliveries (one per profile) were each retried under their own id
+    assert len({r["headers"]["Feedserver-Delivery"] for r in hook.requests}) == 3
     envelopes = [verified(r) for r in hook.delivered]
-    assert [(e["type"], e["profile"], e["alert"]["id"]) for e in envelopes] == [
-        ("alert.published", profile, alert["id"]) for profile in ("hall", "amber-only", "utrecht")]
+    assert sorted((e["type"], e["profile"], e["alert"]["id"]) for e in envelopes) == [
+        ("alert.published", profile, alert["id"]) for profile in ("amber-only", "hall", "utrecht")]
     assert len({r["headers"]["Feedserver-Delivery"] for r in hook.delivered}) == 3
 
     states = await settled(client, 3)
-    assert [(d["profile"], d["state"], d["attempts"]) for d in states] == [
-        ("utrecht", "delivered", 1), ("amber-only", "delivered", 1), ("hall", "delivered", 6)]
-    assert states[2]["id"] == first_id and states[2]["last_status"] == 204
+    assert {d["state"] for d in states} == {"delivered"}
+    assert {d["last_status"] for d in states} == {204}
+    assert sum(d["attempts"] for d in states) == 8
+    for state in states:
+        tries = [r for r in hook.requests if r["headers"]["Feedserver-Delivery"] == state["id"]]
+        assert len(tries) == state["attempts"] and tries[-1]["ok"]
 
 
 async def test_a_receiver_that_was_down_gets_everything_in_order(aiohttp_client, make_app,
                                                                  receiver):
+    """Each alert's events in order; the first alert's publication, still pending when it was
+    cancelled, is superseded by the cancel (never arriving after it)."""
     hook, url = receiver
-    hook.failures = 12
+    hook.failures = 10**6
     client = await aiohttp_client(make_app(webhook_url=url))
     staff = Staff(client)
     first = await staff.publish_new("Testkind Een", regions=["NL-UT"])
     second = await staff.publish_new("Testkind Twee", regions=["NL-UT"])
+    await staff.update(second["id"], message={"nl": "Nieuwe tekst", "en": "New text"})
     await staff.cancel(first["id"])
-    await staff.resolve(second["id"])
-    # Regional Utrecht alerts reach hall (all of NL) and utrecht: eight deliveries.
-    await hook.wait_for(lambda: len(hook.delivered) == 8)
+    hook.failures = 0
+    # Regional Utrecht alerts reach hall (all of NL) and utrecht.
+    wanted = {(seq, profile) for seq in (2, 3, 4) for profile in ("hall", "utrecht")}
+    await hook.wait_for(lambda: wanted <= {(verified(r)["id"], verified(r)["profile"])
+                                           for r in hook.delivered})
     got = [verified(r) for r in hook.delivered]
-    assert [(e["id"], e["type"], e["profile"]) for e in got] == [
-        (seq, kind, profile)
-        for seq, kind in [(1, "alert.published"), (2, "alert.published"),
-                          (3, "alert.cancelled"), (4, "alert.resolved")]
-        for profile in ("hall", "utrecht")
-    ]
-    assert all(d["state"] == "delivered" for d in await settled(client, 8))
+    for profile in ("hall", "utrecht"):
+        heard = [(e["id"], e["type"], e["alert"]["id"]) for e in got if e["profile"] == profile]
+        assert [h for h in heard if h[2] == second["id"]] == [
+            (2, "alert.published", second["id"]), (3, "alert.updated", second["id"])]
+        # a try already under way when the cancel came may still arrive, but before it
+        assert [h for h in heard if h[2] == first["id"]][-1] == (4, "alert.cancelled",
+                                                                  first["id"])
+    states = {(d["event"], d["profile"]): d for d in await settled(client, 8)}
+    for profile in ("hall", "utrecht"):
+        assert states[(1, profile)]["state"] == "delivered" or states[(1, profile)][
+            "last_error"] == "superseded by event 4 (alert.cancelled)"
+    assert all(states[(seq, p)]["state"] == "delivered" for seq in (2, 3, 4)
+               for p in ("hall", "utrecht"))
 
 
 async def test_a_delivery_is_given_up_after_26_hours_and_the_next_one_goes(
@@ -221,3 +239,83 @@ async def test_deliveries_pending_at_a_sigkill_go_out_after_restart(tmp_path, re
             assert [d["state"] for d in await settled(session, 2)] == ["delivered"] * 2
     finally:
         server.kill()
+
+
+async def test_a_refused_delivery_fails_after_a_few_tries_and_holds_back_nothing(
+        aiohttp_client, make_app, receiver):
+    """The receiver rejects one alert's publication for good (422). Before, the outbox waited
+    26 h on it and everything after it waited too, its cancel included."""
+    hook, url = receiver
+    client = await aiohttp_client(make_app(webhook_url=url))
+    staff = Staff(client)
+    hook.refuse = lambda envelope: 422 if envelope["id"] == 1 else None
+    first = await staff.publish_new("Testkind Een", regions=["NL-UT"])
+    second = await staff.publish_new("Testkind Twee", regions=["NL-UT"])
+    await staff.cancel(first["id"])
+    arrived = lambda: {(e["alert"]["id"], e["type"], e["profile"])  # noqa: E731
+                       for e in map(verified, hook.delivered)}
+    wanted = {(second["id"], "alert.published", p) for p in ("hall", "utrecht")} | \
+        {(first["id"], "alert.cancelled", p) for p in ("hall", "utrecht")}
+    await hook.wait_for(lambda: arrived() >= wanted)
+    assert not any(verified(r)["id"] == 1 for r in hook.delivered)
+
+    states = {(d["event"], d["profile"]): d for d in await deliveries(client)}
+    refused = states[(1, "hall")]
+    assert refused["state"] == "failed" and refused["last_status"] == 422
+    assert refused["next_attempt_at"] is None
+    assert 1 <= refused["attempts"] <= 3
+
+
+async def test_a_permanent_refusal_is_given_up_after_three_tries(aiohttp_client, make_app,
+                                                                 receiver):
+    hook, url = receiver
+    hook.refuse = lambda envelope: 410
+    client = await aiohttp_client(make_app(webhook_url=url))
+    await Staff(client).publish_new("Testkind Een", regions=["NL-UT"])
+    states = await settled(client, 2)
+    assert [(d["state"], d["attempts"], d["last_status"]) for d in states] == \
+        [("failed", 3, 410)] * 2
+    assert len(hook.requests) == 6
+
+
+async def test_an_end_overtakes_a_delivery_that_keeps_failing(aiohttp_client, make_app,
+                                                              receiver):
+    """A receiver that errs (503) on one alert's publication keeps getting it retried; its
+    cancel goes at once and the publication is given up, never sent after the cancel."""
+    hook, url = receiver
+    client = await aiohttp_client(make_app(webhook_url=url))
+    staff = Staff(client)
+    hook.refuse = lambda envelope: 503 if envelope["id"] == 1 else None
+    alert = await staff.publish_new("Testkind Een", regions=["NL-UT"])
+    await hook.wait_for(lambda: len(hook.requests) >= 3)
+    await staff.cancel(alert["id"])
+    await hook.wait_for(lambda: len(hook.delivered) == 2)
+    assert {(verified(r)["type"], verified(r)["profile"]) for r in hook.delivered} == {
+        ("alert.cancelled", "hall"), ("alert.cancelled", "utrecht")}
+    states = {(d["event"], d["profile"]): d for d in await settled(client, 4)}
+    for profile in ("hall", "utrecht"):
+        superseded = states[(1, profile)]
+        assert superseded["state"] == "failed", superseded
+        assert superseded["next_attempt_at"] is None
+        assert superseded["last_error"] == "superseded by event 2 (alert.cancelled)"
+        assert states[(2, profile)]["state"] == "delivered"
+    hook.refuse = lambda envelope: None
+    count = len(hook.requests)
+    await staff.publish_new("Testkind Twee", regions=["NL-UT"])  # the sender goes on
+    await hook.wait_for(lambda: len(hook.delivered) == 4)
+    assert all(verified(r)["id"] != 1 for r in hook.requests[count:])
+
+
+async def test_retries_of_a_json_delivery_send_the_same_body(aiohttp_client, make_app,
+                                                             receiver):
+    """Before, `valid_until` was rebuilt from the clock (to the millisecond) on every try."""
+    hook, url = receiver
+    hook.failures = 4
+    client = await aiohttp_client(make_app(webhook_url=url))
+    await Staff(client).publish_new("Testkind Een", regions=["NL-UT"])
+    await hook.wait_for(lambda: len(hook.delivered) == 2)
+    tries: dict[str, set[bytes]] = {}
+    for request in hook.requests:
+        tries.setdefault(request["headers"]["Feedserver-Delivery"], set()).add(request["body"])
+    assert len(tries) == 2 and len(hook.requests) == 6
+    assert all(len(bodies) == 1 for bodies in tries.values())

@@ -6,13 +6,16 @@ import re
 
 from aiohttp import web
 
-from feedserver.appkeys import ALERTS, CONFIG, RENDERER
+from feedserver.appkeys import ALERTS, CONFIG, RENDERER, SIGNATURES
 from feedserver.config import Profile
 from feedserver.errors import ApiError, not_found
-from feedserver.feeds.views import etag_matches, screen_view
-from feedserver.http import json_response
-
-from .creative import CONTENT_TYPES, Creative
+from feedserver.feeds.views import screen_view
+from feedserver.formats import CONTENT_TYPES
+from feedserver.http import etag_matches, json_response
+from feedserver.render.creative import Creative
+from feedserver.render.pool import WorkerLost
+from feedserver.signing.jws import HEADER as JWS_HEADER
+from feedserver.signing.jws import PUBLIC_READ
 
 DIGEST_RE = re.compile(r"^[0-9a-f]{40}$")
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -28,9 +31,10 @@ def _respond(
     headers = {"ETag": etag, "Cache-Control": cache_control}
     if etag_matches(request, etag):
         return web.Response(status=304, headers=headers)
-    return web.Response(
-        body=creative.body, headers={**headers, "Content-Type": creative.content_type}
-    )
+    # signed, so a player can tell a creative a cache or proxy changed from the real one
+    signature = request.app[SIGNATURES].header(creative.body, digest)
+    return web.Response(body=creative.body, headers={
+        **headers, **PUBLIC_READ, "Content-Type": creative.content_type, JWS_HEADER: signature})
 
 
 def _extension(request: web.Request) -> str:
@@ -81,13 +85,24 @@ def _preview_target(request: web.Request) -> tuple[Profile, str]:
     return profile, request.match_info["alert_id"]
 
 
+def _cannot_render(exc: MemoryError | WorkerLost) -> ApiError:
+    """A render the workers could not finish: the server's limits, not the request, so 503."""
+    reason = ("it needs more memory than a worker may use (render.worker_memory_mb)"
+              if isinstance(exc, MemoryError) else "its worker died twice")
+    return ApiError(503, "render_unavailable", f"the creative could not be rendered: {reason}",
+                    headers={"Retry-After": "10"})
+
+
 async def preview_creative(request: web.Request) -> web.Response:
     """Staff: the alert in any state as the profile would get it."""
     profile, alert_id = _preview_target(request)
     fmt = _extension(request)
     alert = await request.app[ALERTS].get(alert_id)
     service = request.app[RENDERER]
-    creative = await service.preview(alert, profile, fmt)
+    try:
+        creative = await service.preview(alert, profile, fmt)
+    except (MemoryError, WorkerLost) as exc:
+        raise _cannot_render(exc) from exc
     return _respond(request, creative, service.job(alert, profile, fmt).digest, "private, no-cache")
 
 
@@ -95,7 +110,10 @@ async def preview_report(request: web.Request) -> web.Response:
     """Staff: the layout report of the alert on the profile (what fit, sizes, drops, contrast)."""
     profile, alert_id = _preview_target(request)
     alert = await request.app[ALERTS].get(alert_id)
-    report = await request.app[RENDERER].report(alert, profile)
+    try:
+        report = await request.app[RENDERER].report(alert, profile)
+    except (MemoryError, WorkerLost) as exc:
+        raise _cannot_render(exc) from exc
     return json_response(
         {"alert": alert["id"], "version": alert["version"], "profile": profile.id, **report}
     )

@@ -1,42 +1,47 @@
-"""The render cache: creatives named by digest, rendered in the process pool when an alert is
-published or changes, served from memory. A restart rebuilds it from the store."""
+"""The render cache: which creatives each shown alert needs (the profiles it reaches, their
+sizes and formats), named by digest, rendered in the worker pool when an alert is published or
+changes, served from memory while the alert is on screens. A restart rebuilds it from the
+store. The rendering itself is `feedserver.render`'s: it knows no feed, store or HTTP."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import os
 from collections import OrderedDict
-from concurrent.futures import Executor
-from datetime import datetime
 from typing import Any
 
 from feedserver.config import Config, Network, Profile
-from feedserver.feeds.document import VISIBLE, reaches, shown_until
+from feedserver.feeds.document import VISIBLE, on_screens, reaches, shown_until
+from feedserver.render import shared
+from feedserver.render.creative import Creative, plan_report
+from feedserver.render.digest import (
+    EXTENSIONS,
+    content_digest,
+    creative_digest,
+    photo_ids,
+    rendered_part,
+)
+from feedserver.render.photos import PhotoData
+from feedserver.render.pool import WorkerPool
+from feedserver.render.queue import PRIMARY, REST, URGENT, Job, RenderQueue
+from feedserver.render.report import warnings
 from feedserver.store.base import Event, Store
 from feedserver.timeutil import Clock
 
-from . import shared
-from .creative import Creative, plan_report
-from .digest import EXTENSIONS, content_digest, creative_digest, photo_ids, rendered_part
-from .photos import PhotoData
-from .queue import PRIMARY, REST, URGENT, Job, RenderQueue
-from .report import warnings
-
 log = logging.getLogger(__name__)
+MAX_TIMER_SECONDS = 60.0  # look again at least this often (the wall clock may jump)
 PREVIEW_CACHE = 64  # creatives of drafts and previews kept, most recent first
 
 
 class RenderService:
-    def __init__(self, config: Config, store: Store, pool: Executor, clock: Clock) -> None:
+    def __init__(self, config: Config, store: Store, pool: WorkerPool, clock: Clock) -> None:
         self.config, self.store, self.pool, self.clock = config, store, pool, clock
         self._creatives: dict[str, Creative] = {}
-        # as many jobs in the pool at once as it has workers (ProcessPoolExecutor's own count)
-        workers = getattr(pool, "_max_workers", None) or os.cpu_count() or 1
+        # as many jobs in the pool at once as it has workers
         # Creatives served to screens are rendered once per host for all its workers.
         self.shared_dir = config.data_dir / "renders"
-        self._queue = RenderQueue(pool, workers, self._rendered, str(self.shared_dir),
+        self._queue = RenderQueue(pool, pool.workers, self._rendered, str(self.shared_dir),
                                   self._wanted)
         self._served: dict[str, set[str]] = {}  # alert id -> digests of its shown version
         self._claimed: dict[str, tuple[Job, dict[str, Any]]] = {}  # digest -> job, alert
@@ -44,6 +49,7 @@ class RenderService:
         self._previews: OrderedDict[str, Creative] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
         self._content: dict[tuple[str, int, str], str] = {}
+        self._timer: asyncio.TimerHandle | None = None
 
     # naming -----------------------------------------------------------------------------
     def _content_digest(self, alert: dict[str, Any]) -> str:
@@ -103,18 +109,33 @@ class RenderService:
         """Name the creatives the alert's current version is served with (at once, so a URL
         handed out is never refused) and drop those no longer needed."""
         self._alerts[alert["id"]] = alert
-        now = self.clock()
-        for gone in [a for a in self._alerts.values() if not self._shown(a, now)]:
-            self._served.pop(gone["id"], None)  # cancelled, expired, or its found card ended
-            del self._alerts[gone["id"]]
+        self._drop_ended()
         if alert["id"] not in self._alerts:
-            self._forget_unused()
             return []
         jobs = self.jobs(alert)
         self._served[alert["id"]] = {job.digest for job, _ in jobs}
         self._forget_unused()
         self._claimed.update({job.digest: (job, alert) for job, _ in jobs})
         return [(job, primary) for job, primary in jobs if job.digest not in self._creatives]
+
+    def _drop_ended(self) -> None:
+        """Forget the creatives of every alert no longer on screens (cancelled, expired, its
+        found card over), and set a timer for the next one to leave: an alert's creatives go
+        when its display ends, not at the next change to some other alert."""
+        now = self.clock()
+        for gone in [a for a in self._alerts.values()
+                     if not on_screens(a, self.config.alerts, now)]:
+            self._served.pop(gone["id"], None)
+            del self._alerts[gone["id"]]
+        self._forget_unused()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._alerts:
+            next_end = min(shown_until(a, self.config.alerts) for a in self._alerts.values())
+            delay = min((next_end - now).total_seconds(), MAX_TIMER_SECONDS)
+            self._timer = asyncio.get_running_loop().call_later(max(delay, 0.0),
+                                                                self._drop_ended)
 
     async def render(self, alert: dict[str, Any], missing: list[tuple[Job, bool]]) -> None:
         if not missing:
@@ -125,9 +146,6 @@ class RenderService:
             for job, primary in missing
         ]
         await asyncio.gather(*results, return_exceptions=True)
-
-    def _shown(self, alert: dict[str, Any], now: datetime) -> bool:
-        return alert["status"] in VISIBLE and shown_until(alert, self.config.alerts) > now
 
     def _forget_unused(self) -> None:
         wanted = set().union(*self._served.values())
@@ -154,7 +172,7 @@ class RenderService:
         """Start the pool's workers now rather than at the first publish, then rebuild the
         creatives of every shown alert in the background (serving waits for a creative that
         is still being rendered)."""
-        await asyncio.get_running_loop().run_in_executor(self.pool, os.getpid)
+        await self.pool.start()
         self._queue.start()
         for alert in await self.store.list_alerts(VISIBLE):
             self.schedule(alert)
@@ -162,6 +180,8 @@ class RenderService:
         shared.prune(self.shared_dir, set(self._claimed), older_than_seconds=600)
 
     async def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
@@ -176,6 +196,9 @@ class RenderService:
     async def get(self, digest: str) -> Creative | None:
         """A creative of a shown alert; one not rendered yet is rendered first, urgently."""
         claimed = self._claimed.get(digest)
+        if claimed is not None and not on_screens(claimed[1], self.config.alerts, self.clock()):
+            self._drop_ended()  # its display ended just now; the timer may not have run yet
+            claimed = self._claimed.get(digest)
         if claimed is None:
             return None
         if digest in self._creatives:
@@ -204,9 +227,7 @@ class RenderService:
         return creative
 
     async def report(self, alert: dict[str, Any], profile: Profile) -> dict[str, Any]:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self.pool,
+        return await self.pool.run(
             plan_report,
             rendered_part(alert),
             await self._photos(alert),

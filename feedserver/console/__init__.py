@@ -1,1 +1,0 @@
-"""feedserver.console."""
