@@ -97,11 +97,13 @@ async def test_each_webhook_delivery_is_sent_once_by_two_workers(tmp_path, aioht
                                                      params={"limit": "1000"},
                                                      headers=admin) as response:
                         outbox = (await response.json())["deliveries"]
-                    if outbox and all(d["state"] == "delivered" for d in outbox):
+                    if outbox and all(d["state"] != "pending" for d in outbox):
                         break
                     await asyncio.sleep(0.1)  # still sending; look again
-        assert len(outbox) >= 12
-        assert sorted(hook.ids) == sorted(d["id"] for d in outbox)  # each once, none twice
+        # (a publish whose cancel came before it was sent is superseded: failed, never sent)
+        delivered = [d["id"] for d in outbox if d["state"] == "delivered"]
+        assert len(delivered) >= 12  # the cancels, at least
+        assert sorted(hook.ids) == sorted(delivered)  # each once, none twice
     finally:
         process.kill()
 
