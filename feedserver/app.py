@@ -7,6 +7,7 @@ resources and runs the background tasks. The clock is an input, so tests can mov
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Coroutine
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -34,14 +35,17 @@ from feedserver.appkeys import (
 from feedserver.auth import Credentials
 from feedserver.cluster import Cluster
 from feedserver.config import Config
+from feedserver.console.api import SHELF, PreviewShelf
+from feedserver.console.sessions import SESSIONS, Sessions, session_middleware
 from feedserver.errors import error_middleware
 from feedserver.events import EventBus
 from feedserver.feeds.creatives import RenderService
 from feedserver.feeds.document import FeedCache
 from feedserver.feeds.receipts import ReceiptBook
+from feedserver.http import no_sniffing
 from feedserver.interop.cap_ingest import IngestSources
+from feedserver.interop.capservice import DocumentSources
 from feedserver.interop.fetching import FetchRules
-from feedserver.interop.syndication import Sources as SyndicationSources
 from feedserver.interop.syndication import Syndication
 from feedserver.interop.trust import load_trust
 from feedserver.interop.upstream import run_pollers, upstream_pollers
@@ -62,7 +66,7 @@ Ctx = Callable[[web.Application], AsyncIterator[None]]
 
 def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     """The server for `config`; `clock` is what every part reads the time from."""
-    app = web.Application(middlewares=[error_middleware(StoreUnavailable)],
+    app = web.Application(middlewares=[error_middleware(StoreUnavailable), session_middleware],
                           client_max_size=MAX_BYTES + 1024)
     bus = EventBus()
     signing_keys = ring_of(config)  # read, or made on first start, before anything is served
@@ -86,8 +90,11 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     app[RENDERER] = renderer
     app[SIGNING_KEYS] = signing_keys
     app[SIGNATURES] = signatures
-    app[SYNDICATION] = Syndication(SyndicationSources(config, store, signing_keys, feeds))
+    sources = DocumentSources(config, store, signing_keys, feeds, clock)
+    app[SYNDICATION] = Syndication(sources)
     app[CAP_INGEST] = IngestSources(config, alerts, store, pool, load_trust(config.cap_ingest))
+    app[SESSIONS] = Sessions(config)
+    app[SHELF] = PreviewShelf()
 
     async def store_ctx(app: web.Application) -> AsyncIterator[None]:
         await store.open()
@@ -131,7 +138,6 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
         app[HUB].close_all()
 
     async def webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
-        sources = webhooks.Sources(config, store, signing_keys, feeds, clock)
         async with aiohttp.ClientSession() as session:
             senders = webhooks.Webhooks(sources, session, config.webhooks)
             bus.add_listener(senders.on_change)
@@ -145,13 +151,15 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
         pool_ctx,
         feeds_ctx,
         render_ctx,
-        cluster.duty("expiry-clock", lambda: run_expiry_clock(alerts, bus)),
+        cluster.duty("expiry-clock", lambda: run_expiry_clock(
+            alerts, bus, timedelta(seconds=config.privacy.purge_after_seconds))),
         _background("receipts", receipts.run),
         upstream_ctx,
         push_ctx,
         webhooks_ctx,
     ])
     app.on_shutdown.append(close_push_clients)
+    app.on_response_prepare.append(no_sniffing)
     app.router.add_routes(ROUTES)
     return app
 

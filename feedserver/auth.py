@@ -2,12 +2,16 @@
 each route declares in the routes table (`staff("editor", handler)`, `network_key(handler)`,
 `public(handler)`), checked before its handler runs.
 
-Signage players often can only be given a URL, so feed endpoints also take `?key=`.
+Signage players often can only be given a URL, so feed endpoints also take `?key=` — network
+keys only: a staff token in a URL lands in page source, browser history and proxy logs, so
+staff tokens count only in the `Authorization` header. Tokens are looked up by their SHA-256,
+so how long a lookup takes says nothing about how much of a guess was right.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -28,33 +32,50 @@ class Actor:
 
 
 SYSTEM = Actor("system", "admin")
+# The staff member of a valid console session (feedserver.console.sessions checks the cookie
+# and, for changes, the CSRF header, before any handler runs).
+SESSION_ACTOR = web.RequestKey("session_actor", Actor)
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def _unknown() -> ApiError:
+    return ApiError(401, "unauthorized", "unknown key", headers={"WWW-Authenticate": "Bearer"})
 
 
 class Credentials:
     """Looks up who a token belongs to; built once from the config."""
 
     def __init__(self, config: Config) -> None:
-        self.staff = {s.token: Actor(s.name, s.role) for s in config.staff}
-        self.networks = {key: n for n in config.networks for key in n.keys}
+        self.staff = {_digest(s.token): Actor(s.name, s.role) for s in config.staff}
+        self.networks = {_digest(key): n for n in config.networks for key in n.keys}
 
     @staticmethod
-    def _token(request: web.Request, allow_query: bool) -> str:
+    def _token(request: web.Request, allow_query: bool) -> tuple[bytes, bool]:
+        """The presented token's digest, and whether it came in the URL."""
         header = request.headers.get("Authorization", "")
         if header:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise ApiError(401, "unauthorized", "Authorization must be 'Bearer <token>'")
-            return token.strip()
+            return _digest(token.strip()), False
         if allow_query and request.query.get("key"):
-            return request.query["key"]
+            return _digest(request.query["key"]), True
         raise ApiError(401, "unauthorized", "credentials required: Authorization: Bearer <token>"
                        + (" or ?key=<network key>" if allow_query else ""),
                        headers={"WWW-Authenticate": "Bearer"})
 
+    def _staff(self, token: bytes, in_url: bool) -> Actor | None:
+        return None if in_url else self.staff.get(token)
+
     def staff_member(self, request: web.Request, role: str) -> Actor:
         """The staff member behind the request, who must have at least `role`."""
-        token = self._token(request, allow_query=False)
-        actor = self.staff.get(token)
+        actor = request.get(SESSION_ACTOR)
+        if actor is None:
+            token, _ = self._token(request, allow_query=False)
+            actor = self.staff.get(token)
         if actor is None:
             raise ApiError(401, "unauthorized", "unknown token",
                            headers={"WWW-Authenticate": "Bearer"})
@@ -63,25 +84,29 @@ class Credentials:
         return actor
 
     def any_key(self, request: web.Request) -> Actor | Network:
-        """The staff member or the network behind any known token or key."""
-        token = self._token(request, allow_query=True)
-        found = self.staff.get(token) or self.networks.get(token)
+        """The staff member or the network behind any known token, key or console session."""
+        if request.get(SESSION_ACTOR) is not None:
+            return request[SESSION_ACTOR]
+        token, in_url = self._token(request, allow_query=True)
+        found = self._staff(token, in_url) or self.networks.get(token)
         if found is None:
-            raise ApiError(401, "unauthorized", "unknown key",
-                           headers={"WWW-Authenticate": "Bearer"})
+            raise _unknown()
         return found
 
-    def screen_access(self, request: web.Request, network: Network) -> None:
-        """A key of `network`, or any staff token (staff may look at every feed)."""
-        token = self._token(request, allow_query=True)
+    def screen_access(self, request: web.Request, network: Network | None) -> None:
+        """A key of `network`, or any staff token or console session (staff may look at every
+        feed). A `network` of None (no such network) answers as a known network does to the
+        same key (401, 403), so network ids cannot be probed; only staff learn it is unknown."""
+        if request.get(SESSION_ACTOR) is not None:
+            return  # a console session is staff
+        token, in_url = self._token(request, allow_query=True)
         owner = self.networks.get(token)
         if owner is not None:
-            if owner.id != network.id:
+            if network is None or owner.id != network.id:
                 raise ApiError(403, "forbidden", "this key belongs to another network")
             return
-        if token not in self.staff:
-            raise ApiError(401, "unauthorized", "unknown key",
-                           headers={"WWW-Authenticate": "Bearer"})
+        if self._staff(token, in_url) is None:
+            raise _unknown()
 
 
 ACTOR = web.RequestKey("actor", Actor)
@@ -120,14 +145,15 @@ def staff(role: str, handler: Handler) -> Handler:
 
 def network_key(handler: Handler) -> Handler:
     """A key of the `{network}` in the path, or any staff token (staff may look at every feed);
-    404 for an unknown network. The handler finds it at `request[NETWORK]`."""
+    an unknown network is 404 to staff and looks like any other to a key. The handler finds
+    it at `request[NETWORK]`."""
 
     def check(request: web.Request) -> None:
         name = request.match_info["network"]
         network = request.app[CONFIG].network(name)
-        if network is None:
-            raise not_found(f"network {name}")
         request.app[CREDENTIALS].screen_access(request, network)
+        if network is None:  # only staff get this far
+            raise not_found(f"network {name}")
         request[NETWORK] = network
 
     return _guarded(handler, "network_key", check)

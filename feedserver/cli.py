@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import sys
 from collections.abc import Sequence
@@ -38,6 +39,30 @@ def _check_layouts() -> str:
         raise SystemExit(2) from exc
 
 
+DEMO_PREFIX = "demo-"  # the demo config's tokens and keys are public examples
+
+
+def demo_warning(config: Config) -> str | None:
+    """A loud warning when the demo's public tokens guard a server others can reach."""
+    host, _ = config.server.host_port
+    if host == "localhost" or _is_loopback(host):
+        return None
+    public = [s.name for s in config.staff if s.token.startswith(DEMO_PREFIX)] + \
+        [n.id for n in config.networks if any(k.startswith(DEMO_PREFIX) for k in n.keys)]
+    if not public:
+        return None
+    return (f"SERVING ON {host} WITH THE DEMO CONFIG'S PUBLIC TOKENS OR KEYS ({', '.join(public)})"
+            ": anyone can publish an alert. Set FEEDSERVER_*_TOKEN and the network keys through"
+            " the environment, or listen on 127.0.0.1.")
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def serve(args: argparse.Namespace) -> int:
     config = _load(args.config)
     where = _check_layouts()
@@ -50,6 +75,10 @@ def serve(args: argparse.Namespace) -> int:
     if args.worker:
         end_with_supervisor()
     logging.getLogger("feedserver").info(where)
+    warning = demo_warning(config)
+    if warning:
+        for _ in range(3):  # loud: it must not scroll by unseen
+            logging.getLogger("feedserver").warning(warning)
     host, port = config.server.host_port
     # uvloop takes 10-20% off every poll's cost; the access log (off unless configured) a
     # quarter: thousands of screens polling make it noise that errors and metrics do better.

@@ -59,9 +59,21 @@ class AlertsConfig:
     resolved_display_seconds: int = 3600
     offline_grace_seconds: int = 900
     poll_after_seconds: int = 30
+    four_eyes: bool = False  # a draft is published by someone other than its author and editor
     default_contact: dict[str, str] = field(
         default_factory=lambda: {"phone": "0800-6070", "url": "https://www.politie.nl/amberalert"}
     )
+
+
+@dataclass(frozen=True)
+class PrivacyConfig:
+    """How long a child's data is kept once the alert has left the screens."""
+
+    purge_after_seconds: int = 30 * 86400
+
+
+DURATION_RE = re.compile(r"^([1-9][0-9]{0,5})([smhd])$")
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 @dataclass(frozen=True)
@@ -117,6 +129,7 @@ class Profile:
     regions: tuple[str, ...] = ("NL",)
     languages: tuple[str, ...] = ("nl",)
     test_alerts: bool = False
+    location: tuple[float, float] | None = None  # (lat, lon) where its screens stand
 
     @property
     def size_text(self) -> str:
@@ -177,6 +190,7 @@ class Config:
     networks: tuple[Network, ...]
     upstreams: tuple[Upstream, ...] = ()
     render: RenderConfig = RenderConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
     push: PushSettings = PushSettings()
     webhooks: WebhookSettings = WebhookSettings()
     signing: SigningConfig = SigningConfig()
@@ -369,10 +383,21 @@ def _alerts(reader: _Reader) -> AlertsConfig:
             "offline_grace_seconds", defaults.offline_grace_seconds
         ),
         poll_after_seconds=reader.positive("poll_after_seconds", defaults.poll_after_seconds),
+        four_eyes=reader.get("four_eyes", bool, False),
         default_contact=contact,
     )
     reader.done()
     return alerts
+
+
+def _privacy(reader: _Reader) -> PrivacyConfig:
+    text = reader.get("purge_after", str, "30d")
+    match = DURATION_RE.match(text)
+    if match is None:
+        raise ConfigError(f"{reader.at('purge_after')}: {text!r} is not a duration such as "
+                          "90s, 15m, 12h or 30d")
+    reader.done()
+    return PrivacyConfig(int(match.group(1)) * DURATION_UNITS[match.group(2)])
 
 
 def _render(reader: _Reader) -> RenderConfig:
@@ -441,9 +466,25 @@ def _profile(reader: _Reader, layouts: frozenset[str]) -> Profile:
         regions=regions,
         languages=reader.choices("languages", LANGUAGES, ("nl",)),
         test_alerts=reader.get("test_alerts", bool, False),
+        location=_location(reader),
     )
     reader.done()
     return profile
+
+
+def _location(reader: _Reader) -> tuple[float, float] | None:
+    data = reader.get("location", dict, None)
+    if data is None:
+        return None
+    place = _Reader(data, reader.at("location"))
+    point = []
+    for key, limit in (("lat", 90), ("lon", 180)):
+        value = place.get(key, (int, float), required=True)
+        if not -limit <= value <= limit:
+            raise ConfigError(f"{place.at(key)}: must be a number from -{limit} to {limit}")
+        point.append(float(value))
+    place.done()
+    return point[0], point[1]
 
 
 def _webhook(reader: _Reader) -> Webhook:
@@ -559,6 +600,7 @@ def parse_config(data: Any, layouts: frozenset[str] = frozenset()) -> Config:
         networks=tuple(networks),
         upstreams=tuple(upstreams),
         render=_render(_Reader(root.get("render", dict, {}), "render")),
+        privacy=_privacy(_Reader(root.get("privacy", dict, {}), "privacy")),
         push=_settings(_Reader(root.get("push", dict, {}), "push"), PushSettings),
         webhooks=_settings(_Reader(root.get("webhooks", dict, {}), "webhooks"), WebhookSettings),
         signing=_signing(_Reader(root.get("signing", dict, {}), "signing")),

@@ -9,6 +9,9 @@ from feedserver import meta_views as meta
 from feedserver import photo_views as photos
 from feedserver.alerts import views as alerts
 from feedserver.auth import any_key, network_key, public, staff
+from feedserver.console import api as console_api
+from feedserver.console import views as console
+from feedserver.console.sessions import signed_in
 from feedserver.feeds import creative_views as renders
 from feedserver.feeds import views as feeds
 from feedserver.interop import views as interop
@@ -51,4 +54,16 @@ ROUTES = [
     web.get(FEED + "/ws", network_key(ws.websocket)),
     web.get(FEED + "/player", network_key(player.player)),
     web.get("/v1/networks/{network}/deliveries", staff("admin", deliveries.list_deliveries)),
+    # the staff console's API calls (nothing is written) and its pages
+    web.post("/v1/alerts/validate", staff("viewer", console_api.validate_alert)),
+    web.post("/v1/previews", staff("viewer", console_api.preview_alert)),
+    web.get("/v1/previews/{digest}.{ext}", staff("viewer", console_api.preview_image)),
+    web.get("/console", signed_in(console.alerts_page)),
+    web.get("/console/sign-in", public(console.sign_in_page)),
+    web.post("/console/sign-in", public(console.sign_in)),
+    # needs the page's CSRF token when signed in; signing out without a session is harmless
+    web.post("/console/sign-out", public(console.sign_out)),
+    web.get("/console/alerts/new", signed_in(console.new_alert_page)),
+    web.get("/console/alerts/{alert_id}", signed_in(console.alert_page)),
+    web.get("/console/static/{name}", public(console.static)),
 ]

@@ -34,9 +34,25 @@ async def test_feed_needs_a_known_key(client):
     assert response.status == 401
 
 
-async def test_unknown_network_and_profile_are_404(client):
-    assert (await client.get("/v1/feeds/net-x/landscape", params={"key": KEY_A})).status == 404
+async def test_an_unknown_network_answers_like_a_known_one_so_ids_cannot_be_probed(client):
+    for network in ("net-x", "net-b"):  # net-x does not exist; net-b is not KEY_A's
+        path = f"/v1/feeds/{network}/atm"
+        assert (await client.get(path)).status == 401
+        assert (await client.get(path, params={"key": "guessed-key-1"})).status == 401
+        assert (await client.get(path, params={"key": KEY_A})).status == 403
+    # staff may read every feed, so they learn which do not exist
+    assert (await client.get("/v1/feeds/net-x/atm", headers=auth(VIEWER))).status == 404
     assert (await client.get("/v1/feeds/net-a/nothing", params={"key": KEY_A})).status == 404
+
+
+async def test_a_staff_token_counts_only_in_the_authorization_header(client):
+    """A token in a URL lands in page source, browser history and proxy logs."""
+    assert (await client.get("/v1/feeds/net-a/landscape", headers=auth(VIEWER))).status == 200
+    assert (await client.get("/v1/feeds/net-a/landscape",
+                             params={"key": VIEWER})).status == 401
+    alert = await publish(client, amber_alert())
+    assert (await client.get(f"/v1/cap/{alert['id']}.xml", params={"key": VIEWER})).status == 401
+    assert (await client.get(f"/v1/cap/{alert['id']}.xml", headers=auth(VIEWER))).status == 200
 
 
 async def test_network_key_is_not_a_staff_token(client):

@@ -14,7 +14,7 @@ from support.clock import FakeClock
 from support.config import EDITOR, KEY_A, PUBLISHER, VIEWER
 
 from feedserver.app import create_app
-from feedserver.appkeys import EVENTS
+from feedserver.appkeys import CONFIG, EVENTS, HUB, POOL
 from feedserver.timeutil import format_time
 
 
@@ -58,3 +58,19 @@ async def test_the_found_card_ends_after_the_configured_display_time(client, clo
     clock.advance(seconds=1)
     document = await feed(client, "net-a", "landscape", KEY_A)
     assert document["state"] == "idle" and document["alerts"] == []
+
+
+async def test_feeds_and_push_read_the_app_clock_and_the_config_settings(
+        aiohttp_client, make_config, clock):
+    """Everything reads the clock it was handed; pool, push and webhook settings come from the
+    config (nothing in the app state is replaced after create_app)."""
+    config = make_config(render={"workers": 3}, push={"keepalive_seconds": 7},
+                         webhooks={"retry_for_seconds": 600})
+    client = await aiohttp_client(TestServer(create_app(config, clock=clock)))
+    clock.advance(days=400)
+    document = await feed(client, "net-a", "landscape", KEY_A)
+    assert document["generated_at"] == format_time(clock())
+    app = client.app
+    assert app[POOL].workers == 3
+    assert app[HUB].settings.keepalive_seconds == 7.0 and app[HUB].clock is clock
+    assert app[CONFIG].webhooks.retry_for_seconds == 600.0

@@ -5,12 +5,14 @@ from __future__ import annotations
 import copy
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import yaml
 from support.config import config_data
 
+from feedserver.cli import demo_warning
 from feedserver.config import ConfigError, interpolate, load_config, parse_config
 
 REPO = Path(__file__).resolve().parent.parent
@@ -78,6 +80,11 @@ def broken(path: str, value) -> dict:
     ("networks.1.profiles.0.formats", ["jpg", "gif"], "networks[1].profiles[0].formats[1]: 'gif'"),
     ("networks.0.profiles.0.kinds", ["amber", "cats"], "networks[0].profiles[0].kinds[1]"),
     ("networks.0.profiles.0.regions", ["Utrecht"], "networks[0].profiles[0].regions[0]"),
+    ("networks.0.profiles.0.location", {"lat": 95, "lon": 5},
+     "networks[0].profiles[0].location.lat: must be a number from -90 to 90"),
+    ("networks.0.profiles.0.location", {"lat": 52.1}, "networks[0].profiles[0].location.lon"),
+    ("networks.0.profiles.0.location", {"lat": 52.1, "lon": 5.1, "alt": 3},
+     "networks[0].profiles[0].location.alt: unknown key"),
     ("networks.1.id", "net-a", "networks[1].id: duplicate id 'net-a'"),
     ("networks.0.profiles.1.id", "landscape", "networks[0].profiles[1].id: duplicate id"),
     ("staff.0.role", "boss", "staff[0].role: 'boss' is not one of"),
@@ -153,3 +160,13 @@ def test_check_config_command(tmp_path):
     refused = run_cli("check-config", str(bad))
     assert refused.returncode == 2
     assert "networks[0].profiles[1].size: '1920x' is not WIDTHxHEIGHT" in refused.stderr
+
+
+@pytest.mark.parametrize(("listen", "warned"), [("127.0.0.1:8080", False), ("[::1]:8080", False),
+                                                ("0.0.0.0:8080", True), ("10.1.2.3:80", True)])
+def test_serve_warns_when_the_demo_tokens_guard_a_reachable_server(listen, warned):
+    config = load_config(Path(__file__).parents[1] / "config" / "feedserver.yaml", environ={})
+    warning = demo_warning(replace(config, server=replace(config.server, listen=listen)))
+    assert (warning is not None) == warned
+    if warned:
+        assert "demo-publisher" in warning and "anyone can publish" in warning

@@ -1,10 +1,12 @@
-"""The clock that ends alerts: at `expires_at` an active alert expires with no staff request."""
+"""The clock that ends alerts: at `expires_at` an active alert expires with no staff request;
+`privacy.purge_after` after an alert left the screens, its child's data is purged."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 
 from feedserver.alerts.service import AlertService
 from feedserver.events import EventBus
@@ -16,8 +18,8 @@ MAX_SLEEP_SECONDS = 60.0
 RETRY_SECONDS = 1.0
 
 
-async def run_expiry_clock(alerts: AlertService, bus: EventBus) -> None:
-    """Sleep until the next expiry or until any change, expire what is due, repeat."""
+async def run_expiry_clock(alerts: AlertService, bus: EventBus, purge_after: timedelta) -> None:
+    """Sleep until the next expiry or purge or until any change, do what is due, repeat."""
     changed = asyncio.Event()
     bus.add_listener(lambda alert, event: changed.set())
     while True:
@@ -25,6 +27,9 @@ async def run_expiry_clock(alerts: AlertService, bus: EventBus) -> None:
         try:
             for alert in await alerts.expire_due():
                 log.info("alert %s expired", alert["id"])
+            purged, next_purge = await alerts.purge_due(purge_after)
+            for alert_id in purged:
+                log.info("alert %s: personal data purged", alert_id)
             active = await alerts.list(["active"])
         except Exception:
             log.exception("expiry check failed; retrying")
@@ -32,6 +37,8 @@ async def run_expiry_clock(alerts: AlertService, bus: EventBus) -> None:
             continue
         now = alerts.clock()
         deadlines = [(parse_time(a["expires_at"]) - now).total_seconds() for a in active]
+        if next_purge is not None:
+            deadlines.append((next_purge - now).total_seconds())
         timeout = min([MAX_SLEEP_SECONDS, *deadlines])
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(changed.wait(), max(timeout, 0.0))

@@ -10,7 +10,7 @@ import asyncio
 import copy
 import secrets
 from collections.abc import Collection, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from feedserver.alerts.fields import (
     SERVER_FIELDS,
@@ -19,6 +19,7 @@ from feedserver.alerts.fields import (
     input_fields,
     normalise,
 )
+from feedserver.alerts.privacy import ENDED, off_screens_at, purged, scrubbed
 from feedserver.alerts.rules import policy_errors
 from feedserver.alerts.texts import headline, translation_warnings
 from feedserver.auth import SYSTEM, Actor
@@ -129,6 +130,7 @@ class AlertService:
             "created_at": format_time(now), "updated_at": format_time(now),
             "published_at": None, "ended_at": None, "resolution": None, "cancel_reason": None,
             "origin": origin, "warnings": [],
+            "created_by": actor.name, "edited_by": actor.name,
         }
         return await self._commit(alert, None, Change(actor.name, "created", now, None, note),
                                   warnings)
@@ -155,9 +157,13 @@ class AlertService:
             content = await self._checked(merged,
                                           lenient=(lenient and status == "draft") or trusted,
                                           actor=actor, current=current)
+            if status == "active" and content["expires_at"] is None:
+                raise validation_failed([FieldError(
+                    "expires_at", "a live alert must have an expiry: give a new time "
+                                  "instead of removing it")])
             if content == input_fields(current):
                 return current
-            alert = {**current, **content}
+            alert = {**current, **content, "edited_by": actor.name}
             event = "alert.updated" if status == "active" else None
             given = content["policy_override"] \
                 if content["policy_override"] != current["policy_override"] else None
@@ -165,16 +171,39 @@ class AlertService:
                             {**(_override_note(given, actor.name) or {}), **(note or {})} or None)
             return await self._commit(alert, current, change, warnings)
 
+    async def authors(self, alert: dict) -> dict[str, str]:
+        """Who created the alert and who last changed its content; alerts stored before these
+        were recorded in the document take them from the history."""
+        if "created_by" in alert:
+            return {"created_by": alert["created_by"], "edited_by": alert["edited_by"]}
+        changes = [c for c in await self.store.history(alert["id"])
+                   if c["action"] in ("created", "edited")]
+        return {"created_by": changes[0]["actor"], "edited_by": changes[-1]["actor"]}
+
+    async def may_not_publish(self, alert: dict) -> list[str]:
+        """Under four eyes, the staff members a draft needs a second publisher besides."""
+        if not self.settings.four_eyes or alert["status"] != "draft":
+            return []
+        return sorted(set((await self.authors(alert)).values()))
+
     async def publish(self, alert_id: str, actor: Actor, *, trusted: bool = False,
                       if_match: Collection[int] | None = None,
                       policy_override: object = None) -> dict:
         """`policy_override`: given in the publish call's body, by this publisher. An override
-        the draft holds counts only when a publisher's own create or edit gave it."""
+        the draft holds counts only when a publisher's own create or edit gave it.
+        `trusted` (the national feed, already judged by the police) skips policy and four
+        eyes; every other publish of a draft under four eyes needs a second staff member."""
         override, errors = checked_override(policy_override)
         if errors:
             raise validation_failed(errors)
         async with self._lock:
             current = await self._in_state(alert_id, ("draft",), "published", if_match)
+            authors = None
+            if self.settings.four_eyes and not trusted:
+                authors = await self.authors(current)
+                if actor.name in authors.values():
+                    raise ApiError(403, "four_eyes", f"four eyes: {actor.name} created or last "
+                                   "edited this draft, so another publisher must publish it")
             now = self.clock()
             alert = {**current, "status": "active", "published_at": format_time(now)}
             if not alert["expires_at"]:
@@ -187,6 +216,8 @@ class AlertService:
             if not trusted:
                 await self._check_policy(alert)
             note = _override_note(alert["policy_override"], giver)
+            if authors is not None:
+                note = {**(note or {}), "four_eyes": authors}
             return await self._commit(
                 alert, current, Change(actor.name, "published", now, "alert.published", note))
 
@@ -230,6 +261,27 @@ class AlertService:
                     expired.append(await self._commit(
                         alert, current, Change(SYSTEM.name, "expired", now, "alert.expired")))
         return expired
+
+    async def purge_due(self, purge_after: timedelta) -> tuple[list[str], datetime | None]:
+        """Purge the personal data of every ended alert that left the screens more than
+        `purge_after` ago; called by the clock. Answers the purged alerts' ids and when the
+        next one is due."""
+        done, upcoming = [], []
+        now = self.clock()
+        for alert in await self.store.list_alerts(ENDED):
+            if "purged_at" in alert:
+                continue
+            due = off_screens_at(alert, self.settings) + purge_after
+            if due > now:
+                upcoming.append(due)
+                continue
+            history = await self.store.history(alert["id"])
+            reach = [await self.store.receipts(alert["id"], entry["version"])
+                     for entry in history]
+            notes = {entry["version"]: scrubbed(entry.get("note")) for entry in history}
+            await self.store.purge(alert["id"], purged(alert, reach, now), notes)
+            done.append(alert["id"])
+        return done, min(upcoming, default=None)
 
     # internals
 
@@ -276,13 +328,23 @@ class AlertService:
             await self._check_policy(content)
         return content
 
-    async def _check_policy(self, alert: dict) -> None:
+    async def _policy_errors(self, alert: dict) -> list[FieldError]:
         photos = [p["photo"] for group in ("children", "suspects") for p in alert[group]
                   if p.get("photo")]
-        known = await self.store.photo_ids(photos)
-        errors = policy_errors(alert, self.clock(), known)
+        return policy_errors(alert, self.clock(), await self.store.photo_ids(photos))
+
+    async def _check_policy(self, alert: dict) -> None:
+        errors = await self._policy_errors(alert)
         if errors:
             raise validation_failed(errors)
+
+    async def problems(self, data: dict) -> tuple[dict, list[FieldError]]:
+        """A dry run: the alert's input normalised, and every rule it breaks (shape first,
+        then policy), without writing anything; staff see them while still typing."""
+        content, errors = normalise(data, self.settings.default_contact)
+        if errors:
+            return content, errors
+        return content, await self._policy_errors(content)
 
     async def _commit(self, alert: dict, current: dict | None, change: Change,
                       warnings: Iterable[dict] = ()) -> dict:

@@ -13,14 +13,15 @@ from feedserver.errors import FieldError, validation_failed
 from feedserver.http import PATCH_TYPES, json_response, query_list, read_json
 
 
-def _answer(request: web.Request, alert: dict, status: int = 200,
-            headers: dict | None = None) -> web.Response:
+async def _answer(request: web.Request, alert: dict, status: int = 200,
+                  headers: dict | None = None) -> web.Response:
     """The alert as it stands, its warnings joined by what the layouts had to leave out, with
     its version as ETag for a later If-Match."""
     layout = [{"field": "layout", "message": text}
               for text in request.app[RENDERER].layout_warnings(alert)]
-    return json_response({**alert, "warnings": alert["warnings"] + layout}, status,
-                         {**(headers or {}), "ETag": alert_etag(alert)})
+    return json_response({**alert, "warnings": alert["warnings"] + layout,
+                          "may_not_publish": await request.app[ALERTS].may_not_publish(alert)},
+                         status, {**(headers or {}), "ETag": alert_etag(alert)})
 
 
 ETAG_RE = re.compile(r'"v([0-9]{1,12})"')
@@ -38,18 +39,21 @@ def if_match(request: web.Request) -> set[int] | None:
 
 async def list_alerts(request: web.Request) -> web.Response:
     statuses = query_list(request, "status", STATUSES)
-    return json_response({"alerts": await request.app[ALERTS].list(statuses)})
+    service = request.app[ALERTS]
+    alerts = [{**alert, "may_not_publish": await service.may_not_publish(alert)}
+              for alert in await service.list(statuses)]
+    return json_response({"alerts": alerts})
 
 
 async def create_alert(request: web.Request) -> web.Response:
     actor = request[ACTOR]
     data = await read_json(request)
     alert = await request.app[ALERTS].create(data, actor)
-    return _answer(request, alert, 201, {"Location": f"/v1/alerts/{alert['id']}"})
+    return await _answer(request, alert, 201, {"Location": f"/v1/alerts/{alert['id']}"})
 
 
 async def get_alert(request: web.Request) -> web.Response:
-    return _answer(request, await request.app[ALERTS].get(request.match_info["alert_id"]))
+    return await _answer(request, await request.app[ALERTS].get(request.match_info["alert_id"]))
 
 
 async def patch_alert(request: web.Request) -> web.Response:
@@ -57,7 +61,7 @@ async def patch_alert(request: web.Request) -> web.Response:
     patch = await read_json(request, PATCH_TYPES)
     alert = await request.app[ALERTS].patch(request.match_info["alert_id"], patch, actor,
                                             if_match=if_match(request))
-    return _answer(request, alert)
+    return await _answer(request, alert)
 
 
 async def publish_alert(request: web.Request) -> web.Response:
@@ -69,7 +73,7 @@ async def publish_alert(request: web.Request) -> web.Response:
     alert = await request.app[ALERTS].publish(request.match_info["alert_id"], actor,
                                               if_match=if_match(request),
                                               policy_override=body.get("policy_override"))
-    return _answer(request, alert)
+    return await _answer(request, alert)
 
 
 async def resolve_alert(request: web.Request) -> web.Response:
@@ -78,7 +82,7 @@ async def resolve_alert(request: web.Request) -> web.Response:
     alert = await request.app[ALERTS].resolve(request.match_info["alert_id"],
                                               body.get("message"), actor,
                                               if_match=if_match(request))
-    return _answer(request, alert)
+    return await _answer(request, alert)
 
 
 async def cancel_alert(request: web.Request) -> web.Response:
@@ -90,7 +94,7 @@ async def cancel_alert(request: web.Request) -> web.Response:
                                                       "characters")])
     alert = await request.app[ALERTS].cancel(request.match_info["alert_id"], reason.strip(), actor,
                                              if_match=if_match(request))
-    return _answer(request, alert)
+    return await _answer(request, alert)
 
 
 async def alert_history(request: web.Request) -> web.Response:

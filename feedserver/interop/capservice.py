@@ -2,18 +2,20 @@
 
 The same function serves `/v1/cap/{id}.xml`, `/v1/alerts/{id}/cap.xml`, the Atom feed and
 `format: cap` webhooks, so every CAP message the server emits is built (and tested) one way.
-It reads only a config and a store (no app keys), so the push outbox can import it.
+It reads only its `DocumentSources` (no app keys), so the push outbox can import it.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass
 
 from feedserver.config import Config, Network, Profile
+from feedserver.feeds.document import FeedCache
 from feedserver.interop.cap_out import EarlierMessage, alert_to_cap, photo_paths
 from feedserver.signing.keys import KeyRing
 from feedserver.signing.xmldsig import sign_cap
 from feedserver.store.base import Event, Photo, Store
+from feedserver.timeutil import Clock
 
 
 def earlier_messages(history: list[dict], version: int) -> list[EarlierMessage]:
@@ -25,15 +27,19 @@ def earlier_messages(history: list[dict], version: int) -> list[EarlierMessage]:
             if published <= h["version"] < version]
 
 
-class CapSources(Protocol):
-    """What building a CAP message reads (the push outbox's `Sources` has both)."""
+@dataclass(frozen=True)
+class DocumentSources:
+    """What every document the server sends out is built from: CAP messages, Atom and RSS,
+    and webhook bodies. Built once in `create_app`."""
 
     config: Config
     store: Store
     signing_keys: KeyRing
+    feeds: FeedCache
+    clock: Clock
 
 
-async def build_cap(sources: CapSources, alert: dict) -> bytes:
+async def build_cap(sources: DocumentSources, alert: dict) -> bytes:
     """The CAP 1.2 message of this alert version, referencing the earlier ones, signed with
     the current key (XML-DSig, enveloped)."""
     photos: dict[str, Photo] = {}
@@ -48,7 +54,7 @@ async def build_cap(sources: CapSources, alert: dict) -> bytes:
     return sign_cap(message, sources.signing_keys.current)
 
 
-async def cap_delivery_body(sources: CapSources, event: Event, network: Network | None = None,
+async def cap_delivery_body(sources: DocumentSources, event: Event, network: Network | None = None,
                             profile: Profile | None = None) -> bytes:
     """A `format: cap` webhook's body (CAP_CONTENT_TYPE), the same for every profile:
     published → Alert, updated → Update, resolved → Update with AllClear, cancelled and

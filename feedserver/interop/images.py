@@ -27,9 +27,12 @@ class ImageUnavailable(Exception):
     """The image could not be fetched, decoded or accepted; the message says why."""
 
 
-def photo_warning(field: str, problem: ImageUnavailable) -> dict[str, str]:
-    """The alert warning for a photo left out, as staff see it on the alert."""
-    return {"field": field, "message": f"photo left out: {problem}"}
+def photo_warning(field: str, problem: ImageUnavailable, *, kept: bool = False,
+                  ) -> dict[str, str]:
+    """The alert warning for a photo that could not be taken in, as staff see it on the alert;
+    `kept`: the alert keeps the photo it had."""
+    what = "photo not updated (the earlier one is kept)" if kept else "photo left out"
+    return {"field": field, "message": f"{what}: {problem}"}
 
 
 def sniff_type(data: bytes) -> str:

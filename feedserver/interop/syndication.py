@@ -11,13 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from feedserver.config import Config, Network, Profile
-from feedserver.feeds.document import FeedCache
+from feedserver.config import Network, Profile
+from feedserver.feeds.document import FeedDocument
 from feedserver.formats import CONTENT_TYPES, IMAGE_FORMATS, body_etag
-from feedserver.interop.capservice import build_cap
+from feedserver.interop.capservice import DocumentSources, build_cap
 from feedserver.interop.vocabulary import xml_text
-from feedserver.signing.keys import KeyRing
-from feedserver.store.base import Store
 from feedserver.timeutil import parse_time
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -64,33 +62,23 @@ class Syndicated:
     etag: str
 
 
-@dataclass(frozen=True)
-class Sources:
-    """What the Atom, RSS and CAP documents are built from (also a `CapSources`)."""
-
-    config: Config
-    store: Store
-    signing_keys: KeyRing
-    feeds: FeedCache
-
-
 class Syndication:
-    """The cache of Atom and RSS bytes, keyed by network, profile, region and format."""
+    """The cache of Atom and RSS bytes, keyed by network, profile, format and the entries."""
 
-    def __init__(self, sources: Sources) -> None:
+    def __init__(self, sources: DocumentSources) -> None:
         self.sources = sources
         self._cache: dict[tuple, Syndicated] = {}
 
-    async def get(self, network: Network, profile: Profile, region: str | None, kind: str,
+    async def get(self, network: Network, profile: Profile, document: FeedDocument, kind: str,
                   build: Builder) -> Syndicated:
-        """Atom or RSS of the profile's current feed document, rebuilt when its entries change."""
+        """Atom or RSS of a screen's feed document: only what reaches that screen."""
         sources = self.sources
-        entries = sources.feeds.document(network, profile, region).entries
+        entries = document.entries
         signature = tuple((e["id"], e["version"], tuple(sorted(e["renders"].items())))
                           for e in entries)
-        key = (network.id, profile.id, region, kind)
+        key = (network.id, profile.id, kind, signature)
         cached = self._cache.get(key)
-        if cached is not None and cached.signature == signature:
+        if cached is not None:
             return cached
         meta = await _meta(sources, network, profile, kind, entries)
         items = [await _item(sources, profile, entry) for entry in entries]
@@ -102,7 +90,7 @@ class Syndication:
         return self._cache[key]
 
 
-async def _meta(sources: Sources, network: Network, profile: Profile, kind: str,
+async def _meta(sources: DocumentSources, network: Network, profile: Profile, kind: str,
                 entries: tuple[dict, ...]) -> FeedMeta:
     config = sources.config
     public_url = config.server.public_url.rstrip("/")
@@ -120,7 +108,7 @@ async def _meta(sources: Sources, network: Network, profile: Profile, kind: str,
     )
 
 
-async def _last_change(sources: Sources) -> datetime:
+async def _last_change(sources: DocumentSources) -> datetime:
     """When screens last saw anything change: the newest event (an idle feed's `updated`)."""
     store = sources.store
     seq = await store.last_seq()
@@ -128,7 +116,7 @@ async def _last_change(sources: Sources) -> datetime:
     return events[0].at if events else EPOCH
 
 
-async def _item(sources: Sources, profile: Profile, entry: dict) -> FeedItem | None:
+async def _item(sources: DocumentSources, profile: Profile, entry: dict) -> FeedItem | None:
     alert = await sources.store.get_alert(entry["id"])
     if alert is None:
         return None

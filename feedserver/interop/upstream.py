@@ -198,7 +198,8 @@ class Poller:
             earlier = (alert or {}).get("children") or [{}]
             if earlier[0].get("photo"):
                 children[0]["photo"] = earlier[0]["photo"]
-            return children, [photo_warning("children[0].photo", exc)]
+            return children, [photo_warning("children[0].photo", exc,
+                                            kept=bool(earlier[0].get("photo")))]
         return children, []
 
 

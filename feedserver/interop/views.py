@@ -37,15 +37,23 @@ def _cap_response(request: web.Request, body: bytes) -> web.Response:
                         headers=headers)
 
 
+def _not_purged(alert: dict) -> dict:
+    """A purged alert has no CAP message: what it said is gone with the child's data."""
+    if "purged_at" in alert:
+        raise ApiError(404, "purged", f"alert {alert['id']}: its data was purged at "
+                                      f"{alert['purged_at']}")
+    return alert
+
+
 async def alert_cap(request: web.Request) -> web.Response:
     """GET /v1/alerts/{id}/cap.xml (viewer): any alert, drafts as `status Draft`."""
-    alert = await request.app[ALERTS].get(request.match_info["alert_id"])
+    alert = _not_purged(await request.app[ALERTS].get(request.match_info["alert_id"]))
     return _cap_response(request, await build_cap(request.app[SYNDICATION].sources, alert))
 
 
 async def screen_cap(request: web.Request) -> web.Response:
     """GET /v1/cap/{id}.xml (any network key or staff token): published alerts only."""
-    alert = await request.app[ALERTS].get(request.match_info["alert_id"])
+    alert = _not_purged(await request.app[ALERTS].get(request.match_info["alert_id"]))
     if alert["status"] == "draft" and ACTOR not in request:
         raise ApiError(404, "not_found", f"alert {alert['id']} not found")
     return _cap_response(request, await build_cap(request.app[SYNDICATION].sources, alert))
@@ -88,7 +96,7 @@ async def ingest(request: web.Request) -> web.Response:
 def _syndicated(kind: str, build: Builder, content_type: str):
     async def view(request: web.Request) -> web.Response:
         asked = screen_view(request)
-        feed = await request.app[SYNDICATION].get(asked.network, asked.profile, asked.region,
+        feed = await request.app[SYNDICATION].get(asked.network, asked.profile, asked.document,
                                                    kind, build)
         headers = {**CACHING, "ETag": feed.etag}
         if etag_matches(request, feed.etag):

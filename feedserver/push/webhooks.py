@@ -28,14 +28,13 @@ import aiohttp
 from standardwebhooks import Webhook as StandardWebhook
 
 from feedserver.config import Config, Network, Profile, Webhook, WebhookSettings
-from feedserver.feeds.document import FeedCache, reaches
 from feedserver.formats import compact_json
-from feedserver.interop.capservice import cap_delivery_body
+from feedserver.geo.reach import screen_place
+from feedserver.interop.capservice import DocumentSources, cap_delivery_body
 from feedserver.interop.vocabulary import CAP_CONTENT_TYPE
-from feedserver.push.envelopes import envelope, event_entry
+from feedserver.push.envelopes import envelope, heard_as, heard_entry
 from feedserver.signing.jws import signed_message
-from feedserver.signing.keys import KeyRing
-from feedserver.store.base import Delivery, DeliveryTargets, Event, Store
+from feedserver.store.base import Delivery, DeliveryTargets, Event
 
 log = logging.getLogger(__name__)
 
@@ -44,31 +43,22 @@ CLAIM_RETRY_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
-class Sources:
-    """What a body builder may read."""
-
-    config: Config
-    store: Store
-    signing_keys: KeyRing
-    feeds: FeedCache
-    clock: Callable[[], datetime]
-
-
-@dataclass(frozen=True)
 class BodyFormat:
     content_type: str
     per_profile: bool  # one delivery per profile the event reaches, or one per network
-    build: Callable[[Sources, Event, Network, Profile | None], Awaitable[bytes]]
+    build: Callable[[DocumentSources, Event, Network, Profile | None], Awaitable[bytes]]
 
 
-async def json_body(sources: Sources, event: Event, network: Network,
+async def json_body(sources: DocumentSources, event: Event, network: Network,
                     profile: Profile | None) -> bytes:
     """The push envelope: the alert as this profile's feed showed it when the event happened
-    (`valid_until` counts from the event), so every retry carries the same bytes."""
+    (`valid_until` counts from the event), so every retry carries the same bytes; a profile
+    the change took the alert away from gets its withdrawal."""
     if profile is None:
         raise ValueError("the json format needs a profile")
-    entry = event_entry(event.alert, network, profile, sources.feeds, event.at)
-    return compact_json(signed_message(envelope(event, network, profile, entry),
+    heard = delivery_type(event, profile)
+    entry = heard_entry(event, heard, network, profile, sources.feeds, event.at)
+    return compact_json(signed_message(envelope(event, network, profile, entry, heard),
                                        sources.signing_keys.current))
 
 
@@ -78,18 +68,31 @@ FORMATS: dict[str, BodyFormat] = {
 }
 
 
+def profile_heard(event: Event, profile: Profile) -> str | None:
+    """What a profile's webhook hears of an event, its screens placed by the profile's
+    `location`, else its `regions` (a webhook has no `?at=`)."""
+    return heard_as(event, profile, screen_place(profile, None, None))
+
+
+def delivery_type(event: Event, profile: Profile | None) -> str:
+    """The type a delivery carries (`Feedserver-Event`); per network (CAP) it is the event's."""
+    return (profile_heard(event, profile) if profile else None) or event.type
+
+
 def targets(config: Config) -> DeliveryTargets:
-    """For the store: which (network, profile) pairs get a delivery of an event."""
+    """For the store: which (network, profile) pairs get a delivery of an event: the profiles
+    it reaches, and those it is withdrawn from."""
     hooked = [n for n in config.networks if n.webhook is not None]
 
-    def event_targets(event: Event) -> Iterator[tuple[str, str | None]]:
+    def event_targets(event: Event) -> Iterator[tuple[str, str | None, str]]:
         for network in hooked:
-            reached = [p.id for p in network.profiles if reaches(event.alert, p, None)]
+            heard = [(p.id, kind) for p in network.profiles
+                     if (kind := profile_heard(event, p)) is not None]
             body = FORMATS.get(network.webhook.format)
             if body is not None and body.per_profile:
-                yield from ((network.id, profile) for profile in reached)
-            elif reached:
-                yield network.id, None
+                yield from ((network.id, profile, kind) for profile, kind in heard)
+            elif heard:
+                yield network.id, None, event.type
 
     return event_targets
 
@@ -121,8 +124,9 @@ def backoff(attempts: int, settings: WebhookSettings, retry_after: float | None)
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("Retry-After", "")
-    return float(value) if value.isdigit() else None
+    value = headers.get("Retry-After", "").strip()
+    # ASCII digits only: "²" passes str.isdigit() but not float(); the backoff caps the value.
+    return float(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None
 
 
 @dataclass(frozen=True)
@@ -145,7 +149,7 @@ class Outcome:
 class Sender:
     """Delivers one network's outbox, oldest first, one delivery at a time."""
 
-    def __init__(self, network: Network, body: BodyFormat, sources: Sources,
+    def __init__(self, network: Network, body: BodyFormat, sources: DocumentSources,
                  session: aiohttp.ClientSession, settings: WebhookSettings) -> None:
         self.network = network
         self.body = body
@@ -216,11 +220,12 @@ class Sender:
 
     async def _post(self, delivery: Delivery, event: Event, body: bytes) -> Outcome:
         webhook = self.network.webhook
+        profile = self.network.profile(delivery.profile) if delivery.profile else None
         sent_at = self.sources.clock()
         headers = {
             "Content-Type": self.body.content_type,
             "User-Agent": USER_AGENT,
-            "Feedserver-Event": event.type,
+            "Feedserver-Event": delivery_type(event, profile),
             "Feedserver-Delivery": delivery.id,
             **signature_headers(webhook, delivery.id, sent_at, body),
         }
@@ -239,7 +244,7 @@ class Sender:
 class Webhooks:
     """One sender per network with a webhook, woken by every committed event."""
 
-    def __init__(self, sources: Sources, session: aiohttp.ClientSession,
+    def __init__(self, sources: DocumentSources, session: aiohttp.ClientSession,
                  settings: WebhookSettings) -> None:
         self.senders: list[Sender] = []
         for network in sources.config.networks:

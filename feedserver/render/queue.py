@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
 from .creative import Creative
 from .photos import PhotoData
-from .pool import WorkerPool
 from .shared import render_stored
 
 URGENT, PRIMARY, REST = 0, 1, 2
@@ -42,7 +42,7 @@ Done = Callable[[Job, asyncio.Future[Creative]], None]
 
 
 class RenderQueue:
-    def __init__(self, pool: WorkerPool, workers: int, on_done: Done,
+    def __init__(self, pool: Executor, workers: int, on_done: Done,
                  shared_dir: str | None = None,
                  shareable: Callable[[str], bool] = lambda digest: False) -> None:
         """`shared_dir`: where the creatives that are `shareable` (served to screens) are
@@ -100,7 +100,8 @@ class RenderQueue:
             self._running.add(digest)
             job = pending.job
             try:
-                creative = await self.pool.run(
+                creative = await asyncio.get_running_loop().run_in_executor(
+                    self.pool,
                     render_stored,
                     self.shared_dir if self.shareable(digest) else None,
                     digest,

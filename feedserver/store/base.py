@@ -55,10 +55,14 @@ class Change:
 
 @dataclass(frozen=True)
 class Event:
+    """A change screens must hear of; `previous` is the alert's version before it (None for a
+    new alert), so those who had the alert and lose it by this change can be told."""
+
     seq: int
     type: str
     at: datetime
     alert: dict
+    previous: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -108,8 +112,9 @@ class Delivery:
 # pending about the alert, and nothing about it after.
 END_EVENTS = frozenset({"alert.resolved", "alert.cancelled", "alert.expired", "alert.withdrawn"})
 
-# Which (network, profile) pairs get a webhook delivery of an event.
-DeliveryTargets = Callable[[Event], Iterable[tuple[str, str | None]]]
+# Which (network, profile) pairs get a webhook delivery of an event, each with the type it
+# hears: the event's own, or alert.withdrawn where the change takes the alert away from it.
+DeliveryTargets = Callable[[Event], Iterable[tuple[str, str | None, str]]]
 
 
 class Store(ABC):
@@ -129,6 +134,14 @@ class Store(ABC):
 
     @abstractmethod
     async def get_alert(self, alert_id: str) -> dict | None: ...
+
+    @abstractmethod
+    async def purge(self, alert_id: str, purged: dict, notes: dict[int, dict | None]) -> None:
+        """Forget an ended alert's personal data, in one transaction: `purged` (the alert
+        without it) replaces every stored copy (the alert, its versions, its events), each
+        version's history note becomes `notes[version]` (who did what and when stay), and its
+        per-screen receipts and the photos no other alert names go; then the files are made
+        to hold no trace of them."""
 
     @abstractmethod
     async def list_alerts(self, statuses: Iterable[str] | None = None) -> list[dict]:
@@ -162,6 +175,11 @@ class Store(ABC):
     @abstractmethod
     async def receipts(self, alert_id: str, version: int) -> list[dict]:
         """Per network and profile: distinct screens and the last time one received it."""
+
+    @abstractmethod
+    async def receipts_timeline(self, alert_id: str) -> list[dict]:
+        """Per network and minute (`at`), the screens that first received any version of the
+        alert then (a screen counted once per profile), oldest first."""
 
     @abstractmethod
     async def next_delivery(self, network: str, now: datetime) -> Delivery | None:

@@ -47,6 +47,9 @@ class Database(Protocol):
     async def wait_for_commit(self) -> None:
         """Return when events may have been committed (by any instance), or after a while."""
 
+    async def forget(self) -> None:
+        """Leave no copy of deleted or overwritten rows in the database's files."""
+
 
 def placeholders(first: int, count: int) -> str:
     """`$first, ..., $(first+count-1)`: a parameter list for `IN (...)`."""

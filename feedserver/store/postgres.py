@@ -203,6 +203,11 @@ class PostgresDatabase:
             await self._relisten()
         await self._commits.wait(POLL_SECONDS)
 
+    async def forget(self) -> None:
+        """PostgreSQL keeps old row versions until VACUUM: clear the tables that held them."""
+        async with self._acquire() as connection:
+            await connection.execute("VACUUM alerts, alert_versions, events, receipts, photos")
+
     async def _relisten(self) -> None:
         if self._pool is None:
             return

@@ -10,6 +10,7 @@ makes every acknowledged change durable before the HTTP answer goes out.
 from __future__ import annotations
 
 import asyncio
+import os
 import queue
 import re
 import sqlite3
@@ -56,7 +57,9 @@ def _sqlite_sql(sql: str) -> str:
 def _connect(path: Path, busy_timeout_ms: int, *, reader: bool) -> sqlite3.Connection:
     # isolation_level=None: transactions are begun and ended explicitly, never implicitly
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    pragmas = ["synchronous=FULL", "foreign_keys=ON", f"busy_timeout={busy_timeout_ms}"]
+    # secure_delete: deleted and overwritten rows are zeroed, not left in free pages
+    pragmas = ["synchronous=FULL", "foreign_keys=ON", f"busy_timeout={busy_timeout_ms}",
+               "secure_delete=ON"]
     if reader:
         pragmas.append("query_only=ON")
     else:
@@ -133,7 +136,10 @@ class SQLiteDatabase:
         self._commits = Waker()
 
     async def connect(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # children's data: the directory and the files are this user's only (SQLite gives its
+        # -wal and -shm files the database file's permissions)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
         loop = asyncio.get_running_loop()
         self._writer = _Writer(await loop.run_in_executor(
             None, lambda: _connect(self.path, self.busy_timeout_ms, reader=False)))
@@ -209,6 +215,13 @@ class SQLiteDatabase:
 
     async def wait_for_commit(self) -> None:
         await self._commits.wait(POLL_SECONDS)
+
+    async def forget(self) -> None:
+        """The WAL still holds the pages as they were: copy it into the database and empty it."""
+        async with self._write_lock:
+            with _unavailable_as_such():
+                await self.writer.run(
+                    lambda c: c.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall())
 
 
 class SQLiteStore(SqlStore):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -30,16 +31,28 @@ EXPECTED = [
 ]
 
 
-async def publish_update_resolve_then_cancel(client) -> None:
-    """The events of EXPECTED: one alert updated and found, another published and cancelled."""
+async def publish_update_resolve_then_cancel(
+        client, delivered: Callable[[int], Awaitable[None]] | None = None) -> None:
+    """The events of EXPECTED: one alert updated and found, another published and cancelled.
+
+    `delivered(n)`, when given, waits until n events have reached the receiver: an alert's
+    end supersedes its deliveries still pending, so a receiver sees every step only if each
+    arrived before the next was made."""
+    async def step(count: int) -> None:
+        if delivered is not None:
+            await delivered(count)
+
     found = await publish(client, amber_alert())
+    await step(1)
     response = await client.patch(f"/v1/alerts/{found['id']}", json={"message": "Update."},
                                   headers=auth(PUBLISHER))
     assert response.status == 200
+    await step(2)
     response = await client.post(f"/v1/alerts/{found['id']}/resolve",
                                  json={"message": "Gevonden."}, headers=auth(PUBLISHER))
     assert response.status == 200
     withdrawn = await publish(client, amber_alert())
+    await step(4)
     response = await client.post(f"/v1/alerts/{withdrawn['id']}/cancel",
                                  json={"reason": "Vergissing"}, headers=auth(PUBLISHER))
     assert response.status == 200
@@ -96,7 +109,7 @@ async def test_a_cap_webhook_receives_signed_schema_valid_cap(aiohttp_client, ai
                                       "format": "cap"}
     client = await aiohttp_client(create_app(parse_config(data)))
 
-    await publish_update_resolve_then_cancel(client)
+    await publish_update_resolve_then_cancel(client, receiver.wait_for)
     await receiver.wait_for(5)
 
     seen = []

@@ -141,3 +141,14 @@ async def test_national_photos_follow_the_fetching_rules(aiohttp_client, aiohttp
         (warning,) = alerts[ref]["warnings"]
         assert warning["field"] == "children[0].photo" and "not public" in warning["message"]
     assert inside_hits.paths == []
+
+    photo = alerts["national:7"]["children"][0]["photo"]
+    update = listed("7", str(upstream.make_url("/to-internal")))
+    served[0] = {**update, "MessageId": "2",
+                 "Message": {**update["Message"], "Description": "Gezien in Baarn."}}
+    assert await client.app[POLLERS]["national"].poll_once()
+    kept = await client.app[ALERTS].find_by_origin("upstream", "national:7")
+    assert kept["children"][0]["photo"] == photo
+    (warning,) = kept["warnings"]
+    assert "earlier one is kept" in warning["message"] and "not public" in warning["message"]
+    assert inside_hits.paths == []

