@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = "feedserver-webhooks/1"
 CLAIM_RETRY_SECONDS = 0.5
+LEASE_MARGIN_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -181,9 +182,9 @@ class Sender:
                 await asyncio.wait_for(self.wake.wait(), wait)
 
     def _lease_seconds(self) -> float:
-        """Long enough to post and record the outcome; a lease that lapses (its sender died)
-        lets another sender take the delivery."""
-        return 3 * self.settings.timeout_seconds
+        """Long enough to post (at most `timeout_seconds`) and record the outcome, and no
+        longer: a lease that lapses (its sender died) lets another sender take the delivery."""
+        return self.settings.timeout_seconds + LEASE_MARGIN_SECONDS
 
     def _due_in(self, delivery: Delivery) -> float:
         if delivery.next_at is None:
