@@ -279,7 +279,9 @@ class AlertService:
             reach = [await self.store.receipts(alert["id"], entry["version"])
                      for entry in history]
             notes = {entry["version"]: scrubbed(entry.get("note")) for entry in history}
-            await self.store.purge(alert["id"], purged(alert, reach, now), notes)
+            clean = purged(alert, reach, now)
+            await self.store.purge(alert["id"], clean, notes)
+            self.bus.emit(clean, None)  # caches (renders on disk among them) drop their copies
             done.append(alert["id"])
         return done, min(upcoming, default=None)
 

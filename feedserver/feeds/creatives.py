@@ -92,6 +92,8 @@ class RenderService:
             log.error("render %s failed: %r", job.digest, future.exception())
         elif self._wanted(job.digest):
             self._creatives[job.digest] = future.result()
+        else:  # the alert changed or ended while it was being rendered into the shared directory
+            shared.forget(self.shared_dir, [job.digest])
 
     def jobs(self, alert: dict[str, Any]) -> list[tuple[Job, bool]]:
         """Every profile's creatives of the alert, each marked whether it is a primary format."""

@@ -44,7 +44,8 @@ def _write(path: Path, creative: Creative) -> None:
     meta = json.dumps({"content_type": creative.content_type, "report": creative.report},
                       separators=(",", ":")).encode()
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with temporary.open("wb") as file:
+    # owner-only, like the rest of data_dir: creatives show children's photos
+    with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as file:
         file.write(len(meta).to_bytes(HEADER, "big") + meta + creative.body)
     os.replace(temporary, path)
 
@@ -62,7 +63,7 @@ def render_stored(directory: str | None, digest: str, alert: dict[str, Any],
     found = _read(path)
     if found is not None:
         return found
-    os.makedirs(directory, exist_ok=True)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
     lock = os.open(path.with_suffix(LOCK_SUFFIX), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)  # waits while another process renders it
