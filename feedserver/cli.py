@@ -19,6 +19,8 @@ from feedserver.config import MAX_WORKERS, Config, ConfigError, load_config
 from feedserver.render import LAYOUT_NAMES, layouts
 from feedserver.render.cli import add_render_command
 from feedserver.signing.cli import add_keys_command
+from feedserver.store.base import StoreUnavailable
+from feedserver.store.migrations import SchemaTooNew
 
 DEFAULT_CONFIG = "config/feedserver.yaml"
 
@@ -85,8 +87,12 @@ def serve(args: argparse.Namespace) -> int:
     uvloop.install()
     access_log = {"access_log_class": PathOnlyAccessLogger} if config.server.access_log \
         else {"access_log": None}
-    web.run_app(create_app(config), host=host, port=port, reuse_port=args.worker, **access_log,
-                print=lambda text: print(text, flush=True))
+    try:
+        web.run_app(create_app(config), host=host, port=port, reuse_port=args.worker,
+                    **access_log, print=lambda text: print(text, flush=True))
+    except (SchemaTooNew, StoreUnavailable) as exc:
+        print(f"storage: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -47,20 +47,12 @@ def lock_key(name: str) -> int:
 EVENTS_LOCK = lock_key("events")
 MIGRATIONS_LOCK = lock_key("migrations")
 
-# "Not now" rather than "wrong": the server is gone, restarting, out of disk or connections.
-_UNAVAILABLE = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.InsufficientResourcesError,
-    asyncpg.OperatorInterventionError,
-    asyncpg.InterfaceError,
-    OSError,
-    TimeoutError,
-)
-
-
-# A pooled connection that died (PostgreSQL restarted, or ended the session)
+# A pooled connection that died (PostgreSQL restarted, or ended the session); asyncpg may say
+# so as an internal client error when the session ended in the middle of an operation.
 _LOST = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-         asyncpg.OperatorInterventionError, OSError)
+         asyncpg.OperatorInterventionError, asyncpg.InternalClientError, OSError)
+# "Not now" rather than "wrong": the server is gone, restarting, out of disk or connections.
+_UNAVAILABLE = (*_LOST, asyncpg.InsufficientResourcesError, TimeoutError)
 
 
 @contextlib.contextmanager
@@ -239,8 +231,10 @@ class AdvisoryLeadership(Leadership):
             else:
                 self._held = await self._connection.fetchval(
                     "SELECT pg_try_advisory_lock($1)", self.key, timeout=CONNECT_TIMEOUT)
-        except _UNAVAILABLE as exc:
-            log.warning("PostgreSQL: lead lost or not taken (%s)", exc)
+        except Exception as exc:
+            # whatever went wrong, this session may no longer hold the lock: stop leading
+            log.warning("PostgreSQL: lead lost or not taken (%s: %s)",
+                        exc.__class__.__name__, exc)
             await self._drop()
         return self._held
 
@@ -254,7 +248,7 @@ class AdvisoryLeadership(Leadership):
             connection, self._connection = self._connection, None
             try:
                 await connection.close(timeout=CONNECT_TIMEOUT)
-            except _UNAVAILABLE:
+            except Exception:
                 connection.terminate()
 
 
