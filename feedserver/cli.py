@@ -1,4 +1,4 @@
-"""Command line: `feedserver serve`, `feedserver check-config`."""
+"""Command line: `feedserver serve`, `check-config`, `render`, and the operator's commands."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from aiohttp import web
 from feedserver.access_log import PathOnlyAccessLogger
 from feedserver.app import create_app
 from feedserver.config import Config, ConfigError, load_config
+from feedserver.ops.cli import add_ops_commands
 from feedserver.render import LAYOUT_NAMES, layouts
 from feedserver.render.cli import add_render_command
 
@@ -78,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     check_cmd.add_argument("file", nargs="?", default=DEFAULT_CONFIG)
     check_cmd.set_defaults(run=check_config)
     add_render_command(commands)
+    add_ops_commands(commands, _load, DEFAULT_CONFIG)
     return parser
 
 
