@@ -27,6 +27,7 @@ CALLERS = {
     "admin": auth(ADMIN),
 }
 ADMITTED, UNAUTHORISED, FORBIDDEN = "admitted", 401, 403
+TO_SIGN_IN = 303  # a console page without a console session: to the sign-in page
 
 
 def expected(access: str, caller: str) -> str | int:
@@ -43,6 +44,8 @@ def expected(access: str, caller: str) -> str | int:
         return {"nobody": UNAUTHORISED, "network key of net-b": FORBIDDEN}.get(caller, ADMITTED)
     if access == "any_key":
         return UNAUTHORISED if caller == "nobody" else ADMITTED
+    if access == "console_session":  # a browser's session cookie; no token or key is one
+        return TO_SIGN_IN
     raise AssertionError(f"an access this matrix does not know: {access!r}")
 
 
@@ -55,7 +58,7 @@ async def path_values(client: TestClient) -> dict[str, str]:
     render = feed["alerts"][0]["renders"]["png"]
     digest, ext = re.search(r"/v1/renders/([0-9a-f]+)\.(\w+)$", render).groups()
     return {"alert_id": alert["id"], "network": "net-a", "profile": "landscape",
-            "photo_id": photo, "digest": digest, "ext": ext}
+            "photo_id": photo, "digest": digest, "ext": ext, "name": "console.js"}
 
 
 async def test_every_route_answers_every_caller_as_its_access_declares(client):
@@ -68,7 +71,8 @@ async def test_every_route_answers_every_caller_as_its_access_declares(client):
         assert access is not None, f"{method} {template} declares no access"
         path = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
         for caller, headers in CALLERS.items():
-            async with client.request(method, path, headers=headers) as response:
+            async with client.request(method, path, headers=headers,
+                                      allow_redirects=False) as response:
                 status = response.status
             promised = expected(access, caller)
             cells += 1
