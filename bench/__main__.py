@@ -14,12 +14,12 @@ import time
 import traceback
 from datetime import UTC, datetime
 
-from bench import poll, push, render, results
+from bench import place, poll, push, render, results
 from bench.probe import Settings
 from bench.procs import raise_nofile
 from bench.table import Row, markdown
 
-SECTIONS = ("poll", "push", "render")
+SECTIONS = ("poll", "place", "push", "render")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -46,6 +46,8 @@ async def run(args: argparse.Namespace) -> list[Row]:
         match name:
             case "poll":
                 rows += await poll.section(settings)
+            case "place":
+                rows += await place.section(settings)
             case "push":
                 rows += await push.section(steps, publishes)
             case "render":

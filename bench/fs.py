@@ -146,8 +146,10 @@ class FeedServer:
         )
         return reply["id"]
 
-    async def create(self, number: int, photo: str | None) -> str:
-        return (await self._call("POST", "/v1/alerts", json=alert_body(number, photo)))["id"]
+    async def create(self, number: int, photo: str | None, **fields) -> str:
+        """A draft of the bench alert, `fields` replacing its own (e.g. an `area`)."""
+        body = {**alert_body(number, photo), **fields}
+        return (await self._call("POST", "/v1/alerts", json=body))["id"]
 
     async def publish(self, alert_id: str) -> None:
         await self._call("POST", f"/v1/alerts/{alert_id}/publish")

@@ -40,6 +40,7 @@ class Probe:
     server: tuple[int, ...]
     headers: Mapping[str, str] = field(default_factory=dict)
     cpus: str | None = LOAD_CPUS
+    script: str | None = None  # a wrk Lua script that varies the requests
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,8 @@ class Figures:
 
 async def _once(probe: Probe, seconds: int) -> tuple[float, float]:
     before = cpu_seconds(probe.server)
-    result = await wrk.run(probe.url, seconds=seconds, headers=dict(probe.headers), cpus=probe.cpus)
+    result = await wrk.run(probe.url, seconds=seconds, headers=dict(probe.headers),
+                           cpus=probe.cpus, script=probe.script)
     spent = cpu_seconds(probe.server) - before
     return result.requests_per_second, spent / max(1, result.requests) * 1e6
 

@@ -48,14 +48,17 @@ async def run(
     headers: dict[str, str] | None = None,
     connections: int = 64,
     cpus: str | None = None,
+    script: str | None = None,
 ) -> WrkResult:
-    """One wrk run with a single thread (so it leaves the other core to the server).
+    """One wrk run with a single thread (so it leaves the other core to the server); a Lua
+    `script` may vary the requests.
 
     A run that got any non-2xx/3xx answer is refused: it measured an error page.
     """
     args = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
     for name, value in (headers or {}).items():
         args += ["-H", f"{name}: {value}"]
+    args += ["-s", script] if script else []
     args.append(url)
     proc = await asyncio.create_subprocess_exec(
         *pinned(args, cpus),

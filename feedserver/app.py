@@ -41,6 +41,7 @@ from feedserver.events import EventBus
 from feedserver.feeds.creatives import RenderService
 from feedserver.feeds.document import FeedCache
 from feedserver.feeds.receipts import ReceiptBook
+from feedserver.http import no_sniffing
 from feedserver.interop.cap_ingest import IngestSources
 from feedserver.interop.capservice import DocumentSources
 from feedserver.interop.fetching import FetchRules
@@ -154,6 +155,7 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
         webhooks_ctx,
     ])
     app.on_shutdown.append(close_push_clients)
+    app.on_response_prepare.append(no_sniffing)
     app.router.add_routes(ROUTES)
     return app
 

@@ -125,6 +125,7 @@ class Profile:
     regions: tuple[str, ...] = ("NL",)
     languages: tuple[str, ...] = ("nl",)
     test_alerts: bool = False
+    location: tuple[float, float] | None = None  # (lat, lon) where its screens stand
 
     @property
     def size_text(self) -> str:
@@ -452,9 +453,25 @@ def _profile(reader: _Reader, layouts: frozenset[str]) -> Profile:
         regions=regions,
         languages=reader.choices("languages", LANGUAGES, ("nl",)),
         test_alerts=reader.get("test_alerts", bool, False),
+        location=_location(reader),
     )
     reader.done()
     return profile
+
+
+def _location(reader: _Reader) -> tuple[float, float] | None:
+    data = reader.get("location", dict, None)
+    if data is None:
+        return None
+    place = _Reader(data, reader.at("location"))
+    point = []
+    for key, limit in (("lat", 90), ("lon", 180)):
+        value = place.get(key, (int, float), required=True)
+        if not -limit <= value <= limit:
+            raise ConfigError(f"{place.at(key)}: must be a number from -{limit} to {limit}")
+        point.append(float(value))
+    place.done()
+    return point[0], point[1]
 
 
 def _webhook(reader: _Reader) -> Webhook:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
+from typing import NamedTuple
 
 from aiohttp import web
 
@@ -16,6 +18,8 @@ MAX_JSON_BYTES = 256 * 1024
 JSON_TYPES = ("application/json",)
 PATCH_TYPES = ("application/merge-patch+json", "application/json")
 SCREEN_RE = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
+POINT_RE = re.compile(r"^-?[0-9]{1,3}(\.[0-9]{1,12})?,-?[0-9]{1,3}(\.[0-9]{1,12})?$")
+MAX_POINT_TEXT = 40
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
@@ -60,21 +64,46 @@ def parse_json(body: bytes) -> object:
         raise bad_request(f"body {exc}") from exc
 
 
-def screen_facts(request: web.Request) -> tuple[str | None, str | None]:
-    """The optional `screen` id and `region` a screen gives about itself, checked."""
+class ScreenFacts(NamedTuple):
+    """What a screen may say about itself in its query: `screen`, `region` and `at`."""
+
+    screen: str | None
+    region: str | None
+    at: tuple[float, float] | None  # (lat, lon)
+
+
+NO_FACTS = ScreenFacts(None, None, None)
+
+
+@lru_cache(maxsize=65536)  # a screen sends the same position on every poll
+def _point(text: str) -> tuple[float, float] | None:
+    """`lat,lon` in decimal degrees, or None when it is not one."""
+    if len(text) > MAX_POINT_TEXT or not POINT_RE.match(text):
+        return None
+    lat, lon = (float(part) for part in text.split(","))
+    return (lat, lon) if -90 <= lat <= 90 and -180 <= lon <= 180 else None
+
+
+def screen_facts(request: web.Request) -> ScreenFacts:
+    """The optional `screen` id, `region` and `at` position a screen gives, checked."""
     query = request.query
     screen = query.get("screen")
     region = query.get("region")
-    if screen is None and region is None:
-        return None, None
+    at_text = query.get("at")
+    if screen is None and region is None and at_text is None:
+        return NO_FACTS
     errors = []
     if screen is not None and not SCREEN_RE.match(screen):
         errors.append(FieldError("screen", "must be 1 to 128 letters, digits or . _ : @ -"))
     if region is not None and not REGION_RE.match(region):
         errors.append(FieldError("region", "must be an ISO 3166-2 code such as NL-UT"))
+    at = None if at_text is None else _point(at_text)
+    if at_text is not None and at is None:
+        errors.append(FieldError("at", "must be lat,lon in decimal degrees such as "
+                                       "52.0907,5.1214 (lat -90..90, lon -180..180)"))
     if errors:
         raise ApiError(400, "invalid_query", errors[0].field + ": " + errors[0].message, errors)
-    return screen, region
+    return ScreenFacts(screen, region, at)
 
 
 def query_list(request: web.Request, name: str, allowed: tuple[str, ...]) -> list[str] | None:
@@ -103,3 +132,9 @@ def json_response(data: dict, status: int = 200, headers: dict | None = None) ->
     return web.Response(body=compact_json(data), status=status, content_type="application/json",
                         headers=headers)
 
+
+
+async def no_sniffing(request: web.BaseRequest, response: web.StreamResponse) -> None:
+    """`on_response_prepare`: no answer is ever read as another type than it says (a JSON
+    error or a feed document taken for HTML by a browser)."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -85,7 +85,8 @@ async def test_kind_region_and_test_filters(client):
     utrecht = await feed(client, "net-a", "utrecht", KEY_A)
     assert [a["id"] for a in utrecht["alerts"]] == [regional["id"]]
     tests = await feed(client, "net-a", "tests", KEY_A)
-    assert {a["id"] for a in tests["alerts"]} == {regional["id"], test_alert["id"]}
+    # A regional alert is never shown nationwide: "tests" is listed only as NL.
+    assert {a["id"] for a in tests["alerts"]} == {test_alert["id"]}
     assert next(a for a in tests["alerts"] if a["id"] == test_alert["id"])["test"] is True
 
     in_utrecht = await feed(client, "net-a", "landscape", KEY_A, region="NL-UT")

@@ -34,8 +34,8 @@ def stored_alert(alert_id: str = "a_1", version: int = 1, status: str = "active"
             "children": [{"name": "Invented Testchild"}]}
 
 
-def two_networks(event: Event) -> list[tuple[str, None]]:
-    return [("net-a", None), ("net-b", None)]
+def two_networks(event: Event) -> list[tuple[str, None, str]]:
+    return [("net-a", None, event.type), ("net-b", None, event.type)]
 
 
 StoreMaker = Callable[..., SqlStore]
@@ -70,7 +70,7 @@ async def test_a_read_during_an_open_write_sees_only_committed_rows(stores) -> N
         # make the transaction fail (a delivery without a network breaks NOT NULL).
         reads.append(asyncio.ensure_future(asyncio.gather(
             store.events_since(0), store.get_alert("a_1"), store.list_alerts())))
-        return [(None, None)]
+        return [(None, None, event.type)]
 
     store = await stores(targets_then_fail)
     with pytest.raises((sqlite3.IntegrityError, asyncpg.NotNullViolationError)):

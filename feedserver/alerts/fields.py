@@ -13,6 +13,7 @@ from typing import Any
 
 from feedserver.config import KINDS, LANGUAGES, REGION_RE
 from feedserver.errors import FieldError
+from feedserver.geo.areas import check_area
 from feedserver.timeutil import format_time, parse_time
 
 CIRCUMSTANCES = ("stranger_abduction", "life_threatening", "family_abduction", "runaway", "unknown")
@@ -28,8 +29,8 @@ COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 PHOTO_ID_RE = re.compile(r"^p_[0-9a-f]{24}$")
 
 INPUT_FIELDS = (
-    "kind", "circumstance", "test", "regions", "languages", "children", "suspects", "vehicles",
-    "last_seen", "message", "contact", "expires_at", "policy_override",
+    "kind", "circumstance", "test", "regions", "area", "languages", "children", "suspects",
+    "vehicles", "last_seen", "message", "contact", "expires_at", "policy_override",
 )
 SERVER_FIELDS = (
     "id", "status", "version", "created_at", "updated_at", "published_at", "ended_at", "headline",
@@ -295,6 +296,7 @@ def normalise(data: dict, default_contact: dict[str, str]) -> tuple[dict, list[F
                                      "unknown"),
         "test": test is True,
         "regions": _regions(check, data.get("regions")),
+        "area": check_area(data.get("area"), check.fail),
         "languages": list(check.languages),
         "children": check.objects(data.get("children"), "children",
                                   lambda d, p: _child(check, d, p)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from feedserver.errors import FieldError
+from feedserver.geo.labels import area_label
 
 KIND_TITLES = {
     "amber": {"nl": "AMBER Alert", "en": "AMBER Alert", "de": "AMBER Alert", "fr": "Alerte AMBER"},
@@ -26,11 +27,15 @@ def _children_phrase(children: list[dict], lang: str) -> str:
 
 
 def headline(alert: dict) -> dict[str, str]:
-    """E.g. {"nl": "AMBER Alert: Sanne de Vries (9)"}; a resolved alert says it is over."""
+    """E.g. {"nl": "AMBER Alert: Sanne de Vries (9)"}; a resolved alert says it is over; a
+    regional one says where ("Vermist Kind Alert (Groningen en omgeving): Daan (14)")."""
     result = {}
     for lang in alert["languages"]:
         title = FOUND_TITLES[lang] if alert.get("status") == "resolved" else (
             KIND_TITLES.get(alert.get("kind"), KIND_TITLES["missing_child"])[lang])
+        where = area_label(alert, lang)
+        if where:
+            title = f"{title} ({where})"
         text = f"{title}: {_children_phrase(alert.get('children') or [], lang)}"
         result[lang] = f"{TEST_PREFIX} {text}" if alert.get("test") else text
     return result

@@ -19,6 +19,10 @@ from feedserver.signing.jws import PUBLIC_READ
 
 DIGEST_RE = re.compile(r"^[0-9a-f]{40}$")
 IMMUTABLE = "public, max-age=31536000, immutable"
+# an html creative is one self-contained page: inline styles, fonts and images, no script;
+# ATM and signage pages frame it, so framing stays open
+HTML_CREATIVE_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                        "font-src data:; sandbox")
 
 
 def _respond(
@@ -33,8 +37,10 @@ def _respond(
         return web.Response(status=304, headers=headers)
     # signed, so a player can tell a creative a cache or proxy changed from the real one
     signature = request.app[SIGNATURES].header(creative.body, digest)
-    return web.Response(body=creative.body, headers={
-        **headers, **PUBLIC_READ, "Content-Type": creative.content_type, JWS_HEADER: signature})
+    kind = {"Content-Type": creative.content_type, JWS_HEADER: signature}
+    if creative.content_type.startswith("text/html"):
+        kind["Content-Security-Policy"] = HTML_CREATIVE_POLICY
+    return web.Response(body=creative.body, headers={**headers, **PUBLIC_READ, **kind})
 
 
 def _extension(request: web.Request) -> str:

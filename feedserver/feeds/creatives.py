@@ -12,7 +12,8 @@ from collections import OrderedDict
 from typing import Any
 
 from feedserver.config import Config, Network, Profile
-from feedserver.feeds.document import VISIBLE, on_screens, reaches, shown_until
+from feedserver.feeds.document import VISIBLE, on_screens, shown_until
+from feedserver.geo.reach import could_reach
 from feedserver.render.creative import Creative, plan_report
 from feedserver.render.digest import (
     EXTENSIONS,
@@ -93,7 +94,7 @@ class RenderService:
         unique: dict[str, tuple[Job, bool]] = {}
         for network in self.config.networks:
             for profile in network.profiles:
-                if not reaches(alert, profile, None):
+                if not could_reach(alert, profile):
                     continue
                 for i, fmt in enumerate(profile.formats):
                     job = self.job(alert, profile, fmt)
@@ -234,7 +235,7 @@ class RenderService:
         out = []
         for network in self.config.networks:
             for profile in network.profiles:
-                if not reaches(alert, profile, None):
+                if not could_reach(alert, profile):
                     continue
                 creative = self._creatives.get(self.job(alert, profile, profile.formats[0]).digest)
                 if creative is not None:

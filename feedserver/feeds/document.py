@@ -2,6 +2,11 @@
 
 A poll costs a dictionary lookup: documents are rebuilt only when an alert changes or a time
 boundary passes (an expiry, the end of a "found" card, the next validity refresh).
+
+Screens at a known point share a document per place class: the set of visible regional alerts
+whose area holds the point. Thousands of positions fall in a handful of classes, so they make
+a handful of documents; a position's class is worked out once (one prepared-shape test per
+regional alert) and remembered until the visible alerts change.
 """
 
 from __future__ import annotations
@@ -14,27 +19,16 @@ from functools import cached_property
 
 from feedserver.config import AlertsConfig, Config, Network, Profile
 from feedserver.formats import body_etag, compact_json
+from feedserver.geo.reach import AlertReach, Place, alert_reach, reaches
 from feedserver.store.base import Event, Store
 from feedserver.timeutil import format_time, parse_time
 
 VISIBLE = ("active", "resolved")
 POLL_JITTER_VARIANTS = 8
 MAX_CACHED_DOCUMENTS = 20_000
+MAX_CACHED_CLASSES = 200_000  # positions whose place class is known (screens poll from one)
 
 RenderUrls = Callable[[dict, Network, Profile], dict[str, str]]
-
-
-def region_overlaps(a: str, b: str) -> bool:
-    """NL overlaps NL-UT and NL; NL-UT does not overlap NL-NH."""
-    return a == b or a.startswith(b + "-") or b.startswith(a + "-")
-
-
-def reaches(alert: dict, profile: Profile, region: str | None) -> bool:
-    """Whether a screen of this profile (optionally located in `region`) gets the alert."""
-    if alert["kind"] not in profile.kinds or (alert["test"] and not profile.test_alerts):
-        return False
-    places = (region,) if region else profile.regions
-    return any(region_overlaps(a, p) for a in alert["regions"] for p in places)
 
 
 def shown_until(alert: dict, settings: AlertsConfig) -> datetime:
@@ -104,7 +98,10 @@ class FeedCache:
         self.clock = clock
         self.render_urls: RenderUrls = lambda alert, network, profile: {}
         self._visible: dict[str, dict] = {}
-        self._documents: dict[tuple[str, str, str | None], FeedDocument] = {}
+        self._reach: dict[str, AlertReach] = {}
+        self._regional: tuple[tuple[str, AlertReach], ...] = ()
+        self._classes: dict[tuple[float, float], frozenset[str]] = {}
+        self._documents: dict[tuple, FeedDocument] = {}
 
     def shows(self, alert: dict) -> bool:
         """Whether the alert is on screens now."""
@@ -112,19 +109,43 @@ class FeedCache:
 
     async def load(self, store: Store) -> None:
         self._visible = {a["id"]: a for a in await store.list_alerts(VISIBLE)}
-        self._documents.clear()
+        self._reindex()
 
     def on_change(self, alert: dict, event: Event | None) -> None:
         if alert["status"] in VISIBLE:
             self._visible[alert["id"]] = alert
         elif self._visible.pop(alert["id"], None) is None:
             return
+        self._reindex()
+
+    def _reindex(self) -> None:
+        self._reach = {i: alert_reach(a) for i, a in self._visible.items()}
+        self._regional = tuple((i, r) for i, r in self._reach.items() if r.regional)
+        self._classes.clear()
         self._documents.clear()
+
+    @property
+    def cached_documents(self) -> int:
+        return len(self._documents)
+
+    def place_key(self, place: Place) -> tuple:
+        """What decides a screen's document besides its profile: its regions, and for a screen
+        at a point, which visible regional alerts hold that point (its place class)."""
+        point = place.point
+        if point is None:
+            return place.regions, None
+        found = self._classes.get(point)
+        if found is None:
+            if len(self._classes) >= MAX_CACHED_CLASSES:
+                self._classes.clear()
+            found = frozenset(i for i, r in self._regional if r.contains(point))
+            self._classes[point] = found
+        return place.regions, found
 
     def _refresh_period(self) -> timedelta:
         return timedelta(seconds=max(1, self.settings.offline_grace_seconds // 3))
 
-    def entries(self, network: Network, profile: Profile, region: str | None,
+    def entries(self, network: Network, profile: Profile, place: Place,
                 now: datetime) -> tuple[list[dict], datetime]:
         """The profile's entries in contract order, and when they next change by the clock."""
         period = self._refresh_period()
@@ -135,20 +156,21 @@ class FeedCache:
         entries = []
         for alert in sorted(self._visible.values(), key=_sort_key):
             until = shown_until(alert, self.settings)
-            if until <= now or not reaches(alert, profile, region):
+            if until <= now or not reaches(self._reach[alert["id"]], profile, place):
                 continue
             fresh_until = min(fresh_until, until)
             renders = self.render_urls(alert, network, profile)
             entries.append(feed_entry(alert, profile, renders, min(until, valid_base)))
         return entries, fresh_until
 
-    def document(self, network: Network, profile: Profile, region: str | None) -> FeedDocument:
-        key = (network.id, profile.id, region)
+    def document(self, network: Network, profile: Profile, place: Place) -> FeedDocument:
+        """The document of a screen of this profile at this place (any point of its class)."""
+        key = (network.id, profile.id, self.place_key(place))
         now = self.clock()
         cached = self._documents.get(key)
         if cached is not None and now < cached.fresh_until:
             return cached
-        entries, fresh_until = self.entries(network, profile, region, now)
+        entries, fresh_until = self.entries(network, profile, place, now)
         base = {
             "network": network.id,
             "profile": profile.id,

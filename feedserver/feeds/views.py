@@ -11,6 +11,7 @@ from feedserver.auth import NETWORK
 from feedserver.config import Network, Profile
 from feedserver.errors import not_found
 from feedserver.feeds.document import FeedDocument
+from feedserver.geo.reach import Place, screen_place
 from feedserver.http import etag_matches, screen_facts
 from feedserver.signing.jws import HEADER as JWS_HEADER
 
@@ -30,21 +31,22 @@ def screen_profile(request: web.Request) -> tuple[Network, Profile]:
 class ScreenView(NamedTuple):
     network: Network
     profile: Profile
-    region: str | None
+    place: Place
     screen: str | None
     document: FeedDocument
 
 
 def screen_view(request: web.Request) -> ScreenView:
     """What a screen's request for any of its profile's feeds comes to: access checked, its
-    `screen` and `region` read, the profile's document found and a receipt recorded."""
+    `screen`, `region` and `at` read, its document found and a receipt recorded."""
     network, profile = screen_profile(request)
-    screen, region = screen_facts(request)
+    facts = screen_facts(request)
+    place = screen_place(profile, facts.at, facts.region)
     app = request.app
-    document = app[FEEDS].document(network, profile, region)
-    if screen is not None:
-        app[RECEIPTS].record(network.id, profile.id, screen, document.receipt_keys)
-    return ScreenView(network, profile, region, screen, document)
+    document = app[FEEDS].document(network, profile, place)
+    if facts.screen is not None:
+        app[RECEIPTS].record(network.id, profile.id, facts.screen, document.receipt_keys)
+    return ScreenView(network, profile, place, facts.screen, document)
 
 
 async def feed_document(request: web.Request) -> web.Response:

@@ -16,6 +16,7 @@ from lxml import etree
 
 from feedserver.alerts.fields import MAX_URL, PHONE_RE, URL_RE
 from feedserver.config import KINDS, LANGUAGES, REGION_RE
+from feedserver.geo.areas import area_regions, checked_area
 from feedserver.interop.capxml import (
     CapError,
     find_cap_alert,
@@ -71,6 +72,8 @@ class Info:
     parameters: tuple[tuple[str, str], ...]
     resources: tuple[Resource, ...]
     geocodes: tuple[tuple[str, str], ...]
+    circles: tuple[str, ...] = ()   # "lat,lon radius_km"
+    polygons: tuple[str, ...] = ()  # "lat,lon lat,lon ..." (closed)
 
 
 @dataclass(frozen=True)
@@ -193,6 +196,10 @@ def _info(info: etree._Element) -> Info:
         ),
         geocodes=tuple(pair for area in info.findall(f"{{{CAP_NS}}}area")
                        for pair in _pairs(area, "geocode")),
+        circles=tuple(text for area in info.findall(f"{{{CAP_NS}}}area")
+                      for text in _texts(area, "circle")),
+        polygons=tuple(text for area in info.findall(f"{{{CAP_NS}}}area")
+                       for text in _texts(area, "polygon")),
     )
 
 
@@ -276,10 +283,58 @@ def map_message(message: CapMessage) -> Mapped:
     regions = [value.upper() for name, value in primary.geocodes
                if name.replace(" ", "").upper().startswith("ISO3166")
                and REGION_RE.match(value.upper())]
+    area = cap_area(primary)
+    if area is not None:
+        fields["area"] = area
     if regions:
         fields["regions"] = list(dict.fromkeys(regions))
+    elif area is not None:
+        fields["regions"] = area_regions_of(area)
     all_clear = any("AllClear" in info.response_types for info in infos.values())
     return Mapped(fields, photos, all_clear)
+
+
+MAX_SHAPE_TEXT = 40_000  # 1,000 points of "lat,lon " at most, as the area check allows
+
+
+def _pair_of_numbers(text: str, place: str) -> list[float]:
+    parts = text.split(",")
+    try:
+        if len(parts) != 2:
+            raise ValueError(text)
+        return [float(parts[0]), float(parts[1])]
+    except ValueError:
+        raise CapError(422, f"{place}: {text[:40]!r} is not lat,lon", place) from None
+
+
+def cap_area(info: Info) -> dict | None:
+    """CAP `<circle>` ("lat,lon radius_km") and `<polygon>` ("lat,lon lat,lon ...") as an
+    `area`; the alert's own checks (ranges, self-crossing, radius) then apply to it."""
+    if not info.circles and not info.polygons:
+        return None
+    circles = []
+    for i, text in enumerate(info.circles):
+        place = f"info.area.circle[{i}]"
+        centre, _, radius = text[:MAX_SHAPE_TEXT].strip().partition(" ")
+        lat, lon = _pair_of_numbers(centre, place)
+        try:
+            radius_km = float(radius.strip())
+        except ValueError:
+            raise CapError(422, f"{place}: the radius must be a number of km", place) from None
+        circles.append({"lat": lat, "lon": lon, "radius_km": radius_km})
+    polygons = []
+    for i, text in enumerate(info.polygons):
+        place = f"info.area.polygon[{i}]"
+        if len(text) > MAX_SHAPE_TEXT:
+            raise CapError(422, f"{place}: too many points", place)
+        polygons.append([_pair_of_numbers(pair, place) for pair in text.split()])
+    return {"circles": circles, "polygons": polygons}
+
+
+def area_regions_of(area: dict) -> list[str]:
+    """The provinces of a CAP area without geocodes; the area is checked later as a field."""
+    checked = checked_area(area)
+    return area_regions(checked) if checked else ["NL"]
 
 
 def _structured(infos: dict[str, Info], fields: dict) -> list[tuple[str, int, Resource]]:

@@ -135,7 +135,7 @@ def _info(alert: dict, lang: str, public_url: str, photos: Mapping[str, Photo],
         photo = photos.get(photo_id)
         if photo is not None:
             info.append(_resource(path, photo, photo_url(public_url, alert, photo.id)))
-    info.append(_area(alert["regions"]))
+    info.append(_area(alert["regions"], alert.get("area")))
     return info
 
 
@@ -204,11 +204,25 @@ def _resource(path: str, photo: Photo, uri: str) -> etree._Element:
     )
 
 
-def _area(regions: list[str]) -> etree._Element:
+def _area(regions: list[str], shapes: dict | None) -> etree._Element:
+    """areaDesc, then the alert's polygons and circles (as CAP writes them), then one
+    geocode per region, in the schema's order."""
     area = E.area(E.areaDesc(", ".join(REGION_NAMES.get(r, r) for r in regions)))
+    for ring in (shapes or {}).get("polygons", []):
+        closed = [*ring, ring[0]]
+        area.append(E.polygon(" ".join(f"{_decimal(lat)},{_decimal(lon)}"
+                                        for lat, lon in closed)))
+    for circle in (shapes or {}).get("circles", []):
+        area.append(E.circle(f"{_decimal(circle['lat'])},{_decimal(circle['lon'])} "
+                             f"{_decimal(circle['radius_km'])}"))
     for region in regions:
         area.append(_pair("geocode", GEOCODE_NAME, region))
     return area
+
+
+def _decimal(value: float) -> str:
+    """Up to six decimals (about 10 cm), no trailing zeros: 53.2194, 25."""
+    return f"{value:.6f}".rstrip("0").rstrip(".")
 
 
 def _pair(tag: str, name: str, value: str) -> etree._Element:

@@ -5,8 +5,10 @@ Test), Type (Alert | Update | Cancel), Scope, AlertLevel ("10" a national AMBER 
 regional Vermist Kind Alert), Location {Description, Latitude, Longitude}, Message {Title
 "Name (age)", Description, DescriptionExt "Vermist" | "Ontvoerd", Readmore_URL, Media_URL,
 Media {Image, SmallImage}}, Area {Description, Circle, CircleKM}. Nulls are common: every
-field but AlertId may be missing. The list gives no ISO region, so mirrored alerts are
-national (regions ["NL"]); its text is Dutch.
+field but AlertId may be missing. The list gives no ISO region: an AMBER Alert is national
+(regions ["NL"]); a regional entry with a usable `Location` and circle (CircleKM, else Circle
+in metres) gets that circle as its `area` and the provinces it touches as its regions, and is
+national otherwise. Its text is Dutch.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from feedserver.alerts.fields import MAX_URL, URL_RE
+from feedserver.geo.areas import area_regions, checked_area
 from feedserver.jsonlimits import OddJson, bounded_json
 
 # No pattern here can backtrack: every repeated class is followed by a character it cannot
@@ -28,6 +31,7 @@ LEVEL_RE = re.compile(r"[0-9]{1,3}")
 NAME_SEPARATORS = "(),&"
 MAX_TITLE = 400
 AMBER_LEVEL = 10
+MAX_NUMBER_TEXT = 32
 
 
 class Malformed(ValueError):
@@ -126,6 +130,30 @@ def _kind(entry: dict) -> str:
     return "amber" if int(level) >= AMBER_LEVEL else "missing_child"
 
 
+def _number(value: Any) -> float | None:
+    """A number as the list writes it ("52.15" or 52.15), or None."""
+    text = _text(value)
+    if text is None or len(text) > MAX_NUMBER_TEXT:
+        return None
+    try:
+        return float(text.replace(",", "."))
+    except ValueError:
+        return None
+
+
+def _area(entry: dict) -> dict | None:
+    """The circle of a regional entry (`Location` and `Area.CircleKM` or `Area.Circle` in m)."""
+    location = entry.get("Location") or {}
+    area = entry.get("Area") or {}
+    radius_km = _number(area.get("CircleKM"))
+    if radius_km is None:
+        metres = _number(area.get("Circle"))
+        radius_km = None if metres is None else metres / 1000
+    circle = {"lat": _number(location.get("Latitude")), "lon": _number(location.get("Longitude")),
+              "radius_km": radius_km}
+    return checked_area({"circles": [circle]})
+
+
 def children_from_title(title: str | None) -> list[dict]:
     """"Sanne (9)" or "Anna (5) en Bram (7)" → children; a title without ages → one name.
     A name is the text before "(age)" back to the previous bracket, comma or &."""
@@ -156,11 +184,13 @@ def entry_fields(entry: dict) -> dict:
         circumstance = "stranger_abduction" if abducted else "life_threatening"
     else:
         circumstance = "unknown"
+    area = None if kind == "amber" else _area(entry)
     fields: dict = {
         "kind": kind,
         "circumstance": circumstance,
         "test": _text(entry.get("State")) == "Test",
-        "regions": ["NL"],
+        "regions": area_regions(area) if area else ["NL"],
+        "area": area,
         "languages": ["nl"],
         "children": children_from_title(_text(message.get("Title"))),
     }

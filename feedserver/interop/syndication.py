@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from feedserver.config import Network, Profile
+from feedserver.feeds.document import FeedDocument
 from feedserver.formats import CONTENT_TYPES, IMAGE_FORMATS, body_etag
 from feedserver.interop.capservice import DocumentSources, build_cap
 from feedserver.interop.vocabulary import xml_text
@@ -62,22 +63,22 @@ class Syndicated:
 
 
 class Syndication:
-    """The cache of Atom and RSS bytes, keyed by network, profile, region and format."""
+    """The cache of Atom and RSS bytes, keyed by network, profile, format and the entries."""
 
     def __init__(self, sources: DocumentSources) -> None:
         self.sources = sources
         self._cache: dict[tuple, Syndicated] = {}
 
-    async def get(self, network: Network, profile: Profile, region: str | None, kind: str,
+    async def get(self, network: Network, profile: Profile, document: FeedDocument, kind: str,
                   build: Builder) -> Syndicated:
-        """Atom or RSS of the profile's current feed document, rebuilt when its entries change."""
+        """Atom or RSS of a screen's feed document: only what reaches that screen."""
         sources = self.sources
-        entries = sources.feeds.document(network, profile, region).entries
+        entries = document.entries
         signature = tuple((e["id"], e["version"], tuple(sorted(e["renders"].items())))
                           for e in entries)
-        key = (network.id, profile.id, region, kind)
+        key = (network.id, profile.id, kind, signature)
         cached = self._cache.get(key)
-        if cached is not None and cached.signature == signature:
+        if cached is not None:
             return cached
         meta = await _meta(sources, network, profile, kind, entries)
         items = [await _item(sources, profile, entry) for entry in entries]

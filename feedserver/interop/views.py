@@ -96,7 +96,7 @@ async def ingest(request: web.Request) -> web.Response:
 def _syndicated(kind: str, build: Builder, content_type: str):
     async def view(request: web.Request) -> web.Response:
         asked = screen_view(request)
-        feed = await request.app[SYNDICATION].get(asked.network, asked.profile, asked.region,
+        feed = await request.app[SYNDICATION].get(asked.network, asked.profile, asked.document,
                                                    kind, build)
         headers = {**CACHING, "ETag": feed.etag}
         if etag_matches(request, feed.etag):

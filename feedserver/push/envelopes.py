@@ -2,7 +2,8 @@
 
 Push streams and webhooks carry the same envelope. An ended alert (cancelled, expired) still
 reaches the profiles that had it, with no renders and a `valid_until` in the past, so a screen
-takes it down at once.
+takes it down at once. A change that takes an alert away from a screen (other regions, area,
+kind, or `test`) reaches that screen as `alert.withdrawn`, with the same takedown entry.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import datetime, timedelta
 
 from feedserver.config import AlertsConfig, Network, Profile
 from feedserver.feeds.document import VISIBLE, FeedCache, feed_entry, shown_until
+from feedserver.geo.reach import Place, alert_reach, reaches
 from feedserver.store.base import Event
 from feedserver.timeutil import format_time, parse_time
 
@@ -30,8 +32,32 @@ def event_entry(alert: dict, network: Network, profile: Profile, feeds: FeedCach
     return feed_entry(alert, profile, renders, valid_until)
 
 
-def envelope(event: Event, network: Network, profile: Profile, entry: dict) -> dict:
-    return {"id": event.seq, "type": event.type, "at": format_time(event.at),
+WITHDRAWN = "alert.withdrawn"
+
+
+def heard_as(event: Event, profile: Profile, place: Place) -> str | None:
+    """What a screen hears of an event: the event itself when the new version reaches it,
+    `alert.withdrawn` when only the version it was showing did, else nothing."""
+    if reaches(alert_reach(event.alert), profile, place):
+        return event.type
+    previous = event.previous
+    if previous is not None and previous["status"] in VISIBLE and \
+            reaches(alert_reach(previous), profile, place):
+        return WITHDRAWN
+    return None
+
+
+def heard_entry(event: Event, heard: str, network: Network, profile: Profile,
+                feeds: FeedCache, now: datetime) -> dict:
+    """The entry of an event as heard: a withdrawal has no renders and its validity ended."""
+    if heard == WITHDRAWN:
+        return feed_entry(event.alert, profile, {}, event.at)
+    return event_entry(event.alert, network, profile, feeds, now)
+
+
+def envelope(event: Event, network: Network, profile: Profile, entry: dict,
+             heard: str | None = None) -> dict:
+    return {"id": event.seq, "type": heard or event.type, "at": format_time(event.at),
             "network": network.id, "profile": profile.id, "alert": entry}
 
 

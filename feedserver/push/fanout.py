@@ -1,6 +1,7 @@
 """Fan-out of committed events to every connected screen, never waiting for the slowest.
 
-Each event becomes wire bytes once per (network, profile, region) group: an SSE message as an
+Each event becomes wire bytes once per (network, profile, type heard) and goes to every
+(network, profile, place) group that hears it: an SSE message as an
 HTTP chunk (or plain, for HTTP/1.0 proxies) and a WebSocket text frame. One synchronous pass
 writes those shared bytes straight to each client's transport: no task wakes up per client.
 A transport holding more than `send_buffer_bytes` unsent is a client that cannot keep up; it
@@ -17,12 +18,14 @@ from collections.abc import Callable
 from datetime import datetime
 
 from feedserver.config import Network, Profile, PushSettings
-from feedserver.feeds.document import FeedCache, reaches
+from feedserver.feeds.document import FeedCache
 from feedserver.feeds.receipts import ReceiptBook
+from feedserver.geo.reach import Place
 from feedserver.push.envelopes import (
     WEBSOCKET_PING,
     envelope,
-    event_entry,
+    heard_as,
+    heard_entry,
     http_chunk,
     sse_frame,
     websocket_text,
@@ -53,10 +56,13 @@ def _message(seq: int, event_type: str, data: bytes,
     return Outgoing((http_chunk(sse), sse, websocket_text(data)), receipt)
 
 
-def event_message(event: Event, network: Network, profile: Profile, entry: dict,
-                  signatures: Signatures) -> Outgoing:
-    data = signatures.message(envelope(event, network, profile, entry))
-    return _message(event.seq, event.type, data, (entry["id"], entry["version"]))
+def event_message(event: Event, heard: str, network: Network, profile: Profile,
+                  feeds: FeedCache, now: datetime, signatures: Signatures) -> Outgoing:
+    """The event as this profile hears it, signed; a withdrawal is no receipt of the alert."""
+    entry = heard_entry(event, heard, network, profile, feeds, now)
+    receipt = (entry["id"], entry["version"]) if heard == event.type else None
+    data = signatures.message(envelope(event, network, profile, entry, heard))
+    return _message(event.seq, heard, data, receipt)
 
 
 def snapshot_message(seq: int, document: bytes, etag: str, signatures: Signatures) -> Outgoing:
@@ -68,12 +74,12 @@ KEEPALIVE = Outgoing((http_chunk(_COMMENT), _COMMENT, WEBSOCKET_PING), None)
 
 
 class Group:
-    __slots__ = ("clients", "network", "profile", "region")
+    __slots__ = ("clients", "network", "place", "profile")
 
-    def __init__(self, network: Network, profile: Profile, region: str | None) -> None:
+    def __init__(self, network: Network, profile: Profile, place: Place) -> None:
         self.network = network
         self.profile = profile
-        self.region = region
+        self.place = place
         self.clients: set[Client] = set()
 
 
@@ -147,20 +153,20 @@ class Hub:
         self.last_seq = last_seq
         self.dropped = 0
         self._joined = 0
-        self._groups: dict[tuple[str, str, str | None], Group] = {}
+        self._groups: dict[tuple[str, str, Place], Group] = {}
         self.closed = False
 
     @property
     def connected(self) -> int:
         return sum(len(g.clients) for g in self._groups.values())
 
-    def join(self, network: Network, profile: Profile, region: str | None, screen: str | None,
+    def join(self, network: Network, profile: Profile, place: Place, screen: str | None,
              transport: asyncio.Transport, kind: int) -> Client:
         """Register a client; from now on it is sent every event after `self.last_seq`."""
-        key = (network.id, profile.id, region)
+        key = (network.id, profile.id, place)
         group = self._groups.get(key)
         if group is None:
-            group = self._groups[key] = Group(network, profile, region)
+            group = self._groups[key] = Group(network, profile, place)
         self._bound_buffers(transport)
         self._joined += 1
         client = Client(group, screen, transport, kind, self._joined % KEEPALIVE_SLICES,
@@ -180,7 +186,7 @@ class Hub:
         group = client.group
         group.clients.discard(client)
         if not group.clients:
-            self._groups.pop((group.network.id, group.profile.id, group.region), None)
+            self._groups.pop((group.network.id, group.profile.id, group.place), None)
 
     def _drop(self, clients: list[Client]) -> None:
         for client in clients:
@@ -189,29 +195,40 @@ class Hub:
             self.leave(client)
 
     def on_change(self, alert: dict, event: Event | None) -> None:
-        """The bus listener: one pass over the groups, one message per group that it reaches."""
+        """The bus listener: one pass over the groups; a message is built once per profile and
+        type heard, and a group gets it when the event reaches its place."""
         if event is None:
             return
         self.last_seq = event.seq
         now = self.clock()
+        messages: dict[tuple[str, str, str], Outgoing | None] = {}
         for group in list(self._groups.values()):
-            # The profile's filters by kind, regions and test, never by status: a cancel
-            # must reach exactly the screens that had the alert.
-            if not reaches(event.alert, group.profile, group.region):
+            # Reach by kind, place and test, never by status: a cancel must reach exactly the
+            # screens that had the alert, and a narrowing tells those it leaves.
+            heard = heard_as(event, group.profile, group.place)
+            if heard is None:
                 continue
-            try:
-                entry = event_entry(event.alert, group.network, group.profile, self.feeds, now)
-                message = event_message(event, group.network, group.profile, entry,
-                                        self.signatures)
-            except Exception:
-                # The change is committed; its publisher must not get an error for it.
-                # These screens reconnect and catch up from the store.
-                log.exception("could not build event %d for %s/%s", event.seq,
-                              group.network.id, group.profile.id)
+            key = (group.network.id, group.profile.id, heard)
+            if key not in messages:
+                messages[key] = self._event_message(event, heard, group, now)
+            message = messages[key]
+            if message is None:
                 self._drop(list(group.clients))
                 continue
             self._drop([client for client in group.clients if not client.send(message)])
             self._record(group, [c for c in group.clients if c.screen is not None], message)
+
+    def _event_message(self, event: Event, heard: str, group: Group,
+                       now: datetime) -> Outgoing | None:
+        try:
+            return event_message(event, heard, group.network, group.profile, self.feeds, now,
+                                 self.signatures)
+        except Exception:
+            # The change is committed; its publisher must not get an error for it. These
+            # screens are dropped, reconnect and catch up from the store.
+            log.exception("could not build event %d for %s/%s", event.seq,
+                          group.network.id, group.profile.id)
+            return None
 
     def _record(self, group: Group, clients: list[Client], message: Outgoing) -> None:
         """Receipts for what named screens have now been sent."""
@@ -256,17 +273,15 @@ class Hub:
             missed = [e for e in missed if e.seq <= seq]
             if len(missed) <= self.settings.replay_limit:
                 now = self.clock()
-                replay = [
-                    event_message(e, group.network, group.profile,
-                                  event_entry(e.alert, group.network, group.profile,
-                                              self.feeds, now), self.signatures)
-                    for e in missed if reaches(e.alert, group.profile, group.region)
-                ]
+                heard = [(e, heard_as(e, group.profile, group.place)) for e in missed]
+                replay = [event_message(e, kind, group.network, group.profile, self.feeds, now,
+                                        self.signatures)
+                          for e, kind in heard if kind is not None]
                 if client.screen is not None:
                     for message in replay:
                         self._record(group, [client], message)
                 return replay
-        document = self.feeds.document(group.network, group.profile, group.region)
+        document = self.feeds.document(group.network, group.profile, group.place)
         if client.screen is not None:
             self.receipts.record(group.network.id, group.profile.id, client.screen,
                                  ((e["id"], e["version"]) for e in document.entries))

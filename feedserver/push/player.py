@@ -2,7 +2,7 @@
 
 One page, no build step: it follows the SSE stream, polls the feed document as a fallback and
 to refresh `valid_until`, and takes an alert down by itself at `valid_until` when the server
-is gone. The key, screen and region of the page's URL are passed on to every request;
+is gone. The key, screen, region and at (position) of the page's URL are passed on to every request;
 `rotate` sets the seconds per alert when several are active.
 """
 
@@ -46,7 +46,7 @@ async def player(request: web.Request) -> web.Response:
     if not (rotate.isascii() and rotate.isdigit() and int(rotate) in ROTATE_RANGE):
         raise ApiError(400, "invalid_query", "rotate: must be 1 to 300 seconds",
                        [FieldError("rotate", "must be an integer from 1 to 300")])
-    passed = {name: request.query[name] for name in ("key", "screen", "region")
+    passed = {name: request.query[name] for name in ("key", "screen", "region", "at")
               if name in request.query}
     feed = f"/v1/feeds/{network.id}/{profile.id}"
     query = "?" + urlencode(passed) if passed else ""

@@ -29,7 +29,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     if chunked:
         response.enable_chunked_encoding()
     await response.prepare(request)
-    client = hub.join(asked.network, asked.profile, asked.region, asked.screen,
+    client = hub.join(asked.network, asked.profile, asked.place, asked.screen,
                       request.transport, SSE_CHUNKED if chunked else SSE_PLAIN)
     try:
         if hub.go_live(client, await hub.opening(client, asked.since)):

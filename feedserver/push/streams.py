@@ -10,6 +10,7 @@ from feedserver.appkeys import HUB
 from feedserver.config import Network, Profile
 from feedserver.errors import ApiError, FieldError
 from feedserver.feeds.views import screen_profile
+from feedserver.geo.reach import Place, screen_place
 from feedserver.http import screen_facts
 
 
@@ -18,7 +19,7 @@ class StreamRequest:
     network: Network
     profile: Profile
     screen: str | None
-    region: str | None
+    place: Place
     since: int | None
 
 
@@ -42,7 +43,7 @@ def stream_request(request: web.Request) -> StreamRequest:
         raise ApiError(503, "shutting_down", "the server is shutting down; reconnect shortly",
                        headers={"Retry-After": "2"})
     network, profile = screen_profile(request)
-    screen, region = screen_facts(request)
+    facts = screen_facts(request)
     try:
         since = _event_id(request.headers.get("Last-Event-ID"))
     except ValueError:
@@ -53,4 +54,5 @@ def stream_request(request: web.Request) -> StreamRequest:
         except ValueError:
             raise ApiError(400, "invalid_query", "since: must be an event id (0 or more)",
                            [FieldError("since", "must be a non-negative integer")]) from None
-    return StreamRequest(network, profile, screen, region, since)
+    return StreamRequest(network, profile, facts.screen,
+                         screen_place(profile, facts.at, facts.region), since)

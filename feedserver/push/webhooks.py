@@ -28,11 +28,11 @@ import aiohttp
 from standardwebhooks import Webhook as StandardWebhook
 
 from feedserver.config import Config, Network, Profile, Webhook, WebhookSettings
-from feedserver.feeds.document import reaches
 from feedserver.formats import compact_json
+from feedserver.geo.reach import screen_place
 from feedserver.interop.capservice import DocumentSources, cap_delivery_body
 from feedserver.interop.vocabulary import CAP_CONTENT_TYPE
-from feedserver.push.envelopes import envelope, event_entry
+from feedserver.push.envelopes import envelope, heard_as, heard_entry
 from feedserver.signing.jws import signed_message
 from feedserver.store.base import Delivery, DeliveryTargets, Event
 
@@ -51,11 +51,13 @@ class BodyFormat:
 async def json_body(sources: DocumentSources, event: Event, network: Network,
                     profile: Profile | None) -> bytes:
     """The push envelope: the alert as this profile's feed showed it when the event happened
-    (`valid_until` counts from the event), so every retry carries the same bytes."""
+    (`valid_until` counts from the event), so every retry carries the same bytes; a profile
+    the change took the alert away from gets its withdrawal."""
     if profile is None:
         raise ValueError("the json format needs a profile")
-    entry = event_entry(event.alert, network, profile, sources.feeds, event.at)
-    return compact_json(signed_message(envelope(event, network, profile, entry),
+    heard = delivery_type(event, profile)
+    entry = heard_entry(event, heard, network, profile, sources.feeds, event.at)
+    return compact_json(signed_message(envelope(event, network, profile, entry, heard),
                                        sources.signing_keys.current))
 
 
@@ -65,18 +67,31 @@ FORMATS: dict[str, BodyFormat] = {
 }
 
 
+def profile_heard(event: Event, profile: Profile) -> str | None:
+    """What a profile's webhook hears of an event, its screens placed by the profile's
+    `location`, else its `regions` (a webhook has no `?at=`)."""
+    return heard_as(event, profile, screen_place(profile, None, None))
+
+
+def delivery_type(event: Event, profile: Profile | None) -> str:
+    """The type a delivery carries (`Feedserver-Event`); per network (CAP) it is the event's."""
+    return (profile_heard(event, profile) if profile else None) or event.type
+
+
 def targets(config: Config) -> DeliveryTargets:
-    """For the store: which (network, profile) pairs get a delivery of an event."""
+    """For the store: which (network, profile) pairs get a delivery of an event: the profiles
+    it reaches, and those it is withdrawn from."""
     hooked = [n for n in config.networks if n.webhook is not None]
 
-    def event_targets(event: Event) -> Iterator[tuple[str, str | None]]:
+    def event_targets(event: Event) -> Iterator[tuple[str, str | None, str]]:
         for network in hooked:
-            reached = [p.id for p in network.profiles if reaches(event.alert, p, None)]
+            heard = [(p.id, kind) for p in network.profiles
+                     if (kind := profile_heard(event, p)) is not None]
             body = FORMATS.get(network.webhook.format)
             if body is not None and body.per_profile:
-                yield from ((network.id, profile) for profile in reached)
-            elif reached:
-                yield network.id, None
+                yield from ((network.id, profile, kind) for profile, kind in heard)
+            elif heard:
+                yield network.id, None, event.type
 
     return event_targets
 
@@ -193,11 +208,12 @@ class Sender:
 
     async def _post(self, delivery: Delivery, event: Event, body: bytes) -> Outcome:
         webhook = self.network.webhook
+        profile = self.network.profile(delivery.profile) if delivery.profile else None
         sent_at = self.sources.clock()
         headers = {
             "Content-Type": self.body.content_type,
             "User-Agent": USER_AGENT,
-            "Feedserver-Event": event.type,
+            "Feedserver-Event": delivery_type(event, profile),
             "Feedserver-Delivery": delivery.id,
             **signature_headers(webhook, delivery.id, sent_at, body),
         }

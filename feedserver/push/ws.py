@@ -19,7 +19,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     hub = request.app[HUB]
     ws = web.WebSocketResponse(compress=False, max_msg_size=4096)
     await ws.prepare(request)
-    client = hub.join(asked.network, asked.profile, asked.region, asked.screen,
+    client = hub.join(asked.network, asked.profile, asked.place, asked.screen,
                       request.transport, WS)
     try:
         if hub.go_live(client, await hub.opening(client, asked.since)):

@@ -10,6 +10,7 @@ from pathlib import Path
 from feedserver.formats import FORMATS, parse_size
 
 from . import LAYOUT_NAMES, PhotoData, render_creative
+from .digest import rendered_part
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -38,7 +39,8 @@ def render(args: argparse.Namespace) -> int:
         print("feedserver render: the alert file must hold a JSON object", file=sys.stderr)
         return 2
     languages = tuple(args.languages.split(",")) if args.languages else ()
-    creative = render_creative(alert, photos, args.size, args.layout, languages, args.format)
+    creative = render_creative(rendered_part(alert), photos, args.size, args.layout, languages,
+                               args.format)
     Path(args.output).write_bytes(creative.body)
     if args.report:
         print(json.dumps(creative.report, ensure_ascii=False, indent=2))

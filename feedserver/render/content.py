@@ -99,6 +99,9 @@ def _banner(alert: dict[str, Any], lang: str) -> str:
     banners = texts()["banner"]
     kind = "found" if is_found(alert) else alert.get("kind", "missing_child")
     text = banners[kind].get(lang, banners[kind]["en"])
+    place = alert.get("place")
+    if place and not is_found(alert):
+        text = f"{text} · {place['name']}"  # a regional alert must not read as national
     return f"{banners['test'].get(lang, 'TEST')} · {text}" if alert.get("test") else text
 
 
@@ -117,6 +120,9 @@ def block_text(alert: dict[str, Any], block: str, lang: str, child: dict[str, An
     if block in ("description", "clothing"):
         text = localised(child.get(block), lang, primary) if child else ""
         return f"{word('clothing', lang)}: {text}" if text and block == "clothing" else text
+    if block == "area":
+        label = localised((alert.get("place") or {}).get("label"), lang, primary)
+        return f"{word('area', lang)}: {label}" if label else ""
     if block == "last_seen":
         return _last_seen(alert, lang)
     if block == "vehicle":

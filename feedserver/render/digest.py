@@ -7,6 +7,8 @@ import json
 from functools import cache
 from typing import Any
 
+from feedserver.geo.labels import area_label, place_name
+
 from .fonts import fonts_digest
 from .layouts import choose, layouts_digest
 
@@ -26,13 +28,19 @@ RENDERED_FIELDS = (
     "contact",
     "resolution",
 )
+# Derived from `regions` and `area`: where a regional alert applies, as the creative names it.
+PLACE_FIELD = "place"
 EXTENSIONS = {"jpg": "jpg", "png": "png", "webp": "webp", "html": "html"}
 
 
 def rendered_part(alert: dict[str, Any]) -> dict[str, Any]:
-    """The alert reduced to what a creative shows (a found card only knows it is found)."""
+    """The alert reduced to what a creative shows (a found card only knows it is found); the
+    place of a regional alert is worked out here, so painters need no geography."""
     part = {key: alert.get(key) for key in RENDERED_FIELDS}
     part["status"] = "resolved" if alert.get("status") == "resolved" else "active"
+    name = place_name(alert) if "regions" in alert else None
+    part[PLACE_FIELD] = name and {
+        "name": name, "label": {lang: area_label(alert, lang) for lang in alert["languages"]}}
     return part
 
 

@@ -55,10 +55,14 @@ class Change:
 
 @dataclass(frozen=True)
 class Event:
+    """A change screens must hear of; `previous` is the alert's version before it (None for a
+    new alert), so those who had the alert and lose it by this change can be told."""
+
     seq: int
     type: str
     at: datetime
     alert: dict
+    previous: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -108,8 +112,9 @@ class Delivery:
 # pending about the alert, and nothing about it after.
 END_EVENTS = frozenset({"alert.resolved", "alert.cancelled", "alert.expired", "alert.withdrawn"})
 
-# Which (network, profile) pairs get a webhook delivery of an event.
-DeliveryTargets = Callable[[Event], Iterable[tuple[str, str | None]]]
+# Which (network, profile) pairs get a webhook delivery of an event, each with the type it
+# hears: the event's own, or alert.withdrawn where the change takes the alert away from it.
+DeliveryTargets = Callable[[Event], Iterable[tuple[str, str | None, str]]]
 
 
 class Store(ABC):

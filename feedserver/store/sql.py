@@ -106,12 +106,16 @@ class SqlStore(Store):
             )
             if change.event_type:
                 await self.db.before_event(tx)
+                previous = await tx.fetch(
+                    "SELECT doc FROM alert_versions WHERE alert_id = $1 AND version = $2",
+                    alert["id"], alert["version"] - 1)
                 rows = await tx.fetch(
                     "INSERT INTO events (type, at, alert_id, version, doc)"
                     " VALUES ($1, $2, $3, $4, $5) RETURNING seq",
                     change.event_type, at, alert["id"], alert["version"], doc,
                 )
-                event = Event(rows[0][0], change.event_type, change.at, alert)
+                event = Event(rows[0][0], change.event_type, change.at, alert,
+                              json.loads(previous[0][0]) if previous else None)
                 await self._queue_deliveries(tx, event, at)
         return event
 
@@ -122,20 +126,22 @@ class SqlStore(Store):
         if self.delivery_targets is None:
             return
         targets = list(self.delivery_targets(event))
-        if event.type in END_EVENTS and targets:
+        ends = [(network, profile, heard) for network, profile, heard in targets
+                if heard in END_EVENTS]
+        if ends:
             await tx.executemany(
                 "UPDATE deliveries SET state = 'failed', next_at = NULL, last_error = $1,"
                 " lease_owner = NULL, lease_until = NULL"
                 " WHERE state = 'pending' AND network = $2 AND COALESCE(profile, '') = $3"
                 " AND seq IN (SELECT seq FROM events WHERE alert_id = $4)",
-                [(f"superseded by event {event.seq} ({event.type})", network, profile or "",
-                  event.alert["id"]) for network, profile in targets],
+                [(f"superseded by event {event.seq} ({heard})", network, profile or "",
+                  event.alert["id"]) for network, profile, heard in ends],
             )
         await tx.executemany(
             "INSERT INTO deliveries (id, seq, network, profile, state, created_at, next_at)"
             " VALUES ($1, $2, $3, $4, 'pending', $5, $6)",
             [("d_" + secrets.token_hex(12), event.seq, network, profile, at, at)
-             for network, profile in targets],
+             for network, profile, _ in targets],
         )
 
     async def purge(self, alert_id: str, purged: dict, notes: dict[int, dict | None]) -> None:
@@ -192,9 +198,15 @@ class SqlStore(Store):
 
     async def events_since(self, seq: int, limit: int = 1000) -> list[Event]:
         rows = await self.db.fetch(
-            "SELECT seq, type, at, doc FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
+            "SELECT e.seq, e.type, e.at, e.doc, v.doc FROM events e"
+            " LEFT JOIN alert_versions v ON v.alert_id = e.alert_id AND v.version = e.version - 1"
+            " WHERE e.seq > $1 ORDER BY e.seq LIMIT $2",
             seq, limit)
-        return [Event(s, t, parse_time(at), json.loads(doc)) for s, t, at, doc in rows]
+        # `previous`: the version screens had before this event, to tell whom it takes the
+        # alert away from (alert.withdrawn).
+        return [Event(s, t, parse_time(at), json.loads(doc),
+                      json.loads(previous) if previous else None)
+                for s, t, at, doc, previous in rows]
 
     async def last_seq(self) -> int:
         rows = await self.db.fetch("SELECT COALESCE(MAX(seq), 0) FROM events")

@@ -100,9 +100,14 @@ async def test_player_page_needs_a_key_and_a_sane_rotation(client):
     response = await client.get(path, params={"key": KEY, "rotate": "0"})
     assert response.status == 400
     assert (await response.json())["error"]["details"][0]["field"] == "rotate"
-    page = await client.get(path, params={"key": KEY, "screen": "kiosk-1", "region": "NL-UT"})
+    page = await client.get(path, params={"key": KEY, "screen": "kiosk-1", "region": "NL-UT",
+                                          "at": "52.09,5.12"})
     assert page.status == 200 and page.headers["Referrer-Policy"] == "no-referrer"
-    assert "screen=kiosk-1" in await page.text() and "region=NL-UT" in await page.text()
+    text = await page.text()
+    assert "screen=kiosk-1" in text and "region=NL-UT" in text and "at=52.09%2C5.12" in text
+    response = await client.get(path, params={"key": KEY, "at": "52.09"})
+    assert response.status == 400
+    assert (await response.json())["error"]["details"][0]["field"] == "at"
 
 
 @pytest.mark.browser

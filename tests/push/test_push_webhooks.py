@@ -5,72 +5,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import aiohttp
-import pytest
-from aiohttp import web
 from support.clock import FakeClock
-from support.push import ADMIN, HOOK_SECRET, NETWORK, PUBLISHER, Staff, alert_body, push_config_data
+from support.push import ADMIN, NETWORK, PUBLISHER, Staff, alert_body, push_config_data
 from support.servers import ServerProcess
+from support.webhooks import verified
 
 from feedserver.push.webhooks import WebhookSettings, backoff, signature
-
-
-@dataclass
-class Receiver:
-    """A webhook endpoint that answers 503 to its first `failures` requests, and `refuse`'s
-    status to every envelope `refuse` picks (a receiver that rejects one body for good); a
-    failure says `Retry-After: retry_after` when that is set."""
-
-    failures: int = 0
-    retry_after: str | None = None
-    refuse: Callable[[dict], int | None] = lambda envelope: None
-    requests: list[dict] = field(default_factory=list)
-    arrived: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def handle(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        refusal = self.refuse(json.loads(body))
-        ok = len(self.requests) >= self.failures and refusal is None
-        self.requests.append({"headers": dict(request.headers), "body": body, "ok": ok})
-        self.arrived.set()
-        headers = {"Retry-After": self.retry_after} if self.retry_after and not ok else None
-        return web.Response(status=204 if ok else refusal or 503, headers=headers)
-
-    @property
-    def delivered(self) -> list[dict]:
-        return [r for r in self.requests if r["ok"]]
-
-    async def wait_for(self, condition, timeout: float = 15.0) -> None:
-        async with asyncio.timeout(timeout):
-            while not condition():
-                self.arrived.clear()
-                await self.arrived.wait()
-
-
-@pytest.fixture
-async def receiver(aiohttp_server) -> tuple[Receiver, str]:
-    hook = Receiver()
-    app = web.Application()
-    app.router.add_post("/hook", hook.handle)
-    server = await aiohttp_server(app)
-    return hook, str(server.make_url("/hook"))
-
-
-def verified(request: dict) -> dict:
-    """The envelope, after checking the signature as a receiver would."""
-    headers = request["headers"]
-    parts = dict(part.split("=", 1) for part in headers["Feedserver-Signature"].split(","))
-    expected = hmac.new(HOOK_SECRET.encode(), parts["t"].encode() + b"." + request["body"],
-                        hashlib.sha256).hexdigest()
-    assert hmac.compare_digest(parts["v1"], expected)
-    envelope = json.loads(request["body"])
-    assert headers["Feedserver-Event"] == envelope["type"]
-    assert headers["Content-Type"] == "application/json"
-    return envelope
 
 
 async def deliveries(client, **query) -> list[dict]:
@@ -126,12 +68,12 @@ async def test_a_receiver_that_was_down_gets_everything_in_order(aiohttp_client,
     hook.failures = 10**6
     client = await aiohttp_client(make_app(webhook_url=url))
     staff = Staff(client)
-    first = await staff.publish_new("Testkind Een", regions=["NL-UT"])
-    second = await staff.publish_new("Testkind Twee", regions=["NL-UT"])
+    first = await staff.publish_new("Testkind Een")
+    second = await staff.publish_new("Testkind Twee")
     await staff.update(second["id"], message={"nl": "Nieuwe tekst", "en": "New text"})
     await staff.cancel(first["id"])
     hook.failures = 0
-    # Regional Utrecht alerts reach hall (all of NL) and utrecht.
+    # National Vermist Kind Alerts reach hall and utrecht (amber-only takes only AMBER).
     wanted = {(seq, profile) for seq in (2, 3, 4) for profile in ("hall", "utrecht")}
     await hook.wait_for(lambda: wanted <= {(verified(r)["id"], verified(r)["profile"])
                                            for r in hook.delivered})
@@ -265,8 +207,8 @@ async def test_a_refused_delivery_fails_after_a_few_tries_and_holds_back_nothing
     client = await aiohttp_client(make_app(webhook_url=url))
     staff = Staff(client)
     hook.refuse = lambda envelope: 422 if envelope["id"] == 1 else None
-    first = await staff.publish_new("Testkind Een", regions=["NL-UT"])
-    second = await staff.publish_new("Testkind Twee", regions=["NL-UT"])
+    first = await staff.publish_new("Testkind Een")
+    second = await staff.publish_new("Testkind Twee")
     await staff.cancel(first["id"])
     arrived = lambda: {(e["alert"]["id"], e["type"], e["profile"])  # noqa: E731
                        for e in map(verified, hook.delivered)}
@@ -287,7 +229,7 @@ async def test_a_permanent_refusal_is_given_up_after_three_tries(aiohttp_client,
     hook, url = receiver
     hook.refuse = lambda envelope: 410
     client = await aiohttp_client(make_app(webhook_url=url))
-    await Staff(client).publish_new("Testkind Een", regions=["NL-UT"])
+    await Staff(client).publish_new("Testkind Een")
     states = await settled(client, 2)
     assert [(d["state"], d["attempts"], d["last_status"]) for d in states] == \
         [("failed", 3, 410)] * 2
@@ -302,7 +244,7 @@ async def test_an_end_overtakes_a_delivery_that_keeps_failing(aiohttp_client, ma
     client = await aiohttp_client(make_app(webhook_url=url))
     staff = Staff(client)
     hook.refuse = lambda envelope: 503 if envelope["id"] == 1 else None
-    alert = await staff.publish_new("Testkind Een", regions=["NL-UT"])
+    alert = await staff.publish_new("Testkind Een")
     await hook.wait_for(lambda: len(hook.requests) >= 3)
     await staff.cancel(alert["id"])
     await hook.wait_for(lambda: len(hook.delivered) == 2)
@@ -317,7 +259,7 @@ async def test_an_end_overtakes_a_delivery_that_keeps_failing(aiohttp_client, ma
         assert states[(2, profile)]["state"] == "delivered"
     hook.refuse = lambda envelope: None
     count = len(hook.requests)
-    await staff.publish_new("Testkind Twee", regions=["NL-UT"])  # the sender goes on
+    await staff.publish_new("Testkind Twee")  # the sender goes on
     await hook.wait_for(lambda: len(hook.delivered) == 4)
     assert all(verified(r)["id"] != 1 for r in hook.requests[count:])
 
@@ -328,7 +270,7 @@ async def test_retries_of_a_json_delivery_send_the_same_body(aiohttp_client, mak
     hook, url = receiver
     hook.failures = 4
     client = await aiohttp_client(make_app(webhook_url=url))
-    await Staff(client).publish_new("Testkind Een", regions=["NL-UT"])
+    await Staff(client).publish_new("Testkind Een")
     await hook.wait_for(lambda: len(hook.delivered) == 2)
     tries: dict[str, set[bytes]] = {}
     for request in hook.requests:

@@ -106,7 +106,7 @@ async def test_renders_lost_with_a_killed_worker_run_again_and_the_pool_goes_on(
     assert preview.status == 200
     Image.open(io.BytesIO(await preview.read())).verify()
     kill_a_worker()
-    second = await publish(client, missing_child_alert())
+    second = await publish(client, missing_child_alert(regions=["NL"]))  # atm is national
     await client.app[RENDERER].idle()
     await assert_served(client, "net-b", "atm", KEY_B, second["id"])
 

@@ -1,0 +1,1 @@
+"""Geography: alert areas, province outlines and the reach rule (rules level: no store or HTTP)."""
