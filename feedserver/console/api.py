@@ -5,6 +5,8 @@ to the store; both are plain /v1 endpoints, open to any viewer or API client."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import re
 from collections import OrderedDict
 from typing import Any
@@ -16,10 +18,9 @@ from feedserver.alerts.texts import headline
 from feedserver.appkeys import ALERTS, CONFIG, RENDERER
 from feedserver.config import Network, Profile
 from feedserver.errors import not_found, validation_failed
-from feedserver.feeds.document import reaches
+from feedserver.geo.reach import alert_reach, reaches, screen_place
 from feedserver.http import json_response, read_json
 from feedserver.render.creative import Creative
-from feedserver.render.digest import content_digest
 from feedserver.render.report import warnings
 
 PREVIEW_FORMAT = "jpg"  # the wall shows the plan every format paints; JPEG encodes fastest
@@ -58,10 +59,12 @@ async def validate_alert(request: web.Request) -> web.Response:
 
 
 def _unsaved(content: dict[str, Any]) -> dict[str, Any]:
-    """Form content dressed as a draft, named by what it shows so renders are cached."""
-    alert = {**content, "status": "draft", "version": 0, "resolution": None}
+    """Form content dressed as a draft, named by all of its content (what it shows, and where
+    it reaches), so renders and reach are worked out once per content."""
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    alert = {**content, "status": "draft", "version": 0, "resolution": None,
+             "id": "preview-" + hashlib.sha256(canonical.encode()).hexdigest()[:24]}
     alert["headline"] = headline(alert)
-    alert["id"] = "preview-" + content_digest(alert)[:24]
     return alert
 
 
@@ -71,7 +74,8 @@ def _tile(network: Network, profile: Profile, alert: dict, digest: str,
     return {
         "network": network.id, "network_name": network.name, "profile": profile.id,
         "size": profile.size_text, "languages": list(profile.languages),
-        "reaches": reaches(alert, profile, None),
+        # a screen of this profile where the profile says its screens stand
+        "reaches": reaches(alert_reach(alert), profile, screen_place(profile, None, None)),
         "image": f"/v1/previews/{digest}.{PREVIEW_FORMAT}",
         "warnings": warnings(creative.report),
         "smallest_text_px": min((b["font_px"] for b in blocks), default=None),
