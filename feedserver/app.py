@@ -33,6 +33,7 @@ from feedserver.appkeys import (
     SYNDICATION,
 )
 from feedserver.auth import Credentials
+from feedserver.cluster import Cluster
 from feedserver.config import Config
 from feedserver.console.api import SHELF, PreviewShelf
 from feedserver.console.sessions import SESSIONS, Sessions, session_middleware
@@ -47,7 +48,7 @@ from feedserver.interop.capservice import DocumentSources
 from feedserver.interop.fetching import FetchRules
 from feedserver.interop.syndication import Syndication
 from feedserver.interop.trust import load_trust
-from feedserver.interop.upstream import run_pollers
+from feedserver.interop.upstream import run_pollers, upstream_pollers
 from feedserver.photos import MAX_BYTES
 from feedserver.push import webhooks
 from feedserver.push.fanout import Hub
@@ -77,6 +78,7 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     receipts = ReceiptBook(store, clock)
     renderer = RenderService(config, store, pool, clock)
     feeds.render_urls = renderer.urls
+    cluster = Cluster(store, bus)
     app[CONFIG] = config
     app[CREDENTIALS] = Credentials(config)
     app[EVENTS] = bus
@@ -117,14 +119,14 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
         await renderer.close()
 
     async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
-        async with run_pollers(config.upstreams, alerts, store, pool, clock,
-                               FetchRules.from_config(config)) as pollers:
+        async with upstream_pollers(config.upstreams, alerts, store, pool, clock,
+                                    FetchRules.from_config(config)) as pollers, \
+                cluster.leadership.duty("upstream-pollers", lambda: run_pollers(pollers)):
             app[POLLERS] = pollers
             yield
 
     async def push_ctx(app: web.Application) -> AsyncIterator[None]:
-        hub = Hub(store, feeds, receipts, signatures, config.push, clock,
-                  await store.last_seq())
+        hub = Hub(store, feeds, receipts, signatures, config.push, clock, bus.last_seq)
         bus.add_listener(hub.on_change)
         app[HUB] = hub
         async with running(hub.run_keepalive(), "push-keepalive"):
@@ -139,15 +141,17 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
         async with aiohttp.ClientSession() as session:
             senders = webhooks.Webhooks(sources, session, config.webhooks)
             bus.add_listener(senders.on_change)
-            async with running(senders.run(), "webhooks"):
+            # the leading process sends; each delivery is claimed from the store as well
+            async with cluster.leadership.duty("webhooks", senders.run):
                 yield
 
     app.cleanup_ctx.extend([
         store_ctx,
+        cluster.ctx,
         pool_ctx,
         feeds_ctx,
         render_ctx,
-        _background("expiry-clock", lambda: run_expiry_clock(
+        cluster.duty("expiry-clock", lambda: run_expiry_clock(
             alerts, bus, timedelta(seconds=config.privacy.purge_after_seconds))),
         _background("receipts", receipts.run),
         upstream_ctx,

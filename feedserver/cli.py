@@ -1,4 +1,5 @@
-"""Command line: `feedserver serve`, `check-config`, `render` and `keys`."""
+"""Command line: `feedserver serve`, `check-config`, `render`, `keys`, and the operator's
+commands."""
 
 from __future__ import annotations
 
@@ -14,10 +15,14 @@ from aiohttp import web
 
 from feedserver.access_log import PathOnlyAccessLogger
 from feedserver.app import create_app
-from feedserver.config import Config, ConfigError, load_config
+from feedserver.cluster.workers import Supervisor, end_with_supervisor, worker_command
+from feedserver.config import MAX_WORKERS, Config, ConfigError, load_config
+from feedserver.ops.cli import add_ops_commands
 from feedserver.render import LAYOUT_NAMES, layouts
 from feedserver.render.cli import add_render_command
 from feedserver.signing.cli import add_keys_command
+from feedserver.store.base import StoreUnavailable
+from feedserver.store.migrations import SchemaTooNew
 
 DEFAULT_CONFIG = "config/feedserver.yaml"
 
@@ -68,6 +73,11 @@ def serve(args: argparse.Namespace) -> int:
     if args.listen:
         config = _with_listen(config, args.listen)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    workers = args.workers or config.server.workers
+    if workers > 1 and not args.worker:
+        return Supervisor(worker_command(args.config, config.server.listen), workers).run()
+    if args.worker:
+        end_with_supervisor()
     logging.getLogger("feedserver").info(where)
     warning = demo_warning(config)
     if warning:
@@ -79,9 +89,19 @@ def serve(args: argparse.Namespace) -> int:
     uvloop.install()
     access_log = {"access_log_class": PathOnlyAccessLogger} if config.server.access_log \
         else {"access_log": None}
-    web.run_app(create_app(config), host=host, port=port, **access_log,
-                print=lambda text: print(text, flush=True))
+    try:
+        web.run_app(create_app(config), host=host, port=port, reuse_port=args.worker,
+                    **access_log, print=lambda text: print(text, flush=True))
+    except (SchemaTooNew, StoreUnavailable) as exc:
+        print(f"storage: {exc}", file=sys.stderr)
+        return 2
     return 0
+
+
+def _worker_count(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"must be a number from 1 to {MAX_WORKERS}")
+    return int(text)
 
 
 def _with_listen(config: Config, listen: str) -> Config:
@@ -103,12 +123,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve_cmd = commands.add_parser("serve", help="start the server")
     serve_cmd.add_argument("--config", default=DEFAULT_CONFIG)
     serve_cmd.add_argument("--listen", help="HOST:PORT, overrides server.listen")
+    serve_cmd.add_argument("--workers", type=_worker_count,
+                           help="processes serving the port, overrides server.workers")
+    serve_cmd.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     serve_cmd.set_defaults(run=serve)
     check_cmd = commands.add_parser("check-config", help="validate a config file and exit")
     check_cmd.add_argument("file", nargs="?", default=DEFAULT_CONFIG)
     check_cmd.set_defaults(run=check_config)
     add_render_command(commands)
     add_keys_command(commands, _load, DEFAULT_CONFIG)
+    add_ops_commands(commands, _load, DEFAULT_CONFIG)
     return parser
 
 

@@ -36,12 +36,16 @@ class ConfigError(ValueError):
     """A config problem; the message starts with the place (`networks[1].profiles[0].size`)."""
 
 
+MAX_WORKERS = 64
+
+
 @dataclass(frozen=True)
 class ServerConfig:
     listen: str = "127.0.0.1:8080"
     public_url: str = "http://127.0.0.1:8080"
     data_dir: str = "./data"
     access_log: bool = False
+    workers: int = 1  # processes serving one port (SO_REUSEPORT), see feedserver.cluster
     fetch_allow: tuple[str, ...] = ()  # "host:port" image fetches may reach although not public
 
     @property
@@ -340,10 +344,19 @@ def _server(reader: _Reader) -> ServerConfig:
         public_url=_url(reader, "public_url", f"http://{listen}").rstrip("/"),
         data_dir=reader.get("data_dir", str, ServerConfig.data_dir),
         access_log=reader.get("access_log", bool, False),
+        workers=_workers(reader),
         fetch_allow=_fetch_allow(reader),
     )
     reader.done()
     return server
+
+
+def _workers(reader: _Reader) -> int:
+    workers = reader.get("workers", int, ServerConfig.workers)
+    if not 1 <= workers <= MAX_WORKERS:
+        raise ConfigError(f"{reader.at('workers')}: must be a number of processes from 1 to "
+                          f"{MAX_WORKERS}, not {workers}")
+    return workers
 
 
 def _fetch_allow(reader: _Reader) -> tuple[str, ...]:

@@ -22,20 +22,18 @@ from feedserver.config import Config, parse_config
 
 
 @pytest.fixture(scope="session")
-def postgres_template() -> Iterator[str]:
-    name = postgres.create_template()
+def postgres_databases() -> Iterator[postgres.TestDatabases]:
+    databases = postgres.TestDatabases()
+    yield databases
+    databases.close()
+
+
+@pytest.fixture
+def postgres_database(postgres_databases: postgres.TestDatabases) -> Iterator[str]:
+    """The name of a migrated PostgreSQL database of the test's own."""
+    name = postgres_databases.create()
     yield name
-    postgres.drop_database(name)
-
-
-@pytest.fixture(scope="session")
-def postgres_databases() -> Iterator[list[str]]:
-    """The tests' databases, dropped when the session ends: a test's server may still flush
-    to its database while its fixtures are torn down, whatever their order."""
-    names: list[str] = []
-    yield names
-    for name in names:
-        postgres.drop_database(name)
+    postgres_databases.finished(name)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -43,9 +41,7 @@ def storage(request: pytest.FixtureRequest) -> str:
     """The config's `storage`: every test that uses it runs on both stores."""
     if request.param == "sqlite":
         return "sqlite"
-    name = postgres.create_database(request.getfixturevalue("postgres_template"))
-    request.getfixturevalue("postgres_databases").append(name)
-    return postgres.url(name)
+    return postgres.url(request.getfixturevalue("postgres_database"))
 
 
 @pytest.fixture
@@ -69,10 +65,10 @@ async def client(make_config, aiohttp_client) -> TestClient:
 
 
 @pytest.fixture
-async def server_process(tmp_path: Path) -> AsyncIterator[ServerProcess]:
-    """`feedserver serve` in a child process on the main config and a SQLite file in tmp_path;
-    SIGKILLed at the end if the test left it running."""
-    process = ServerProcess(config_data(tmp_path / "data"), tmp_path)
+async def server_process(tmp_path: Path, storage: str) -> AsyncIterator[ServerProcess]:
+    """`feedserver serve` in a child process on the main config and each store (a SQLite file
+    in tmp_path, a PostgreSQL database); SIGKILLed at the end if the test left it running."""
+    process = ServerProcess({**config_data(tmp_path / "data"), "storage": storage}, tmp_path)
     await process.start()
     yield process
     process.kill()

@@ -14,7 +14,7 @@ from support.clock import FakeClock
 from support.config import EDITOR, KEY_A, PUBLISHER, VIEWER
 
 from feedserver.app import create_app
-from feedserver.appkeys import CONFIG, EVENTS, HUB, POOL
+from feedserver.appkeys import CONFIG, EVENTS, FEEDS, HUB, POOL
 from feedserver.timeutil import format_time
 
 
@@ -69,8 +69,10 @@ async def test_feeds_and_push_read_the_app_clock_and_the_config_settings(
     client = await aiohttp_client(TestServer(create_app(config, clock=clock)))
     clock.advance(days=400)
     document = await feed(client, "net-a", "landscape", KEY_A)
-    assert document["generated_at"] == format_time(clock())
     app = client.app
+    # the start of the refresh period the app's clock is in (the same in every process)
+    assert document["generated_at"] == format_time(app[FEEDS].period_start(clock()))
+    assert clock() - timedelta(seconds=300) < app[FEEDS].period_start(clock()) <= clock()
     assert app[POOL].workers == 3
     assert app[HUB].settings.keepalive_seconds == 7.0 and app[HUB].clock is clock
     assert app[CONFIG].webhooks.retry_for_seconds == 600.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +21,7 @@ from feedserver.store.migrations import SchemaTooNew
 from feedserver.store.postgres import PostgresStore
 from feedserver.store.sql import SqlStore
 from feedserver.store.sqlite import SQLiteStore
+from feedserver.timeutil import utcnow
 
 AT = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 PUBLISH = Change("t", "publish", AT, event_type="alert.published")
@@ -46,10 +48,8 @@ async def stores(storage: str, tmp_path: Path) -> AsyncIterator[StoreMaker]:
     """Opens stores on the test's database: several are several instances sharing it."""
     opened: list[SqlStore] = []
 
-    async def open_store(delivery_targets=None, clock=None) -> SqlStore:
-        store = make_store(storage, tmp_path / "feedserver.db", delivery_targets)
-        if clock is not None:
-            store.clock = clock
+    async def open_store(delivery_targets=None, clock=utcnow) -> SqlStore:
+        store = make_store(storage, tmp_path / "feedserver.db", delivery_targets, clock)
         await store.open()
         opened.append(store)
         return store
@@ -81,13 +81,48 @@ async def test_a_read_during_an_open_write_sees_only_committed_rows(stores) -> N
     assert await store.get_alert("a_1") is None
 
 
-async def test_events_written_by_two_instances_are_numbered_in_commit_order(stores) -> None:
+async def test_events_written_by_two_instances_are_numbered_without_gaps(stores) -> None:
     a, b = await stores(), await stores()
     await asyncio.gather(*(
         (a if n % 2 else b).save(stored_alert(f"a_{n}"), PUBLISH, None) for n in range(20)))
     seqs = [e.seq for e in await a.events_since(0)]
     assert seqs == list(range(seqs[0], seqs[0] + 20))
     assert {e.alert["id"] for e in await b.events_since(0)} == {f"a_{n}" for n in range(20)}
+
+
+async def test_a_later_event_is_never_visible_before_an_earlier_uncommitted_one(
+        stores, storage: str, tmp_path: Path) -> None:
+    """Instance A numbers its event and holds its transaction open; B writes the next event.
+    A reader catching up with `seq > last` must not see B's before A's commits, or it would
+    step past A's for good. (B waits for A: on PostgreSQL an advisory lock, on SQLite the
+    file's write lock.)"""
+    inside, release = threading.Event(), threading.Event()
+
+    def hold(event: Event) -> list:
+        inside.set()
+        release.wait(PATIENCE)
+        return []
+
+    async def instance_a() -> None:
+        a = make_store(storage, tmp_path / "feedserver.db", hold)
+        await a.open()
+        try:
+            await a.save(stored_alert("a_first"), PUBLISH, None)
+        finally:
+            await a.close()
+
+    b = await stores()
+    a_done = asyncio.ensure_future(asyncio.to_thread(asyncio.run, instance_a()))
+    assert await asyncio.to_thread(inside.wait, PATIENCE)
+    b_save = asyncio.ensure_future(b.save(stored_alert("a_second"), PUBLISH, None))
+    # time for B to commit if nothing holds it back (the failure this test looks for)
+    await asyncio.wait([b_save], timeout=1)
+    visible = [e.alert["id"] for e in await b.events_since(0)]
+    release.set()
+    await a_done
+    await b_save
+    assert visible == []
+    assert [e.alert["id"] for e in await b.events_since(0)] == ["a_first", "a_second"]
 
 
 async def test_another_instance_wakes_when_events_are_committed(stores) -> None:
@@ -225,8 +260,8 @@ async def test_sqlite_a_dead_leaders_lease_runs_out(tmp_path: Path) -> None:
 
 
 @pytest.mark.postgres
-async def test_postgresql_a_dead_leaders_lock_passes_at_once(postgres_template: str) -> None:
-    name = postgres.create_database(postgres_template)
+async def test_postgresql_a_dead_leaders_lock_passes_at_once(postgres_database: str) -> None:
+    name = postgres_database
     dead, survivor = PostgresStore(postgres.url(name)), PostgresStore(postgres.url(name))
     try:
         await survivor.open()
@@ -240,7 +275,6 @@ async def test_postgresql_a_dead_leaders_lock_passes_at_once(postgres_template: 
         await lead_survivor.release()
     finally:
         await survivor.close()
-        postgres.drop_database(name)
 
 
 def write_old_sqlite_database(path: Path) -> None:
@@ -368,8 +402,8 @@ async def test_sqlite_a_full_disk_is_unavailable_then_recovers(tmp_path: Path) -
 
 
 @pytest.mark.postgres
-async def test_postgresql_gone_is_unavailable_and_back_recovers(postgres_template) -> None:
-    name = postgres.create_database(postgres_template)
+async def test_postgresql_gone_is_unavailable_and_back_recovers(postgres_database) -> None:
+    name = postgres_database
     relay = postgres.Relay()
     await relay.start()
     store = PostgresStore(f"{relay.server_url}/{name}")
@@ -387,4 +421,3 @@ async def test_postgresql_gone_is_unavailable_and_back_recovers(postgres_templat
     finally:
         await store.close()
         await relay.cut()
-        postgres.drop_database(name)

@@ -4,16 +4,23 @@ with nothing it acknowledged lost."""
 
 from __future__ import annotations
 
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+import yaml
 from aiohttp.test_utils import TestClient
 from support import postgres
 from support.alerts import amber_alert
 from support.api import auth, feed, publish, upload_photo
-from support.config import EDITOR, KEY_A
+from support.config import EDITOR, KEY_A, config_data
 from support.store import fill_the_disk, noise_photo
 
 from feedserver.app import create_app
 from feedserver.appkeys import STORE
+from feedserver.store import migrations
 
 
 async def assert_unavailable(client: TestClient) -> None:
@@ -44,8 +51,8 @@ async def test_a_full_disk_answers_503_and_the_server_recovers(aiohttp_client, m
 @pytest.mark.postgres
 @pytest.mark.parametrize("storage", ["sqlite"])  # replaced below by the relayed PostgreSQL
 async def test_postgresql_gone_answers_503_and_the_server_recovers(
-        aiohttp_client, make_config, postgres_template):
-    name = postgres.create_database(postgres_template)
+        aiohttp_client, make_config, postgres_database):
+    name = postgres_database
     relay = postgres.Relay()
     await relay.start()
     try:
@@ -64,7 +71,30 @@ async def test_postgresql_gone_answers_503_and_the_server_recovers(
         assert response.status == 200
         document = await feed(client, "net-a", "landscape", KEY_A)
         assert {a["id"] for a in document["alerts"]} == {published["id"], second["id"]}
-        await client.close()
     finally:
         await relay.cut()
-        postgres.drop_database(name)
+
+
+def serve(tmp_path: Path, storage: str) -> subprocess.CompletedProcess:
+    config = tmp_path / "feedserver.yaml"
+    config.write_text(yaml.safe_dump({**config_data(tmp_path / "data"), "storage": storage}))
+    return subprocess.run([sys.executable, "-m", "feedserver", "serve", "--config", str(config)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_serve_refuses_a_database_from_a_newer_feedserver_in_one_line(tmp_path: Path):
+    path = tmp_path / "newer.db"
+    connection = sqlite3.connect(path)
+    connection.execute(f"PRAGMA user_version = {migrations.LATEST + 1}")
+    connection.close()
+    refused = serve(tmp_path, f"sqlite:///{path}")
+    assert refused.returncode == 2
+    assert "storage: the database is at schema version" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+def test_serve_says_when_postgresql_cannot_be_reached(tmp_path: Path):
+    refused = serve(tmp_path, "postgresql://postgres@127.0.0.1:9/feedserver")
+    assert refused.returncode == 2
+    assert "storage: PostgreSQL:" in refused.stderr
+    assert "Traceback" not in refused.stderr

@@ -279,7 +279,9 @@ class AlertService:
             reach = [await self.store.receipts(alert["id"], entry["version"])
                      for entry in history]
             notes = {entry["version"]: scrubbed(entry.get("note")) for entry in history}
-            await self.store.purge(alert["id"], purged(alert, reach, now), notes)
+            clean = purged(alert, reach, now)
+            await self.store.purge(alert["id"], clean, notes)
+            self.bus.emit(clean, None)  # caches (renders on disk among them) drop their copies
             done.append(alert["id"])
         return done, min(upcoming, default=None)
 
@@ -357,4 +359,8 @@ class AlertService:
         except VersionConflict as exc:
             raise conflict("the alert changed meanwhile; read it again and retry") from exc
         self.bus.emit(alert, event)
+        if event is not None:
+            # Another process's earlier event may be applied first; the answer waits for it,
+            # so whoever made the change reads it back from every feed of this process.
+            await self.bus.reached(event.seq)
         return alert

@@ -18,7 +18,7 @@ from feedserver.alerts.texts import headline
 from feedserver.appkeys import ALERTS, CONFIG, RENDERER
 from feedserver.config import Network, Profile
 from feedserver.errors import not_found, validation_failed
-from feedserver.geo.reach import alert_reach, reaches, screen_place
+from feedserver.geo.reach import profile_reached, reach_of
 from feedserver.http import json_response, read_json
 from feedserver.render.creative import Creative
 from feedserver.render.report import warnings
@@ -74,8 +74,7 @@ def _tile(network: Network, profile: Profile, alert: dict, digest: str,
     return {
         "network": network.id, "network_name": network.name, "profile": profile.id,
         "size": profile.size_text, "languages": list(profile.languages),
-        # a screen of this profile where the profile says its screens stand
-        "reaches": reaches(alert_reach(alert), profile, screen_place(profile, None, None)),
+        "reaches": profile_reached(reach_of(alert), profile),
         "image": f"/v1/previews/{digest}.{PREVIEW_FORMAT}",
         "warnings": warnings(creative.report),
         "smallest_text_px": min((b["font_px"] for b in blocks), default=None),

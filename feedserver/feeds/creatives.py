@@ -14,6 +14,7 @@ from typing import Any
 from feedserver.config import Config, Network, Profile
 from feedserver.feeds.document import VISIBLE, on_screens, shown_until
 from feedserver.geo.reach import could_reach
+from feedserver.render import shared
 from feedserver.render.creative import Creative, plan_report
 from feedserver.render.digest import (
     EXTENSIONS,
@@ -39,7 +40,10 @@ class RenderService:
         self.config, self.store, self.pool, self.clock = config, store, pool, clock
         self._creatives: dict[str, Creative] = {}
         # as many jobs in the pool at once as it has workers
-        self._queue = RenderQueue(pool, pool.workers, self._rendered)
+        # Creatives served to screens are rendered once per host for all its workers.
+        self.shared_dir = config.data_dir / "renders"
+        self._queue = RenderQueue(pool, pool.workers, self._rendered, str(self.shared_dir),
+                                  self._wanted)
         self._served: dict[str, set[str]] = {}  # alert id -> digests of its shown version
         self._claimed: dict[str, tuple[Job, dict[str, Any]]] = {}  # digest -> job, alert
         self._alerts: dict[str, dict[str, Any]] = {}  # alert id -> its shown version
@@ -88,6 +92,8 @@ class RenderService:
             log.error("render %s failed: %r", job.digest, future.exception())
         elif self._wanted(job.digest):
             self._creatives[job.digest] = future.result()
+        else:  # the alert changed or ended while it was being rendered into the shared directory
+            shared.forget(self.shared_dir, [job.digest])
 
     def jobs(self, alert: dict[str, Any]) -> list[tuple[Job, bool]]:
         """Every profile's creatives of the alert, each marked whether it is a primary format."""
@@ -148,8 +154,10 @@ class RenderService:
         wanted = set().union(*self._served.values())
         for digest in [d for d in self._creatives if d not in wanted]:
             del self._creatives[digest]
-        for digest in [d for d in self._claimed if d not in wanted]:
+        unused = [d for d in self._claimed if d not in wanted]
+        for digest in unused:
             del self._claimed[digest]
+        shared.forget(self.shared_dir, unused)
 
     def schedule(self, alert: dict[str, Any]) -> asyncio.Task[None]:
         """Render (or drop) the alert's creatives in the background."""
@@ -171,6 +179,8 @@ class RenderService:
         self._queue.start()
         for alert in await self.store.list_alerts(VISIBLE):
             self.schedule(alert)
+        # what a crash left behind; files this young may belong to an alert just published
+        shared.prune(self.shared_dir, set(self._claimed), older_than_seconds=600)
 
     async def close(self) -> None:
         if self._timer is not None:

@@ -145,12 +145,21 @@ class FeedCache:
     def _refresh_period(self) -> timedelta:
         return timedelta(seconds=max(1, self.settings.offline_grace_seconds // 3))
 
+    def period_start(self, now: datetime) -> datetime:
+        """The start of the refresh period `now` falls in: the time a document is "as of".
+
+        Not the wall clock of the process that built it: every process (on every host) builds
+        the same bytes, and so the same ETag, from the same store state. A player takes the
+        server's clock from the `Date` header instead.
+        """
+        period = self._refresh_period()
+        epoch = datetime.fromtimestamp(0, now.tzinfo)
+        return epoch + (now - epoch) // period * period
+
     def entries(self, network: Network, profile: Profile, place: Place,
                 now: datetime) -> tuple[list[dict], datetime]:
         """The profile's entries in contract order, and when they next change by the clock."""
-        period = self._refresh_period()
-        epoch = datetime.fromtimestamp(0, now.tzinfo)
-        boundary = epoch + ((now - epoch) // period + 1) * period
+        boundary = self.period_start(now) + self._refresh_period()
         valid_base = boundary + timedelta(seconds=self.settings.offline_grace_seconds)
         fresh_until = boundary
         entries = []
@@ -176,7 +185,7 @@ class FeedCache:
             "profile": profile.id,
             "size": profile.size_text,
             "state": "alert" if entries else "idle",
-            "generated_at": format_time(now),
+            "generated_at": format_time(self.period_start(now)),
         }
         poll = self.settings.poll_after_seconds
         variants = tuple(

@@ -90,6 +90,12 @@ def could_reach(alert: dict, profile: Profile) -> bool:
     return alert["kind"] in profile.kinds and (profile.test_alerts or not alert["test"])
 
 
+def profile_reached(alert: AlertReach, profile: Profile) -> bool:
+    """Whether the profile's screens, placed by its `location` else its `regions` (no `?at=`),
+    get the alert."""
+    return reaches(alert, profile, screen_place(profile, None, None))
+
+
 def reaches(alert: AlertReach, profile: Profile, place: Place) -> bool:
     """Whether a screen of this profile at this place gets the alert."""
     if alert.kind not in profile.kinds or (alert.test and not profile.test_alerts):
@@ -97,7 +103,8 @@ def reaches(alert: AlertReach, profile: Profile, place: Place) -> bool:
     return alert.covers_place(place)
 
 
-def _build(alert: dict) -> AlertReach:
+def reach_of(alert: dict) -> AlertReach:
+    """The reach of an alert as given (also content that is no stored version yet)."""
     regions = tuple(alert["regions"])
     countries = tuple(r for r in regions if "-" not in r)
     subdivisions = tuple(r for r in regions if "-" in r)
@@ -126,5 +133,5 @@ def alert_reach(alert: dict) -> AlertReach:
     if reach is None:
         if len(_CACHE) >= _CACHE_LIMIT:
             _CACHE.clear()
-        reach = _CACHE[key] = _build(alert)
+        reach = _CACHE[key] = reach_of(alert)
     return reach

@@ -32,7 +32,6 @@ from feedserver.interop.images import (
 )
 from feedserver.interop.national import Listed, Malformed, ParsedList, parse_list
 from feedserver.store.base import Store
-from feedserver.tasks import running
 from feedserver.timeutil import Clock, format_time, parse_time
 
 log = logging.getLogger(__name__)
@@ -205,14 +204,18 @@ class Poller:
 
 
 @contextlib.asynccontextmanager
-async def run_pollers(upstreams: tuple[Upstream, ...], alerts: AlertService, store: Store,
-                      pool: Executor, clock: Clock, fetch_rules: FetchRules,
-                      ) -> AsyncIterator[dict[str, Poller]]:
-    """One poller task per configured upstream, for as long as the block runs."""
-    async with aiohttp.ClientSession() as session, contextlib.AsyncExitStack() as tasks:
-        pollers = {u.id: Poller(u, session, alerts, store, pool, clock, fetch_rules)
-                   for u in upstreams}
-        for poller in pollers.values():
-            await tasks.enter_async_context(running(poller.run(), f"upstream-{poller.upstream.id}"))
-        yield pollers
+async def upstream_pollers(upstreams: tuple[Upstream, ...], alerts: AlertService, store: Store,
+                           pool: Executor, clock: Clock, fetch_rules: FetchRules,
+                           ) -> AsyncIterator[dict[str, Poller]]:
+    """One poller per configured upstream, for as long as the block runs (not yet polling:
+    see `run_pollers`)."""
+    async with aiohttp.ClientSession() as session:
+        yield {u.id: Poller(u, session, alerts, store, pool, clock, fetch_rules)
+               for u in upstreams}
 
+
+async def run_pollers(pollers: dict[str, Poller]) -> None:
+    """Poll every upstream until cancelled: run by the leading process only."""
+    async with asyncio.TaskGroup() as group:
+        for poller in pollers.values():
+            group.create_task(poller.run(), name=f"upstream-{poller.upstream.id}")

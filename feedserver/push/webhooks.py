@@ -39,6 +39,8 @@ from feedserver.store.base import Delivery, DeliveryTargets, Event
 log = logging.getLogger(__name__)
 
 USER_AGENT = "feedserver-webhooks/1"
+CLAIM_RETRY_SECONDS = 0.5
+LEASE_MARGIN_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -162,16 +164,27 @@ class Sender:
         while True:
             self.wake.clear()
             try:
-                delivery = await store.next_delivery(self.network.id, self.sources.clock())
-                if delivery is not None and self._due_in(delivery) <= 0:
-                    await self._attempt(delivery)
+                # claimed (a lease, SKIP LOCKED): with several instances, each delivery is
+                # sent by one of them, even while two believe they lead
+                claimed = await store.claim_delivery(self.network.id, self._lease_seconds())
+                if claimed is not None:
+                    await self._attempt(claimed)
                     continue
+                delivery = await store.next_delivery(self.network.id, self.sources.clock())
             except Exception:
                 log.exception("webhook sender for %s failed; retrying", self.network.id)
                 delivery = None
-            wait = self.settings.idle_check_seconds if delivery is None else self._due_in(delivery)
+            # not due yet, or due but leased to another sender: look again when it may be ours
+            due_in = None if delivery is None else self._due_in(delivery)
+            wait = self.settings.idle_check_seconds if due_in is None \
+                else due_in if due_in > 0 else CLAIM_RETRY_SECONDS
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), max(wait, 0.01))
+                await asyncio.wait_for(self.wake.wait(), wait)
+
+    def _lease_seconds(self) -> float:
+        """Long enough to post (at most `timeout_seconds`) and record the outcome, and no
+        longer: a lease that lapses (its sender died) lets another sender take the delivery."""
+        return self.settings.timeout_seconds + LEASE_MARGIN_SECONDS
 
     def _due_in(self, delivery: Delivery) -> float:
         if delivery.next_at is None:

@@ -11,8 +11,9 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
-from .creative import Creative, render_creative
+from .creative import Creative
 from .photos import PhotoData
+from .shared import render_stored
 
 URGENT, PRIMARY, REST = 0, 1, 2
 
@@ -41,8 +42,13 @@ Done = Callable[[Job, asyncio.Future[Creative]], None]
 
 
 class RenderQueue:
-    def __init__(self, pool: Executor, workers: int, on_done: Done) -> None:
+    def __init__(self, pool: Executor, workers: int, on_done: Done,
+                 shared_dir: str | None = None,
+                 shareable: Callable[[str], bool] = lambda digest: False) -> None:
+        """`shared_dir`: where the creatives that are `shareable` (served to screens) are
+        rendered once for every process of the host (see `shared`)."""
         self.pool, self.workers, self.on_done = pool, workers, on_done
+        self.shared_dir, self.shareable = shared_dir, shareable
         self._heap: asyncio.PriorityQueue[tuple[int, int, str]] = asyncio.PriorityQueue()
         self._pending: dict[str, _Pending] = {}
         self._running: set[str] = set()
@@ -96,7 +102,9 @@ class RenderQueue:
             try:
                 creative = await asyncio.get_running_loop().run_in_executor(
                     self.pool,
-                    render_creative,
+                    render_stored,
+                    self.shared_dir if self.shareable(digest) else None,
+                    digest,
                     job.alert,
                     pending.photos,
                     job.size,

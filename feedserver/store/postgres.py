@@ -47,20 +47,19 @@ def lock_key(name: str) -> int:
 EVENTS_LOCK = lock_key("events")
 MIGRATIONS_LOCK = lock_key("migrations")
 
-# "Not now" rather than "wrong": the server is gone, restarting, out of disk or connections.
-_UNAVAILABLE = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.InsufficientResourcesError,
-    asyncpg.OperatorInterventionError,
-    asyncpg.InterfaceError,
-    OSError,
-    TimeoutError,
-)
-
-
-# A pooled connection that died (PostgreSQL restarted, or ended the session)
+# A pooled connection that died (PostgreSQL restarted, or ended the session); asyncpg may say
+# so as an internal client error when the session ended in the middle of an operation.
 _LOST = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-         asyncpg.OperatorInterventionError, OSError)
+         asyncpg.OperatorInterventionError, asyncpg.InternalClientError, OSError)
+# "Not now" rather than "wrong": the server is gone, restarting, out of disk or connections.
+_UNAVAILABLE = (*_LOST, asyncpg.InsufficientResourcesError, TimeoutError)
+
+
+def _cancelling() -> bool:
+    """Whether this task is being cancelled: asyncpg may answer a cancellation with an error of
+    its own, and turning that into a retry or a StoreUnavailable would swallow the cancel."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 @contextlib.contextmanager
@@ -68,6 +67,8 @@ def _unavailable_as_such() -> Iterator[None]:
     try:
         yield
     except _UNAVAILABLE as exc:
+        if _cancelling():
+            raise asyncio.CancelledError from exc
         raise StoreUnavailable(f"PostgreSQL: {exc.__class__.__name__}: {exc}") from exc
 
 
@@ -158,6 +159,8 @@ class PostgresDatabase:
                 try:
                     return await connection.fetch(sql, *args)
                 except _LOST:
+                    if _cancelling():
+                        raise
                     continue  # a read may be repeated on another connection
         raise StoreUnavailable("PostgreSQL: no connection answers")
 
@@ -169,6 +172,8 @@ class PostgresDatabase:
                 try:
                     await transaction.start()
                 except _LOST:
+                    if _cancelling():
+                        raise
                     continue  # nothing ran yet: another connection may take it
                 with _unavailable_as_such():
                     try:
@@ -192,7 +197,7 @@ class PostgresDatabase:
             yield connection
         finally:
             with contextlib.suppress(*_LOST):
-                await self.pool.release(connection)
+                await self.pool.release(connection, timeout=CONNECT_TIMEOUT)
 
     async def before_event(self, tx: _Transaction) -> None:
         await tx.execute("SELECT pg_advisory_xact_lock($1)", EVENTS_LOCK)
@@ -239,8 +244,10 @@ class AdvisoryLeadership(Leadership):
             else:
                 self._held = await self._connection.fetchval(
                     "SELECT pg_try_advisory_lock($1)", self.key, timeout=CONNECT_TIMEOUT)
-        except _UNAVAILABLE as exc:
-            log.warning("PostgreSQL: lead lost or not taken (%s)", exc)
+        except Exception as exc:
+            # whatever went wrong, this session may no longer hold the lock: stop leading
+            log.warning("PostgreSQL: lead lost or not taken (%s: %s)",
+                        exc.__class__.__name__, exc)
             await self._drop()
         return self._held
 
@@ -254,7 +261,7 @@ class AdvisoryLeadership(Leadership):
             connection, self._connection = self._connection, None
             try:
                 await connection.close(timeout=CONNECT_TIMEOUT)
-            except _UNAVAILABLE:
+            except Exception:
                 connection.terminate()
 
 

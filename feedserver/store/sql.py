@@ -240,8 +240,10 @@ class SqlStore(Store):
         return {row[0] for row in rows}
 
     async def record_receipts(self, receipts: Iterable[Receipt]) -> None:
-        rows = [(r.alert_id, r.version, r.network, r.profile, r.screen, format_time(r.at))
-                for r in receipts]
+        # sorted: two instances upserting overlapping batches lock rows in one order, never
+        # each waiting for the other
+        rows = sorted((r.alert_id, r.version, r.network, r.profile, r.screen, format_time(r.at))
+                      for r in receipts)
         if not rows:
             return
         async with self.db.transaction() as tx:

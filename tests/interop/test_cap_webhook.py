@@ -99,12 +99,12 @@ class Receiver:
 
 
 async def test_a_cap_webhook_receives_signed_schema_valid_cap(aiohttp_client, aiohttp_server,
-                                                              tmp_path):
+                                                              tmp_path, storage):
     receiver = Receiver()
     hook_app = web.Application()
     hook_app.router.add_post("/cap", receiver.handle)
     hook = await aiohttp_server(hook_app)
-    data = config_data(tmp_path / "data")
+    data = {**config_data(tmp_path / "data"), "storage": storage}
     data["networks"][0]["webhook"] = {"url": str(hook.make_url("/cap")), "secret": SECRET,
                                       "format": "cap"}
     client = await aiohttp_client(create_app(parse_config(data)))

@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from support.push import Staff, push_config_data
 from support.servers import free_port
-from support.webhooks import Receiver
+from support.webhooks import Receiver, serve_receiver
 
 from feedserver.app import create_app
 from feedserver.config import parse_config
@@ -52,8 +52,4 @@ def staff(client) -> Staff:
 
 @pytest.fixture
 async def receiver(aiohttp_server) -> tuple[Receiver, str]:
-    hook = Receiver()
-    app = web.Application()
-    app.router.add_post("/hook", hook.handle)
-    server = await aiohttp_server(app)
-    return hook, str(server.make_url("/hook"))
+    return await serve_receiver(aiohttp_server)

@@ -168,11 +168,12 @@ async def settled(client, count: int) -> list[dict]:
             await asyncio.sleep(0.02)
 
 
-async def test_deliveries_pending_at_a_sigkill_go_out_after_restart(tmp_path, receiver):
+async def test_deliveries_pending_at_a_sigkill_go_out_after_restart(tmp_path, receiver,
+                                                                    storage):
     """The real `feedserver serve`, with its default backoff, killed while the hook is down."""
     hook, url = receiver
     hook.failures = 10**6
-    server = ServerProcess(push_config_data(tmp_path, url), tmp_path)
+    server = ServerProcess({**push_config_data(tmp_path, url), "storage": storage}, tmp_path)
     await server.start()
     try:
         async with aiohttp.ClientSession(server.url, headers={

@@ -22,9 +22,9 @@ from feedserver.config import Config, parse_config
 
 
 @pytest.fixture
-def render_config(tmp_path) -> Config:
+def render_config(tmp_path, storage) -> Config:
     """Fewer profiles and formats than the core tests' config: every creative costs CPU."""
-    data = config_data(tmp_path / "data")
+    data = {**config_data(tmp_path / "data"), "storage": storage}
     data["networks"][0]["profiles"] = [
         {"id": "landscape", "size": "1920x1080", "languages": ["nl", "en"]},
         {"id": "amber-only", "size": "1400x400", "kinds": ["amber"], "formats": ["png"]},

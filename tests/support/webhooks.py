@@ -28,7 +28,8 @@ class Receiver:
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
-        refusal = self.refuse(json.loads(body))
+        refusal = self.refuse(json.loads(body)) if request.content_type == "application/json" \
+            else None
         ok = len(self.requests) >= self.failures and refusal is None
         self.requests.append({"headers": dict(request.headers), "body": body, "ok": ok})
         self.arrived.set()
@@ -57,3 +58,12 @@ def verified(request: dict) -> dict:
     assert headers["Feedserver-Event"] == envelope["type"]
     assert headers["Content-Type"] == "application/json"
     return envelope
+
+
+async def serve_receiver(aiohttp_server, receiver: Receiver | None = None) -> tuple[Receiver, str]:
+    """A receiver on a real port (the `aiohttp_server` fixture), and its URL."""
+    receiver = receiver or Receiver()
+    app = web.Application()
+    app.router.add_post("/hook", receiver.handle)
+    server = await aiohttp_server(app)
+    return receiver, str(server.make_url("/hook"))

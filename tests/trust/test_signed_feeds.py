@@ -3,12 +3,10 @@ joserfc and rfc8785 directly, not with the server's own code), and one changed b
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 
 import rfc8785
-from aiohttp import web
 from joserfc import jws
 from joserfc.errors import BadSignatureError
 from joserfc.jwk import KeySet
@@ -16,6 +14,7 @@ from support.alerts import amber_alert
 from support.api import publish
 from support.config import KEY_A, config_data
 from support.push import SseReader
+from support.webhooks import serve_receiver
 
 from feedserver.app import create_app
 from feedserver.config import parse_config
@@ -77,22 +76,11 @@ async def test_push_snapshot_and_envelopes_carry_their_jws(client):
 
 
 async def test_webhook_envelopes_are_signed_too(aiohttp_client, aiohttp_server, tmp_path):
-    bodies: list[bytes] = []
-    arrived = asyncio.Event()
-
-    async def hook(request: web.Request) -> web.Response:
-        bodies.append(await request.read())
-        arrived.set()
-        return web.Response(status=204)
-
-    receiver = web.Application()
-    receiver.router.add_post("/hook", hook)
-    url = str((await aiohttp_server(receiver)).make_url("/hook"))
+    receiver, url = await serve_receiver(aiohttp_server)
     data = config_data(tmp_path / "data")
     data["networks"][0]["webhook"] = {"url": url, "secret": "hook-secret-0001"}
     client = await aiohttp_client(create_app(parse_config(data)))
     await publish(client, amber_alert())
-    async with asyncio.timeout(15):
-        await arrived.wait()
-    envelope = json.loads(bodies[0])
+    await receiver.wait_for(lambda: receiver.delivered)
+    envelope = json.loads(receiver.delivered[0]["body"])
     assert verifies(envelope.pop("jws"), rfc8785.dumps(envelope), await jwks(client))

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 
 import pytest
-from aiohttp import web
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 from support.alerts import amber_alert
 from support.api import publish
 from support.config import config_data
+from support.webhooks import serve_receiver
 
 from feedserver.app import create_app
 from feedserver.config import ConfigError, parse_config
@@ -23,25 +22,14 @@ SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef01234567").decode()
 @pytest.mark.parametrize("body_format", ["json", "cap"])
 async def test_deliveries_verify_with_the_standardwebhooks_library(
         aiohttp_client, aiohttp_server, tmp_path, body_format):
-    received: list[tuple[dict, bytes]] = []
-    arrived = asyncio.Event()
-
-    async def hook(request: web.Request) -> web.Response:
-        received.append((dict(request.headers), await request.read()))
-        arrived.set()
-        return web.Response(status=204)
-
-    receiver = web.Application()
-    receiver.router.add_post("/hook", hook)
-    url = str((await aiohttp_server(receiver)).make_url("/hook"))
+    receiver, url = await serve_receiver(aiohttp_server)
     data = config_data(tmp_path / "data")
     data["networks"][0]["webhook"] = {"url": url, "secret": SECRET, "scheme": "standard",
                                       "format": body_format}
     client = await aiohttp_client(create_app(parse_config(data)))
     alert = await publish(client, amber_alert())
-    async with asyncio.timeout(15):
-        await arrived.wait()
-    headers, body = received[0]
+    await receiver.wait_for(lambda: receiver.delivered)
+    headers, body = receiver.delivered[0]["headers"], receiver.delivered[0]["body"]
     assert "Feedserver-Signature" not in headers
     assert headers["webhook-id"] == headers["Feedserver-Delivery"]
     Webhook(SECRET).verify(body, headers, json_parse=False)

@@ -1,0 +1,99 @@
+"""Workers on one host: N server processes on one port, kept running by a small supervisor.
+
+Each worker is `feedserver serve` itself, started again with the same config and listening
+with SO_REUSEPORT, so the kernel spreads connections over them. They share nothing but the
+store, the data directory and the port: each follows the event log, one leads (see
+`feedserver.cluster`). The supervisor restarts a worker that dies and passes SIGTERM/SIGINT
+on, so `feedserver serve --workers N` stops like a single process does.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from types import FrameType
+
+log = logging.getLogger(__name__)
+
+RESTART_DELAY_SECONDS = 1.0
+# A worker that dies this soon after starting, this many times in a row, will not come up
+# (a bad config, a port taken by another program): give up rather than spin.
+EARLY_DEATH_SECONDS = 10.0
+EARLY_DEATHS_ALLOWED = 5
+STOP_TIMEOUT_SECONDS = 30.0
+PR_SET_PDEATHSIG = 1
+
+
+class Supervisor:
+    def __init__(self, command: Sequence[str], workers: int) -> None:
+        self.command = list(command)
+        self.workers = workers
+        self.children: dict[int, tuple[subprocess.Popen, float]] = {}
+        self.stopping = False
+        self.early_deaths = 0
+
+    def _spawn(self, slot: int) -> None:
+        child = subprocess.Popen(self.command)
+        self.children[slot] = (child, time.monotonic())
+        log.info("worker %d started (pid %d)", slot, child.pid)
+
+    def _stop(self, signum: int, frame: FrameType | None) -> None:
+        self.stopping = True
+        for child, _ in self.children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        for slot in range(self.workers):
+            self._spawn(slot)
+        while not self.stopping:
+            time.sleep(0.2)
+            for slot, (child, started) in list(self.children.items()):
+                code = child.poll()
+                if code is None or self.stopping:
+                    continue
+                early = time.monotonic() - started < EARLY_DEATH_SECONDS
+                self.early_deaths = self.early_deaths + 1 if early else 0
+                if self.early_deaths > EARLY_DEATHS_ALLOWED:
+                    log.error("workers keep exiting at start (last: %d); giving up", code)
+                    self._stop(signal.SIGTERM, None)
+                    self._wait()
+                    return 1
+                log.error("worker %d (pid %d) exited with %d; restarting", slot, child.pid,
+                          code)
+                time.sleep(RESTART_DELAY_SECONDS)
+                self._spawn(slot)
+        self._wait()
+        return 0
+
+    def _wait(self) -> None:
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        for child, _ in self.children.values():
+            try:
+                child.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+
+def end_with_supervisor() -> None:
+    """In a worker: be sent SIGTERM when the supervisor dies, even by SIGKILL, rather than live
+    on as an orphan holding the port (Linux's PR_SET_PDEATHSIG; elsewhere nothing)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
+def worker_command(config_path: str, listen: str) -> list[str]:
+    """One worker: this same server, told it is one of several on a shared port."""
+    return [sys.executable, "-m", "feedserver", "serve", "--config", config_path,
+            "--listen", listen, "--worker"]
