@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from playwright.async_api import Browser, async_playwright
 from support import postgres
+from support.browser import CHROMIUM, CHROMIUM_ARGS
 from support.config import config_data
 from support.servers import ServerProcess
 
@@ -72,3 +74,12 @@ async def server_process(tmp_path: Path, storage: str) -> AsyncIterator[ServerPr
     await process.start()
     yield process
     process.kill()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's headless Chromium (tests that use it are marked `browser`)."""
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        await chromium.close()

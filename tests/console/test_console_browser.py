@@ -7,25 +7,15 @@ import json
 import re
 
 import pytest
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import Page, expect
 from support.alerts import amber_alert
 from support.api import auth, create
-from support.browser import CHROMIUM, CHROMIUM_ARGS
 from support.config import EDITOR, KEY_A, PUBLISHER, VIEWER
 from support.console import ARTIFACTS, SECOND_PUBLISHER, drawn_face, start_console
 
 from feedserver.appkeys import CONFIG, STORE
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-async def browser():
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM,
-                                                    args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
 
 
 @pytest.fixture

@@ -7,21 +7,11 @@ import io
 import pytest
 from aiohttp import web
 from PIL import Image
-from playwright.async_api import Page, async_playwright
-from support.browser import CHROMIUM, CHROMIUM_ARGS
+from playwright.async_api import Page
 from support.push import KEY, Staff, feed_path
 
 from feedserver.appkeys import FEEDS, HUB, RECEIPTS, SIGNATURES
 from feedserver.signing.jws import PUBLIC_READ, Signatures
-
-
-@pytest.fixture
-async def browser():
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM,
-                                                    args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
 
 
 async def open_player(browser, client, **query: str) -> Page:

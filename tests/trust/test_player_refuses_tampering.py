@@ -8,10 +8,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from playwright.async_api import async_playwright
 from support.alerts import amber_alert
 from support.api import auth, publish
-from support.browser import CHROMIUM, CHROMIUM_ARGS
 from support.config import KEY_A, PUBLISHER, config_data
 from support.servers import free_port
 
@@ -68,14 +66,6 @@ class TamperingProxy:
                 line = line.replace(NAME, FORGED)
             await response.write(line)
         return response
-
-
-@pytest.fixture
-async def browser():
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
 
 
 @pytest.mark.browser
