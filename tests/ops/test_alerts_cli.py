@@ -6,21 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import aiohttp
-import yaml
 from support.alerts import amber_alert
 from support.api import auth
 from support.config import EDITOR, KEY_A, PUBLISHER, VIEWER, config_data
-from support.servers import ServerProcess
-
-
-def feedserver(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "feedserver", *args], capture_output=True,
-                          text=True, timeout=120)
+from support.servers import ServerProcess, feedserver_command, written_config
 
 
 async def test_an_emergency_cancel_from_the_shell_reaches_the_screens(tmp_path: Path):
@@ -39,14 +31,14 @@ async def test_an_emergency_cancel_from_the_shell_reaches_the_screens(tmp_path: 
             async with session.get(feed) as response:
                 assert [a["id"] for a in (await response.json())["alerts"]] == [alert["id"]]
 
-            listed = await asyncio.to_thread(feedserver, "alerts", "list", "--status", "active",
-                                             "--config", config)
+            listed = await asyncio.to_thread(feedserver_command, "alerts", "list", "--status",
+                                             "active", "--config", config)
             assert listed.returncode == 0 and alert["id"] in listed.stdout
-            shown = await asyncio.to_thread(feedserver, "alerts", "show", alert["id"],
+            shown = await asyncio.to_thread(feedserver_command, "alerts", "show", alert["id"],
                                             "--config", config)
             assert json.loads(shown.stdout)["status"] == "active"
             done = await asyncio.to_thread(
-                feedserver, "alerts", "cancel", alert["id"], "--reason",
+                feedserver_command, "alerts", "cancel", alert["id"], "--reason",
                 "console unreachable; cancelled by phone order", "--as", "nachtdienst",
                 "--config", config)
             assert done.returncode == 0, done.stderr
@@ -68,11 +60,10 @@ async def test_an_emergency_cancel_from_the_shell_reaches_the_screens(tmp_path: 
 
 def test_refusals_are_clear(tmp_path: Path):
     data = config_data(tmp_path / "data")
-    config_path = tmp_path / "feedserver.yaml"
-    config_path.write_text(yaml.safe_dump(data))
-    missing = feedserver("alerts", "cancel", "a_0000000000000000", "--reason", "x",
-                         "--config", str(config_path))
+    config_path = written_config(data, tmp_path / "feedserver.yaml")
+    missing = feedserver_command("alerts", "cancel", "a_0000000000000000", "--reason", "x",
+                         "--config", config_path)
     assert missing.returncode == 1 and "a_0000000000000000" in missing.stderr
-    no_reason = feedserver("alerts", "cancel", "a_0000000000000000", "--config",
-                           str(config_path))
+    no_reason = feedserver_command("alerts", "cancel", "a_0000000000000000", "--config",
+                           config_path)
     assert no_reason.returncode == 1 and "--reason" in no_reason.stderr

@@ -9,25 +9,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import aiohttp
-import yaml
 from support.alerts import amber_alert
 from support.api import auth
 from support.config import EDITOR, VIEWER, config_data
-from support.servers import ServerProcess
+from support.servers import ServerProcess, feedserver_command, written_config
 
 from feedserver.ops.backup import integrity
 
 ENOUGH_BEFORE_BACKUP = 20
-
-
-def feedserver(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "feedserver", *args], capture_output=True,
-                          text=True, timeout=120)
 
 
 async def creating(session: aiohttp.ClientSession, url: str, acknowledged: list[str],
@@ -54,7 +46,7 @@ async def test_a_backup_under_write_load_restores_whole(tmp_path: Path):
                 while len(acknowledged) < ENOUGH_BEFORE_BACKUP:
                     await asyncio.sleep(0.05)
             before = list(acknowledged)
-            done = await asyncio.to_thread(feedserver, "backup", str(out), "--config",
+            done = await asyncio.to_thread(feedserver_command, "backup", str(out), "--config",
                                            str(server.config_path))
             stop.set()
             await asyncio.gather(*writers)
@@ -66,9 +58,8 @@ async def test_a_backup_under_write_load_restores_whole(tmp_path: Path):
     assert len(acknowledged) > len(before)  # the writers kept going during the backup
 
     restored = config_data(tmp_path / "restored")
-    config_path = tmp_path / "restored.yaml"
-    config_path.write_text(yaml.safe_dump(restored))
-    done = feedserver("restore", str(out), "--config", str(config_path))
+    config_path = written_config(restored, tmp_path / "restored.yaml")
+    done = feedserver_command("restore", str(out), "--config", config_path)
     assert done.returncode == 0, done.stderr
     store = tmp_path / "restored" / "feedserver.db"
     assert integrity(store) == "ok"
@@ -87,11 +78,10 @@ async def test_a_backup_under_write_load_restores_whole(tmp_path: Path):
 
 def test_restore_refuses_a_damaged_copy_and_an_existing_store(tmp_path: Path):
     data = config_data(tmp_path / "data")
-    config_path = tmp_path / "feedserver.yaml"
-    config_path.write_text(yaml.safe_dump(data))
+    config_path = written_config(data, tmp_path / "feedserver.yaml")
     damaged = tmp_path / "damaged.db"
     damaged.write_bytes(b"SQLite format 3\x00" + b"\x00" * 200)
-    done = feedserver("restore", str(damaged), "--config", str(config_path))
+    done = feedserver_command("restore", str(damaged), "--config", config_path)
     assert done.returncode == 1 and "not a sound SQLite database" in done.stderr
     assert not (tmp_path / "data" / "feedserver.db").exists()  # nothing half written
 
@@ -101,21 +91,20 @@ def test_restore_refuses_a_damaged_copy_and_an_existing_store(tmp_path: Path):
     with contextlib.closing(sqlite3.connect(good)) as db:
         db.execute("CREATE TABLE t (x)")
         db.commit()
-    done = feedserver("restore", str(good), "--config", str(config_path))
+    done = feedserver_command("restore", str(good), "--config", config_path)
     assert done.returncode == 1 and "--force" in done.stderr
     assert (tmp_path / "data" / "feedserver.db").read_bytes() == b"the live store"
 
 
 def test_backup_never_overwrites_and_names_pg_dump_for_postgresql(tmp_path: Path):
     data = config_data(tmp_path / "data")
-    config_path = tmp_path / "feedserver.yaml"
-    config_path.write_text(yaml.safe_dump(data))
+    config_path = written_config(data, tmp_path / "feedserver.yaml")
     existing = tmp_path / "existing.db"
     existing.write_text("keep me")
-    done = feedserver("backup", str(existing), "--config", str(config_path))
+    done = feedserver_command("backup", str(existing), "--config", config_path)
     assert done.returncode == 1 and "never overwrites" in done.stderr
     assert existing.read_text() == "keep me"
     data["storage"] = "postgresql://postgres@127.0.0.1:5432/feedserver"
-    config_path.write_text(yaml.safe_dump(data))
-    done = feedserver("backup", str(tmp_path / "b.db"), "--config", str(config_path))
+    config_path = written_config(data, tmp_path / "feedserver.yaml")
+    done = feedserver_command("backup", str(tmp_path / "b.db"), "--config", config_path)
     assert done.returncode == 2 and "pg_dump" in done.stderr

@@ -59,3 +59,15 @@ class ServerProcess:
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
+
+
+def feedserver_command(*args: str) -> subprocess.CompletedProcess:
+    """`feedserver ARGS` as an operator runs it on the host: its exit code and output."""
+    return subprocess.run([sys.executable, "-m", "feedserver", *args], capture_output=True,
+                          text=True, timeout=120)
+
+
+def written_config(data: dict, path: Path) -> str:
+    """`data` as a config file at `path`, for a command's `--config`."""
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
