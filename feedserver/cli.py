@@ -1,4 +1,5 @@
-"""Command line: `feedserver serve`, `check-config`, `render` and `keys`."""
+"""Command line: `feedserver serve`, `check-config`, `render`, `keys`, and the operator's
+commands."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from feedserver.access_log import PathOnlyAccessLogger
 from feedserver.app import create_app
 from feedserver.cluster.workers import Supervisor, end_with_supervisor, worker_command
 from feedserver.config import MAX_WORKERS, Config, ConfigError, load_config
+from feedserver.ops.cli import add_ops_commands
 from feedserver.render import LAYOUT_NAMES, layouts
 from feedserver.render.cli import add_render_command
 from feedserver.signing.cli import add_keys_command
@@ -130,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     check_cmd.set_defaults(run=check_config)
     add_render_command(commands)
     add_keys_command(commands, _load, DEFAULT_CONFIG)
+    add_ops_commands(commands, _load, DEFAULT_CONFIG)
     return parser
 
 

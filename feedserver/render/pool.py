@@ -24,8 +24,11 @@ from typing import Any, TypeVar
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# The fork server imports these once; every worker starts with them loaded.
-PRELOAD = ["feedserver.render.creative", "feedserver.photos"]
+# The fork server imports these once; every worker starts with them loaded: the renderer,
+# photo decoding, and the CAP and national-list readers (lxml), so no job pays for an import
+# and no worker grows by one when it first reads a message.
+PRELOAD = ["feedserver.render.creative", "feedserver.photos", "feedserver.interop.cap_in",
+           "feedserver.interop.national"]
 TRIES = 2  # a job lost with a dead worker runs once more
 
 

@@ -55,11 +55,20 @@ _LOST = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
 _UNAVAILABLE = (*_LOST, asyncpg.InsufficientResourcesError, TimeoutError)
 
 
+def _cancelling() -> bool:
+    """Whether this task is being cancelled: asyncpg may answer a cancellation with an error of
+    its own, and turning that into a retry or a StoreUnavailable would swallow the cancel."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 @contextlib.contextmanager
 def _unavailable_as_such() -> Iterator[None]:
     try:
         yield
     except _UNAVAILABLE as exc:
+        if _cancelling():
+            raise asyncio.CancelledError from exc
         raise StoreUnavailable(f"PostgreSQL: {exc.__class__.__name__}: {exc}") from exc
 
 
@@ -150,6 +159,8 @@ class PostgresDatabase:
                 try:
                     return await connection.fetch(sql, *args)
                 except _LOST:
+                    if _cancelling():
+                        raise
                     continue  # a read may be repeated on another connection
         raise StoreUnavailable("PostgreSQL: no connection answers")
 
@@ -161,6 +172,8 @@ class PostgresDatabase:
                 try:
                     await transaction.start()
                 except _LOST:
+                    if _cancelling():
+                        raise
                     continue  # nothing ran yet: another connection may take it
                 with _unavailable_as_such():
                     try:
@@ -184,7 +197,7 @@ class PostgresDatabase:
             yield connection
         finally:
             with contextlib.suppress(*_LOST):
-                await self.pool.release(connection)
+                await self.pool.release(connection, timeout=CONNECT_TIMEOUT)
 
     async def before_event(self, tx: _Transaction) -> None:
         await tx.execute("SELECT pg_advisory_xact_lock($1)", EVENTS_LOCK)
