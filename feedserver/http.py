@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
+from importlib import resources
 from typing import NamedTuple
 
 from aiohttp import web
 
 from feedserver.config import REGION_RE
 from feedserver.errors import ApiError, FieldError, bad_request
-from feedserver.formats import compact_json
+from feedserver.formats import body_etag, compact_json
 from feedserver.jsonlimits import OddJson, bounded_json
 
 MAX_JSON_BYTES = 256 * 1024
@@ -138,3 +140,27 @@ async def no_sniffing(request: web.BaseRequest, response: web.StreamResponse) ->
     """`on_response_prepare`: no answer is ever read as another type than it says (a JSON
     error or a feed document taken for HTML by a browser)."""
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
+
+
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def package_files(package: str, types: dict[str, str]) -> Handler:
+    """A handler for `{name}`: the files `types` names in the package's `static/` folder,
+    read once, with a strong ETag (a player or console checks for a newer one on each load);
+    any other name is 404."""
+    files = {name: (resources.files(package).joinpath("static", name).read_bytes(), kind)
+             for name, kind in types.items()}
+    tags = {name: body_etag(body) for name, (body, _) in files.items()}
+
+    async def serve(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name not in files:
+            raise web.HTTPNotFound()
+        body, kind = files[name]
+        headers = {"Cache-Control": "no-cache", "ETag": tags[name]}
+        if etag_matches(request, tags[name]):
+            return web.Response(status=304, headers=headers)
+        return web.Response(body=body, content_type=kind, charset="utf-8", headers=headers)
+
+    return serve

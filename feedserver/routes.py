@@ -53,6 +53,8 @@ ROUTES = [
     web.get(FEED + "/events", network_key(sse.events)),
     web.get(FEED + "/ws", network_key(ws.websocket)),
     web.get(FEED + "/player", network_key(player.player)),
+    # the player page's script and style: public like the page's own markup
+    web.get("/v1/player/{name}", public(player.static)),
     web.get("/v1/networks/{network}/deliveries", staff("admin", deliveries.list_deliveries)),
     # the staff console's API calls (nothing is written) and its pages
     web.post("/v1/alerts/validate", staff("viewer", console_api.validate_alert)),

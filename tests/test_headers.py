@@ -37,3 +37,18 @@ async def test_an_html_creative_is_sandboxed_to_what_it_carries(client):
     assert "<script" not in body and "src=\"http" not in body
     image = await client.get("/v1/feeds/net-a/landscape/current.png", params={"key": KEY_A})
     assert "Content-Security-Policy" not in image.headers
+
+
+async def test_the_player_runs_no_inline_code(client):
+    page = await client.get("/v1/feeds/net-a/landscape/player", params={"key": KEY_A})
+    policy = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "style-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    html = await page.text()
+    assert '<script src="/v1/player/player.js">' in html and "<style" not in html
+    script = await client.get("/v1/player/player.js")
+    assert script.status == 200 and script.content_type == "text/javascript"
+    again = await client.get("/v1/player/player.js",
+                             headers={"If-None-Match": script.headers["ETag"]})
+    assert again.status == 304
+    assert (await client.get("/v1/player/secrets.txt")).status == 404

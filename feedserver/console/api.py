@@ -5,6 +5,8 @@ to the store; both are plain /v1 endpoints, open to any viewer or API client."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import re
 from collections import OrderedDict
 from typing import Any
@@ -19,7 +21,6 @@ from feedserver.errors import not_found, validation_failed
 from feedserver.geo.reach import profile_reached, reach_of
 from feedserver.http import json_response, read_json
 from feedserver.render.creative import Creative
-from feedserver.render.digest import content_digest
 from feedserver.render.report import warnings
 
 PREVIEW_FORMAT = "jpg"  # the wall shows the plan every format paints; JPEG encodes fastest
@@ -58,10 +59,12 @@ async def validate_alert(request: web.Request) -> web.Response:
 
 
 def _unsaved(content: dict[str, Any]) -> dict[str, Any]:
-    """Form content dressed as a draft, named by what it shows so renders are cached."""
-    alert = {**content, "status": "draft", "version": 0, "resolution": None}
+    """Form content dressed as a draft, named by all of its content (what it shows, and where
+    it reaches), so renders and reach are worked out once per content."""
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    alert = {**content, "status": "draft", "version": 0, "resolution": None,
+             "id": "preview-" + hashlib.sha256(canonical.encode()).hexdigest()[:24]}
     alert["headline"] = headline(alert)
-    alert["id"] = "preview-" + content_digest(alert)[:24]
     return alert
 
 

@@ -18,6 +18,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "token_help": "The token your administrator gave you. It is exchanged for a session "
                       "and never stored in the browser.",
         "unknown_token": "That token is not known. Check it and try again.",
+        "token_missing": "Enter your staff token.",
         "signed_out": "You are signed out.",
         "active": "Active",
         "drafts": "Drafts",
@@ -188,6 +189,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "token_help": "Het token van uw beheerder. Het wordt ingewisseld voor een sessie en "
                       "nooit in de browser bewaard.",
         "unknown_token": "Dat token is onbekend. Controleer het en probeer het opnieuw.",
+        "token_missing": "Vul uw medewerkerstoken in.",
         "signed_out": "U bent uitgelogd.",
         "active": "Actief",
         "drafts": "Concepten",

@@ -78,8 +78,11 @@ async def sign_in(request: web.Request) -> web.Response:
     if not _same_origin(request):
         raise web.HTTPForbidden(text="sign-in from another site refused")
     token = form.get("token")
-    signed = request.app[SESSIONS].sign_in(token.strip()) if isinstance(token, str) else None
     target = _next(request, form.get("next") if isinstance(form.get("next"), str) else None)
+    if not isinstance(token, str) or not token.strip():
+        return _render(request, "sign_in.html", None, status=400, next=target,
+                       error=_words(request).token_missing, signed_out=False)
+    signed = request.app[SESSIONS].sign_in(token.strip())
     if signed is None:
         log.warning("console sign-in refused: unknown token from %s", request.remote)
         words = _words(request)

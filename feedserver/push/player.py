@@ -16,7 +16,7 @@ from aiohttp import web
 from feedserver.appkeys import CONFIG, SIGNING_KEYS
 from feedserver.errors import ApiError, FieldError
 from feedserver.feeds.views import screen_profile
-from feedserver.http import screen_facts
+from feedserver.http import package_files, screen_facts
 
 ROTATE_SECONDS = 10
 ROTATE_RANGE = range(1, 301)
@@ -32,11 +32,16 @@ HEADERS = {
 
 
 def security_policy(public_url: str) -> str:
-    """Renders are fetched (to verify them) from the public URL, then shown from blob URLs;
-    an html render is a sandboxed frame whose fonts and images are inline."""
+    """The page runs only the player's own script and style (no inline code); renders are
+    fetched (to verify them) from the public URL, then shown from blob URLs; an html render is
+    a sandboxed frame whose fonts and images are inline."""
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(public_url))
-    return ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+    return ("default-src 'none'; script-src 'self'; style-src 'self'; "
             f"connect-src 'self' {origin}; img-src blob: data:; font-src data:; frame-src blob:")
+
+
+static = package_files("feedserver.push", {"player.js": "text/javascript",
+                                           "player.css": "text/css"})
 
 
 async def player(request: web.Request) -> web.Response:

@@ -241,3 +241,27 @@ async def test_a_conflicting_edit_shows_what_changed_and_overwrites_nothing(cons
     assert stored["message"]["nl"] == "Nieuwe tekst van Pia"
     await expect(page.get_by_label("Message (nl)", exact=True)).to_have_value(
         "Nieuwe tekst van Pia")
+
+
+async def test_a_regional_alert_gets_its_circle_from_the_form(console, browser):
+    page = await new_page(browser)
+    await page.goto(str(console.make_url("/console/alerts/new")))
+    await sign_in(page, EDITOR)
+    await page.get_by_label("Kind", exact=True).select_option("missing_child")
+    await page.get_by_label("Circumstance").select_option("runaway")
+    await page.get_by_label("Regions").fill("NL-GR")
+    await page.get_by_role("group", name="Child 1").get_by_label("Name").fill("Daan Verzonnen")
+    await page.get_by_role("group", name="Child 1").get_by_label("Age in years").fill("14")
+    area = page.get_by_role("group", name=re.compile("Area of a regional alert"))
+    await area.get_by_label("Centre latitude").fill("53.2194")
+    await area.get_by_label("Centre longitude").fill("6.5665")
+    await area.get_by_label("Radius in km").fill("400")
+    await expect(page.locator("#problems")).to_contain_text("area.circles[0].radius_km")
+    await area.get_by_label("Radius in km").fill("25")
+    await expect(page.locator("#problems")).to_contain_text("No problems")
+    await page.get_by_role("button", name="Save draft").click()
+    await expect(page).to_have_url(re.compile(r"/console/alerts/a_[0-9a-f]+$"))
+    stored = await (await console.get(f"/v1/alerts/{page.url.rsplit('/', 1)[1]}",
+                                      headers=auth(VIEWER))).json()
+    assert stored["area"] == {"circles": [{"lat": 53.2194, "lon": 6.5665, "radius_km": 25}],
+                              "polygons": []}

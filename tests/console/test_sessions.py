@@ -139,6 +139,8 @@ async def test_a_forged_or_unknown_sign_in_is_refused(aiohttp_client, tmp_path):
                                  allow_redirects=False)
     assert response.status == 401 and COOKIE not in response.cookies
     assert "not known" in await response.text()
+    response = await client.post("/console/sign-in", data={"token": " "}, allow_redirects=False)
+    assert response.status == 400 and COOKIE not in response.cookies
     response = await client.post("/console/sign-in", data={"token": PUBLISHER},
                                  headers={"Origin": "https://evil.example"},
                                  allow_redirects=False)
