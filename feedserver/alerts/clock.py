@@ -40,5 +40,8 @@ async def run_expiry_clock(alerts: AlertService, bus: EventBus, purge_after: tim
         if next_purge is not None:
             deadlines.append((next_purge - now).total_seconds())
         timeout = min([MAX_SLEEP_SECONDS, *deadlines])
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel that
+        # comes as `changed` is set, and the app's shutdown then waits for this task
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(changed.wait(), max(timeout, 0.0))
+            async with asyncio.timeout(max(timeout, 0.0)):
+                await changed.wait()
