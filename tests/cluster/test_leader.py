@@ -15,6 +15,7 @@ from support.cluster import sessions_on_two_workers, socket_owner, wait_for_list
 from support.config import KEY_A, config_data
 from support.push import ADMIN, NETWORK, PUBLISHER, push_config_data
 from support.servers import ServerProcess
+from support.webhooks import DeliveryIds
 
 from feedserver.cluster.leader import LEAD_NAME, LeaderLock, Leadership
 from feedserver.store import make_store
@@ -52,21 +53,9 @@ async def test_one_process_leads_and_another_takes_over(tmp_path, storage):
         await asyncio.gather(b, return_exceptions=True)
 
 
-class Hook:
-    """A webhook receiver that records each delivery id it is sent."""
-
-    def __init__(self) -> None:
-        self.ids: list[str] = []
-
-    async def handle(self, request: web.Request) -> web.Response:
-        await request.read()
-        self.ids.append(request.headers["Feedserver-Delivery"])
-        return web.Response(status=204)
-
-
 async def test_each_webhook_delivery_is_sent_once_by_two_workers(tmp_path, aiohttp_server,
                                                                   storage):
-    hook = Hook()
+    hook = DeliveryIds()
     receiver = web.Application()
     receiver.router.add_post("/hook", hook.handle)
     server = await aiohttp_server(receiver)

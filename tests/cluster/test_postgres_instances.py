@@ -20,6 +20,7 @@ from support.cluster import socket_owner
 from support.config import ADMIN, KEY_A, PUBLISHER, config_data
 from support.push import SseReader
 from support.servers import ServerProcess
+from support.webhooks import DeliveryIds
 
 FEED = "/v1/feeds/net-a/landscape"
 
@@ -42,18 +43,6 @@ class Upstream:
                             content_type="application/json")
 
 
-class Hook:
-    """A webhook receiver recording each delivery id."""
-
-    def __init__(self) -> None:
-        self.ids: list[str] = []
-
-    async def handle(self, request: web.Request) -> web.Response:
-        await request.read()
-        self.ids.append(request.headers["Feedserver-Delivery"])
-        return web.Response(status=204)
-
-
 def national_entry(alert_id: str, child: str) -> dict:
     return {
         "AlertId": alert_id, "MessageId": "1", "Sender": "Politie", "Sent": "1764338400",
@@ -67,8 +56,8 @@ def national_entry(alert_id: str, child: str) -> dict:
 
 
 @pytest.fixture
-async def outside(aiohttp_server) -> tuple[Upstream, Hook]:
-    upstream, hook = Upstream(), Hook()
+async def outside(aiohttp_server) -> tuple[Upstream, DeliveryIds]:
+    upstream, hook = Upstream(), DeliveryIds()
     app = web.Application()
     app.router.add_get("/alerts.json", upstream.handle)
     app.router.add_post("/hook", hook.handle)
@@ -79,7 +68,8 @@ async def outside(aiohttp_server) -> tuple[Upstream, Hook]:
     return upstream, hook
 
 
-def instance_config(data_dir: Path, database_url: str, upstream: Upstream, hook: Hook) -> dict:
+def instance_config(data_dir: Path, database_url: str, upstream: Upstream,
+                    hook: DeliveryIds) -> dict:
     config = config_data(data_dir)
     config["storage"] = database_url
     config["upstreams"] = [{"id": "national", "format": "national-json", "url": upstream.url,

@@ -67,3 +67,16 @@ async def serve_receiver(aiohttp_server, receiver: Receiver | None = None) -> tu
     app.router.add_post("/hook", receiver.handle)
     server = await aiohttp_server(app)
     return receiver, str(server.make_url("/hook"))
+
+
+class DeliveryIds:
+    """A webhook receiver that records each delivery id it is sent (to count sends)."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        self.url = ""
+
+    async def handle(self, request: web.Request) -> web.Response:
+        await request.read()
+        self.ids.append(request.headers["Feedserver-Delivery"])
+        return web.Response(status=204)
