@@ -93,8 +93,10 @@ def _preview_target(request: web.Request) -> tuple[Profile, str]:
 
 def _cannot_render(exc: MemoryError | WorkerLost) -> ApiError:
     """A render the workers could not finish: the server's limits, not the request, so 503."""
+    # a worker that runs out of memory mid-render may die rather than raise MemoryError
     reason = ("it needs more memory than a worker may use (render.worker_memory_mb)"
-              if isinstance(exc, MemoryError) else "its worker died twice")
+              if isinstance(exc, MemoryError) else
+              "its worker died twice (too little memory for this size? render.worker_memory_mb)")
     return ApiError(503, "render_unavailable", f"the creative could not be rendered: {reason}",
                     headers={"Retry-After": "10"})
 

@@ -156,7 +156,7 @@ async def test_a_photo_past_the_worker_memory_limit_fails_alone(client):
 async def test_a_preview_past_the_worker_memory_limit_is_503_and_the_pool_goes_on(
         aiohttp_client, tmp_path):
     data = config_data(tmp_path / "data")
-    data["render"] = {"worker_memory_mb": 128}
+    data["render"] = {"worker_memory_mb": 160}
     data["networks"][0]["profiles"] = [{"id": "8k", "size": "7680x4320", "formats": ["png"]}]
     client = await aiohttp_client(TestServer(create_app(parse_config(data))))
     draft = await create(client, amber_alert())
