@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from contextlib import AsyncExitStack
 
 import aiohttp
@@ -11,7 +10,12 @@ import pytest
 from aiohttp import web
 from support.alerts import amber_alert
 from support.api import auth
-from support.cluster import sessions_on_two_workers, socket_owner, wait_for_listeners
+from support.cluster import (
+    NationalList,
+    national_entry,
+    sessions_on_two_workers,
+    wait_for_listeners,
+)
 from support.config import KEY_A, config_data
 from support.push import ADMIN, NETWORK, PUBLISHER, push_config_data
 from support.servers import ServerProcess
@@ -99,33 +103,6 @@ async def test_each_webhook_delivery_is_sent_once_by_two_workers(tmp_path, aioht
 
 def _metro_alert(n: int) -> dict:
     return amber_alert(regions=["NL"], message={"nl": f"Bericht {n}", "en": f"Message {n}"})
-
-
-class NationalList:
-    """The national JSON list; records which process (pid) fetched it each time."""
-
-    def __init__(self) -> None:
-        self.entries: list[dict] = []
-        self.pollers: list[int] = []
-        self.port = 0
-
-    async def handle(self, request: web.Request) -> web.Response:
-        peer_port = request.transport.get_extra_info("peername")[1]
-        self.pollers.append(socket_owner(peer_port, self.port))
-        return web.Response(body=json.dumps(self.entries).encode(),
-                            content_type="application/json")
-
-
-def national_entry(alert_id: str, child: str) -> dict:
-    return {
-        "AlertId": alert_id, "MessageId": "1", "Sender": "Politie", "Sent": "1764338400",
-        "State": "Actual", "Type": "Alert", "Scope": "Public", "AlertLevel": "10",
-        "Location": None,
-        "Message": {"Title": f"{child} (8)", "Description": f"{child} is ontvoerd.",
-                    "DescriptionExt": "Ontvoerd", "Readmore_URL": "https://www.amberalert.nl/",
-                    "Media_URL": None, "Media": {"Image": None, "SmallImage": None}},
-        "Area": {"Description": "Nederland", "Circle": None, "CircleKM": None},
-    }
 
 
 async def feed_ids(url: str) -> list[str]:

@@ -9,8 +9,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 from support.alerts import amber_alert
-from support.api import auth
-from support.config import KEY_A, PUBLISHER, config_data
+from support.cluster import publish_over
+from support.config import KEY_A, config_data
 from support.proxy import NGINX, nginx_in_front
 from support.push import SseReader
 from support.servers import ServerProcess, free_port
@@ -51,12 +51,7 @@ async def test_two_instances_behind_the_documented_nginx(tmp_path: Path):
             assert json.loads((await ws.receive(timeout=15)).data)["state"] == "idle"
 
             async with aiohttp.ClientSession(a.url) as direct:  # published on instance A only
-                async with direct.post("/v1/alerts", json=amber_alert(),
-                                       headers=auth(PUBLISHER)) as response:
-                    draft = await response.json()
-                async with direct.post(f"/v1/alerts/{draft['id']}/publish",
-                                       headers=auth(PUBLISHER)) as response:
-                    assert response.status == 200
+                draft = await publish_over(direct, amber_alert())
             envelope = await next_of_type(stream, "alert.published")
             assert envelope["alert"]["id"] == draft["id"]
             pushed = json.loads((await ws.receive(timeout=15)).data)

@@ -8,7 +8,6 @@ delivery is sent once in total.
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 
 import aiohttp
@@ -16,7 +15,7 @@ import pytest
 from aiohttp import web
 from support.alerts import amber_alert
 from support.api import auth
-from support.cluster import socket_owner
+from support.cluster import NationalList, national_entry, publish_over
 from support.config import ADMIN, KEY_A, PUBLISHER, config_data
 from support.push import SseReader
 from support.servers import ServerProcess
@@ -27,37 +26,9 @@ FEED = "/v1/feeds/net-a/landscape"
 pytestmark = pytest.mark.postgres
 
 
-class Upstream:
-    """The national JSON list, recording which process fetched it each time."""
-
-    def __init__(self) -> None:
-        self.entries: list[dict] = []
-        self.pollers: list[int] = []
-        self.port = 0
-        self.url = ""
-
-    async def handle(self, request: web.Request) -> web.Response:
-        self.pollers.append(socket_owner(request.transport.get_extra_info("peername")[1],
-                                         self.port))
-        return web.Response(body=json.dumps(self.entries).encode(),
-                            content_type="application/json")
-
-
-def national_entry(alert_id: str, child: str) -> dict:
-    return {
-        "AlertId": alert_id, "MessageId": "1", "Sender": "Politie", "Sent": "1764338400",
-        "State": "Actual", "Type": "Alert", "Scope": "Public", "AlertLevel": "10",
-        "Location": None,
-        "Message": {"Title": f"{child} (8)", "Description": f"{child} is ontvoerd.",
-                    "DescriptionExt": "Ontvoerd", "Readmore_URL": "https://www.amberalert.nl/",
-                    "Media_URL": None, "Media": {"Image": None, "SmallImage": None}},
-        "Area": {"Description": "Nederland", "Circle": None, "CircleKM": None},
-    }
-
-
 @pytest.fixture
-async def outside(aiohttp_server) -> tuple[Upstream, DeliveryIds]:
-    upstream, hook = Upstream(), DeliveryIds()
+async def outside(aiohttp_server) -> tuple[NationalList, DeliveryIds]:
+    upstream, hook = NationalList(), DeliveryIds()
     app = web.Application()
     app.router.add_get("/alerts.json", upstream.handle)
     app.router.add_post("/hook", hook.handle)
@@ -68,7 +39,7 @@ async def outside(aiohttp_server) -> tuple[Upstream, DeliveryIds]:
     return upstream, hook
 
 
-def instance_config(data_dir: Path, database_url: str, upstream: Upstream,
+def instance_config(data_dir: Path, database_url: str, upstream: NationalList,
                     hook: DeliveryIds) -> dict:
     config = config_data(data_dir)
     config["storage"] = database_url
@@ -113,12 +84,7 @@ async def test_two_instances_on_postgresql_act_as_one(tmp_path, postgres_url, ou
             assert (await stream.next(timeout=15))[1] == "snapshot"
 
             # publish on A: the SSE client on B gets it
-            async with on_a.post("/v1/alerts", json=amber_alert(),
-                                 headers=auth(PUBLISHER)) as response:
-                draft = await response.json()
-            async with on_a.post(f"/v1/alerts/{draft['id']}/publish",
-                                 headers=auth(PUBLISHER)) as response:
-                assert response.status == 200
+            draft = await publish_over(on_a, amber_alert())
             envelope = await next_of_type(stream, "alert.published")
             assert envelope["alert"]["id"] == draft["id"]
 
@@ -174,5 +140,5 @@ async def _has(session: aiohttp.ClientSession, count: int) -> bool:
     return len(await feed_ids(session)) >= count
 
 
-async def _more(upstream: Upstream, count: int) -> bool:
+async def _more(upstream: NationalList, count: int) -> bool:
     return len(upstream.pollers) >= count

@@ -23,6 +23,7 @@ from support.cluster import (
     Pinned,
     listeners,
     open_stream,
+    publish_over,
     sessions_on_two_workers,
     wait_for_listeners,
 )
@@ -180,12 +181,7 @@ async def test_two_server_processes_on_one_store_answer_the_same_documents(tmp_p
     await a.start()
     try:
         async with aiohttp.ClientSession(a.url) as session:
-            async with session.post("/v1/alerts", json=amber_alert(),
-                                    headers=auth(PUBLISHER)) as response:
-                alert = await response.json()
-            async with session.post(f"/v1/alerts/{alert['id']}/publish",
-                                    headers=auth(PUBLISHER)) as response:
-                assert response.status == 200
+            await publish_over(session, amber_alert())
         await b.start()  # B starts after the change: it knows it only from the store
         answers = {}
         for server in (a, b):

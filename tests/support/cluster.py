@@ -8,12 +8,16 @@ server side of a TCP connection is a socket inode, held open by exactly one proc
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from contextlib import AsyncExitStack
 from pathlib import Path
 
 import aiohttp
+from aiohttp import web
 
+from support.api import auth
+from support.config import PUBLISHER
 from support.push import SseReader
 from support.servers import free_port
 
@@ -103,3 +107,43 @@ async def open_stream(pinned: Pinned, path: str, key: str) -> SseReader:
     assert response.status == 200, await response.text()
     pinned.check()
     return SseReader(response)
+
+
+class NationalList:
+    """The national JSON list served to the pollers; records which process (pid) fetched it
+    each time, so a test sees which one polls."""
+
+    def __init__(self) -> None:
+        self.entries: list[dict] = []
+        self.pollers: list[int] = []
+        self.port = 0
+        self.url = ""
+
+    async def handle(self, request: web.Request) -> web.Response:
+        peer_port = request.transport.get_extra_info("peername")[1]
+        self.pollers.append(socket_owner(peer_port, self.port))
+        return web.Response(body=json.dumps(self.entries).encode(),
+                            content_type="application/json")
+
+
+def national_entry(alert_id: str, child: str) -> dict:
+    """An AMBER entry of the national list about an invented child."""
+    return {
+        "AlertId": alert_id, "MessageId": "1", "Sender": "Politie", "Sent": "1764338400",
+        "State": "Actual", "Type": "Alert", "Scope": "Public", "AlertLevel": "10",
+        "Location": None,
+        "Message": {"Title": f"{child} (8)", "Description": f"{child} is ontvoerd.",
+                    "DescriptionExt": "Ontvoerd", "Readmore_URL": "https://www.amberalert.nl/",
+                    "Media_URL": None, "Media": {"Image": None, "SmallImage": None}},
+        "Area": {"Description": "Nederland", "Circle": None, "CircleKM": None},
+    }
+
+
+async def publish_over(session: aiohttp.ClientSession, alert: dict) -> dict:
+    """Create and publish `alert` through a real server process; the published alert."""
+    async with session.post("/v1/alerts", json=alert, headers=auth(PUBLISHER)) as response:
+        draft = await response.json()
+    async with session.post(f"/v1/alerts/{draft['id']}/publish",
+                            headers=auth(PUBLISHER)) as response:
+        assert response.status == 200
+        return await response.json()
