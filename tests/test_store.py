@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import sys
 import threading
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -243,20 +244,45 @@ async def test_one_instance_leads_and_the_lead_passes_on_release(stores) -> None
     await lead_b.release()
 
 
-async def test_sqlite_a_dead_leaders_lease_runs_out(tmp_path: Path) -> None:
-    clock = Clock()
-    dead, survivor = (SQLiteStore(tmp_path / "feedserver.db", clock=clock) for _ in range(2))
-    for store in (dead, survivor):
-        await store.open()
+# A leader in a process of its own: it takes the lead, says so, and waits to be killed.
+LEADER_SCRIPT = """
+import asyncio, sys
+from pathlib import Path
+from feedserver.store.sqlite import SQLiteStore
+
+async def lead():
+    store = SQLiteStore(Path(sys.argv[1]))
+    await store.open()
+    assert await store.leadership("poller").acquire()
+    print("leading", flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(lead())
+"""
+
+
+async def test_sqlite_a_sigkilled_leaders_lead_passes_at_once(tmp_path: Path) -> None:
+    """The lead is the kernel's lock on a file: it dies with its process, no lease to lapse."""
+    path = tmp_path / "feedserver.db"
+    survivor = SQLiteStore(path)
+    await survivor.open()
+    leader = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", LEADER_SCRIPT, str(path), stdout=asyncio.subprocess.PIPE)
     try:
-        assert await dead.leadership("poller").acquire()
-        assert not await survivor.leadership("poller").acquire()
-        clock.now += timedelta(seconds=16)
-        assert await survivor.leadership("poller").acquire()
-        assert not await dead.leadership("poller").acquire()
+        async with asyncio.timeout(PATIENCE):
+            assert await leader.stdout.readline() == b"leading\n"
+        lead = survivor.leadership("poller")
+        assert not await lead.acquire()
+        leader.kill()
+        await leader.wait()
+        assert await lead.acquire()
+        assert await lead.acquire()  # kept while held
+        await lead.release()
     finally:
-        for store in (dead, survivor):
-            await store.close()
+        if leader.returncode is None:
+            leader.kill()
+            await leader.wait()
+        await survivor.close()
 
 
 @pytest.mark.postgres

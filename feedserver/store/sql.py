@@ -22,7 +22,6 @@ from feedserver.store.base import (
     DeliveryTargets,
     DuplicateOrigin,
     Event,
-    Leadership,
     Photo,
     Receipt,
     Store,
@@ -33,9 +32,6 @@ from feedserver.store.database import Database, Row, Transaction, placeholders
 from feedserver.timeutil import format_time, parse_time, utcnow
 
 log = logging.getLogger(__name__)
-
-# A leader renews its lease each time it calls `acquire`; a dead one's lease runs out after this.
-LEADER_LEASE_SECONDS = 15.0
 
 DELIVERY_COLUMNS = ("id, seq, network, profile, state, attempts, created_at, next_at,"
                     " delivered_at, last_status, last_error")
@@ -329,9 +325,6 @@ class SqlStore(Store):
             )
         return _delivery(rows[0]) if rows else None
 
-    def leadership(self, name: str) -> Leadership:
-        return LeaseLeadership(self, name)
-
     async def committed_events(self, after: int) -> AsyncIterator[int]:
         last = after
         while True:
@@ -344,30 +337,6 @@ class SqlStore(Store):
             if seq > last:
                 last = seq
                 yield seq
-
-
-class LeaseLeadership(Leadership):
-    """A lock row with a lease: the leader renews it; when it dies, the lease runs out."""
-
-    def __init__(self, store: SqlStore, name: str,
-                 lease_seconds: float = LEADER_LEASE_SECONDS) -> None:
-        self.store, self.name, self.lease_seconds = store, name, lease_seconds
-
-    async def acquire(self) -> bool:
-        now = self.store.clock()
-        until = now + timedelta(seconds=self.lease_seconds)
-        async with self.store.db.transaction() as tx:
-            rows = await tx.fetch(
-                "INSERT INTO leases (name, owner, until) VALUES ($1, $2, $3)"
-                " ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until"
-                " WHERE leases.owner = excluded.owner OR leases.until < $4 RETURNING owner",
-                self.name, self.store.instance, format_time(until), format_time(now))
-        return bool(rows)
-
-    async def release(self) -> None:
-        async with self.store.db.transaction() as tx:
-            await tx.execute("DELETE FROM leases WHERE name = $1 AND owner = $2",
-                             self.name, self.store.instance)
 
 
 def _delivery(row: Row) -> Delivery:

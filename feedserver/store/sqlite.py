@@ -10,6 +10,7 @@ makes every acknowledged change durable before the HTTP answer goes out.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import queue
 import re
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from feedserver.store import migrations
-from feedserver.store.base import DeliveryTargets, StoreUnavailable
+from feedserver.store.base import DeliveryTargets, Leadership, StoreUnavailable
 from feedserver.store.database import Row, Waker
 from feedserver.store.sql import SqlStore
 from feedserver.timeutil import utcnow
@@ -230,3 +231,35 @@ class SQLiteStore(SqlStore):
                  clock: Callable[[], datetime] = utcnow) -> None:
         super().__init__(SQLiteDatabase(path, busy_timeout_ms), delivery_targets, clock)
         self.path = path
+
+    def leadership(self, name: str) -> Leadership:
+        return FileLockLeadership(self.path.with_name(f"{self.path.name}.{name}.lead"))
+
+
+class FileLockLeadership(Leadership):
+    """An exclusive `flock` on a file beside the database. Every process that shares a SQLite
+    file runs on its host, and the kernel drops a dead process's lock the moment it dies, so
+    a SIGKILLed leader's duties pass on at once (a lease in a table had to lapse first).
+    Files are opened close-on-exec, and the render pool's fork server is started by exec, so
+    no child process keeps the lock alive after its leader died."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    async def acquire(self) -> bool:
+        if self._fd is not None:
+            return True
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    async def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)  # closing the only descriptor drops the lock

@@ -131,7 +131,8 @@ async def national(aiohttp_server) -> NationalList:
 
 async def test_the_upstream_poller_runs_in_one_process_and_fails_over(tmp_path, national,
                                                                       storage):
-    """On SQLite the lead is a lease: B takes over once A's has lapsed (15 s)."""
+    """B takes over at once: the lead dies with A (a file lock on SQLite, an advisory lock
+    on PostgreSQL)."""
     config = config_data(tmp_path / "data")
     config["storage"] = storage
     config["upstreams"] = [{"id": "national", "format": "national-json", "url": national.url,

@@ -32,7 +32,7 @@ class ServerProcess:
         self.log_path = workdir / "server.log"
         self.process: subprocess.Popen | None = None
 
-    async def start(self, timeout: float = 30) -> None:
+    async def start(self, timeout: float = 60) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "feedserver", "serve", "--config", str(self.config_path),
