@@ -29,6 +29,7 @@ from aiohttp import web
 
 from bench import fs, sizes
 from bench.table import BenchFailure, Row
+from feedserver.alerts.model import Shown
 from feedserver.app import create_app
 from feedserver.appkeys import RENDERER
 from feedserver.config import Config, parse_config
@@ -115,7 +116,7 @@ async def publish_and_fetch(staff: Staff, number: int, photo: str, profiles: lis
     return time.perf_counter() - started
 
 
-async def publish_cases() -> tuple[dict[str, float], dict[str, Any], dict[str, PhotoData]]:
+async def publish_cases() -> tuple[dict[str, float], Shown, dict[str, PhotoData]]:
     """The three publish cases in seconds, and the sample (stored alert, photos) they used."""
     with tempfile.TemporaryDirectory(prefix="bench-render-") as tmp:
         runner = web.AppRunner(create_app(config(Path(tmp), 0)))
@@ -138,7 +139,8 @@ async def publish_cases() -> tuple[dict[str, float], dict[str, Any], dict[str, P
                 seconds["pool_idle"] = await publish_and_fetch(staff, 3, photo["id"], profiles)
         finally:
             await runner.cleanup()
-    return seconds, sample, {photo["id"]: PhotoData.from_bytes(photo["id"], stored)}
+    shots = {photo["id"]: PhotoData.from_bytes(photo["id"], stored)}
+    return seconds, Shown.from_document(sample), shots
 
 
 def best_of(fns: dict[str, Callable[[], Any]], runs: int) -> dict[str, float]:
@@ -153,7 +155,7 @@ def best_of(fns: dict[str, Callable[[], Any]], runs: int) -> dict[str, float]:
     return best
 
 
-def full_render_rows(alert: dict[str, Any], photos: dict[str, PhotoData]) -> list[Row]:
+def full_render_rows(alert: Shown, photos: dict[str, PhotoData]) -> list[Row]:
     plan = resolve(alert, photos, SIZE, "auto", LANGUAGES)
     rows = []
     for fmt in FORMATS:
@@ -183,7 +185,7 @@ def full_render_rows(alert: dict[str, Any], photos: dict[str, PhotoData]) -> lis
     return rows
 
 
-def serial_cpu_seconds(alert: dict[str, Any], photos: dict[str, PhotoData]) -> float:
+def serial_cpu_seconds(alert: Shown, photos: dict[str, PhotoData]) -> float:
     """CPU time of the primary (jpg) creatives of all profiles, one after another."""
     started = time.process_time()
     for size in sizes.distinct(PROFILES):

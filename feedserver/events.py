@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from feedserver.alerts.model import Alert
 from feedserver.store.base import Event
 
-Listener = Callable[[dict, Event | None], None]
+Listener = Callable[[Alert, Event | None], None]
 
 
 class Subscription:
@@ -55,7 +56,7 @@ class EventBus:
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
-    def emit(self, alert: dict, event: Event | None) -> None:
+    def emit(self, alert: Alert, event: Event | None) -> None:
         """Tell everyone that `alert` changed; `event` is set when screens must hear of it."""
         if event is None:
             self._notify(alert, None)
@@ -75,7 +76,7 @@ class EventBus:
         self._advanced.set()
         self._advanced = asyncio.Event()
 
-    def _notify(self, alert: dict, event: Event | None) -> None:
+    def _notify(self, alert: Alert, event: Event | None) -> None:
         for listener in self._listeners:
             listener(alert, event)
         if event is not None:

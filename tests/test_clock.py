@@ -40,7 +40,7 @@ async def test_an_alert_expires_when_the_clock_passes_its_expiry(client, clock):
     # ... and the expiry clock, which looks again at every change, records it as expired
     await create(client, amber_alert(), EDITOR)
     expired = await asyncio.wait_for(anext(events), 10)
-    assert expired.type == "alert.expired" and expired.alert["id"] == active["id"]
+    assert expired.type == "alert.expired" and expired.alert.id == active["id"]
     alert = await (await client.get(f"/v1/alerts/{active['id']}", headers=auth(VIEWER))).json()
     assert alert["status"] == "expired" and alert["ended_at"] == format_time(expires_at)
     response = await client.get(f"/v1/alerts/{active['id']}/history", headers=auth(VIEWER))

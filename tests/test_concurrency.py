@@ -13,6 +13,7 @@ from support.cap import message, with_child_and_photo
 from support.config import EDITOR, PUBLISHER, VIEWER
 from support.samples import drawn_photo
 
+from feedserver.alerts.model import Origin
 from feedserver.appkeys import ALERTS
 from feedserver.auth import Actor
 from feedserver.store.sqlite import SQLiteStore
@@ -24,12 +25,12 @@ async def test_the_same_origin_makes_one_alert(client):
     """The insert path itself refuses a second alert for an origin and gives the first."""
     alerts = client.app[ALERTS]
     actor = Actor("pia-publisher", "publisher")
-    origin = {"kind": "cap", "ref": "politie.nl,NL-POL-1"}
+    origin = Origin("cap", "politie.nl,NL-POL-1")
     first, made = await alerts.create_ingested(amber_alert(), actor, origin)
     again, made_again = await alerts.create_ingested(amber_alert(), actor, origin)
     assert (made, made_again) == (True, False)
-    assert again["id"] == first["id"]
-    assert [a["id"] for a in await alerts.list()] == [first["id"]]
+    assert again.id == first.id
+    assert [a.id for a in await alerts.list()] == [first.id]
 
 
 async def test_identical_cap_alerts_at_once_make_one_draft(client):
@@ -69,7 +70,7 @@ async def test_a_store_with_duplicates_from_before_still_opens(tmp_path):
     store = SQLiteStore(path)
     await store.open()
     try:
-        assert (await store.find_by_origin("cap", "s,x"))["id"] == "a_1"
+        assert (await store.find_by_origin("cap", "s,x")).id == "a_1"
         assert len(await store.list_alerts()) == 5
     finally:
         await store.close()

@@ -75,7 +75,7 @@ async def mirrored(aiohttp_client, aiohttp_server, make_config):
                     "interval_seconds": 3600}])
     client = await aiohttp_client(create_app(config))
     await asyncio.wait_for(client.app[POLLERS]["national"].polled.wait(), 10)
-    by_kind = {a["kind"]: a for a in await client.app[ALERTS].list(["active"])}
+    by_kind = {a.kind: a.to_document() for a in await client.app[ALERTS].list(["active"])}
     return client, hook, by_kind["amber"], by_kind["missing_child"]
 
 

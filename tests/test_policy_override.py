@@ -6,6 +6,7 @@ from support.alerts import amber_alert
 from support.api import auth, create
 from support.config import ADMIN, EDITOR, PUBLISHER, VIEWER
 
+from feedserver.alerts.model import Origin
 from feedserver.appkeys import ALERTS
 from feedserver.auth import Actor
 
@@ -57,8 +58,8 @@ async def test_an_override_in_the_publish_call(client):
     """An ingested draft may break a rule; the publisher overrides it when publishing."""
     draft, _ = await client.app[ALERTS].create_ingested(
         amber_alert(circumstance="family_abduction"), Actor("cap-ingest", "publisher"),
-        {"kind": "cap", "ref": "politie.nl,NL-1"})
-    path = f"/v1/alerts/{draft['id']}/publish"
+        Origin("cap", "politie.nl,NL-1"))
+    path = f"/v1/alerts/{draft.id}/publish"
     refused = await client.post(path, headers=auth(PUBLISHER))
     assert refused.status == 422
     bad = await client.post(path, headers=auth(PUBLISHER), json={"policy_override": {}})
@@ -68,7 +69,7 @@ async def test_an_override_in_the_publish_call(client):
                                   json={"policy_override": OVERRIDE})
     assert published.status == 200, await published.text()
     assert (await published.json())["policy_override"] == OVERRIDE
-    (entry,) = [e for e in await history(client, draft["id"]) if e["action"] == "published"]
+    (entry,) = [e for e in await history(client, draft.id) if e["action"] == "published"]
     assert entry["actor"] == "pia-publisher"
     assert entry["note"] == {"policy_override": OVERRIDE, "given_by": "pia-publisher"}
 
@@ -77,8 +78,8 @@ async def test_an_override_nobody_gave_is_not_honoured(client):
     """A draft holding an override no publisher's action gave (an editor's, from before this
     rule) is published only if it passes the rules without it."""
     draft, _ = await client.app[ALERTS].create_ingested(
-        FAMILY, Actor("cap-ingest", "publisher"), {"kind": "cap", "ref": "politie.nl,NL-2"})
-    response = await client.post(f"/v1/alerts/{draft['id']}/publish", headers=auth(PUBLISHER))
+        FAMILY, Actor("cap-ingest", "publisher"), Origin("cap", "politie.nl,NL-2"))
+    response = await client.post(f"/v1/alerts/{draft.id}/publish", headers=auth(PUBLISHER))
     body = await response.json()
     assert response.status == 422, body
     assert body["error"]["details"][0]["field"] == "circumstance"

@@ -16,6 +16,7 @@ import pytest
 from support import postgres
 from support.store import fill_the_disk
 
+from feedserver.alerts.model import Alert
 from feedserver.store import make_store, migrations
 from feedserver.store.base import Change, Event, Photo, Store, StoreUnavailable
 from feedserver.store.migrations import SchemaTooNew
@@ -30,11 +31,12 @@ PUBLISH = Change("t", "publish", AT, event_type="alert.published")
 PATIENCE = 30
 
 
-def stored_alert(alert_id: str = "a_1", version: int = 1, status: str = "active") -> dict:
-    """The smallest document the store indexes: what it keeps, it keeps verbatim."""
-    return {"id": alert_id, "version": version, "status": status,
-            "origin": {"kind": "staff", "ref": None}, "created_at": "2026-12-01T12:00:00+00:00",
-            "children": [{"name": "Invented Testchild"}]}
+def stored_alert(alert_id: str = "a_1", version: int = 1, status: str = "active") -> Alert:
+    """The smallest alert the store indexes."""
+    return Alert.from_document({
+        "id": alert_id, "version": version, "status": status,
+        "origin": {"kind": "staff", "ref": None}, "created_at": "2026-12-01T12:00:00+00:00",
+        "children": [{"name": "Invented Testchild"}]})
 
 
 def two_networks(event: Event) -> list[tuple[str, None, str]]:
@@ -88,7 +90,7 @@ async def test_events_written_by_two_instances_are_numbered_without_gaps(stores)
         (a if n % 2 else b).save(stored_alert(f"a_{n}"), PUBLISH, None) for n in range(20)))
     seqs = [e.seq for e in await a.events_since(0)]
     assert seqs == list(range(seqs[0], seqs[0] + 20))
-    assert {e.alert["id"] for e in await b.events_since(0)} == {f"a_{n}" for n in range(20)}
+    assert {e.alert.id for e in await b.events_since(0)} == {f"a_{n}" for n in range(20)}
 
 
 async def test_a_later_event_is_never_visible_before_an_earlier_uncommitted_one(
@@ -118,12 +120,12 @@ async def test_a_later_event_is_never_visible_before_an_earlier_uncommitted_one(
     b_save = asyncio.ensure_future(b.save(stored_alert("a_second"), PUBLISH, None))
     # time for B to commit if nothing holds it back (the failure this test looks for)
     await asyncio.wait([b_save], timeout=1)
-    visible = [e.alert["id"] for e in await b.events_since(0)]
+    visible = [e.alert.id for e in await b.events_since(0)]
     release.set()
     await a_done
     await b_save
     assert visible == []
-    assert [e.alert["id"] for e in await b.events_since(0)] == ["a_first", "a_second"]
+    assert [e.alert.id for e in await b.events_since(0)] == ["a_first", "a_second"]
 
 
 async def test_another_instance_wakes_when_events_are_committed(stores) -> None:
@@ -133,7 +135,7 @@ async def test_another_instance_wakes_when_events_are_committed(stores) -> None:
     await asyncio.sleep(0)
     event = await writer.save(stored_alert(), PUBLISH, None)
     assert await asyncio.wait_for(next_wake_up, PATIENCE) == event.seq
-    assert [e.alert["id"] for e in await watcher.events_since(event.seq - 1)] == ["a_1"]
+    assert [e.alert.id for e in await watcher.events_since(event.seq - 1)] == ["a_1"]
     await wake_ups.aclose()
 
 
@@ -336,7 +338,7 @@ async def test_sqlite_an_old_database_is_migrated_on_open_and_keeps_its_rows(
     await store.open()
     try:
         assert sqlite_user_version(path) == migrations.LATEST > 1
-        assert (await store.get_alert("a_old"))["status"] == "active"
+        assert (await store.get_alert("a_old")).status == "active"
         assert [e.seq for e in await store.events_since(0)] == [1]
         assert (await store.claim_delivery("net-a", 60)).id == "d_old"
     finally:
@@ -377,7 +379,7 @@ async def test_postgresql_an_old_database_is_migrated_and_a_newer_one_refused() 
         store = PostgresStore(url)
         await store.open()
         try:
-            assert (await store.get_alert("a_old"))["status"] == "active"
+            assert (await store.get_alert("a_old")).status == "active"
         finally:
             await store.close()
         (rows,) = await run_sql(url, "SELECT version FROM schema_version")
@@ -400,11 +402,11 @@ async def test_sqlite_locked_beyond_busy_timeout_is_unavailable_then_recovers(
         other.execute("BEGIN IMMEDIATE")  # another process writing, and writing, and ...
         with pytest.raises(StoreUnavailable, match="locked"):
             await store.save(stored_alert("a_2"), PUBLISH, None)
-        assert (await store.get_alert("a_1"))["id"] == "a_1"  # readers are not held up
+        assert (await store.get_alert("a_1")).id == "a_1"  # readers are not held up
         other.execute("ROLLBACK")
         other.close()
         await store.save(stored_alert("a_2"), PUBLISH, None)
-        assert [e.alert["id"] for e in await store.events_since(0)] == ["a_1", "a_2"]
+        assert [e.alert.id for e in await store.events_since(0)] == ["a_1", "a_2"]
     finally:
         await store.close()
 
@@ -421,7 +423,7 @@ async def test_sqlite_a_full_disk_is_unavailable_then_recovers(tmp_path: Path) -
         await fill_the_disk(store, 10_000)  # space freed
         await store.put_photo(Photo("p_1", b"\xff" * 200_000, "image/jpeg", 10, 10, None))
         await store.save(stored_alert("a_2"), PUBLISH, None)
-        assert [e.alert["id"] for e in await store.events_since(0)] == ["a_1", "a_2"]
+        assert [e.alert.id for e in await store.events_since(0)] == ["a_1", "a_2"]
         assert await store.photo_ids(["p_1"]) == {"p_1"}
     finally:
         await store.close()
@@ -443,7 +445,7 @@ async def test_postgresql_gone_is_unavailable_and_back_recovers(postgres_databas
             await store.events_since(0)
         await relay.start()
         await store.save(stored_alert("a_2"), PUBLISH, None)
-        assert [e.alert["id"] for e in await store.events_since(0)] == ["a_1", "a_2"]
+        assert [e.alert.id for e in await store.events_since(0)] == ["a_1", "a_2"]
     finally:
         await store.close()
         await relay.cut()

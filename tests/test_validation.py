@@ -7,6 +7,7 @@ from support.alerts import amber_alert, in_hours
 from support.api import auth, create, publish
 from support.config import EDITOR, PUBLISHER, VIEWER
 
+from feedserver.alerts.model import Origin
 from feedserver.appkeys import ALERTS
 from feedserver.auth import Actor
 
@@ -166,11 +167,11 @@ async def test_lenient_ingest_draft_is_checked_at_publish(client):
     broken = amber_alert(expires_at=in_hours(-2),
                          children=[{"name": "Kim Test", "age": 19}])
     draft, _ = await client.app[ALERTS].create_ingested(
-        broken, Actor("cap-ingest", "publisher"), {"kind": "cap", "ref": "x"})
-    response = await client.post(f"/v1/alerts/{draft['id']}/publish", headers=auth(PUBLISHER))
+        broken, Actor("cap-ingest", "publisher"), Origin("cap", "x"))
+    response = await client.post(f"/v1/alerts/{draft.id}/publish", headers=auth(PUBLISHER))
     error = await assert_refused(response, 422, "expires_at", "in the future")
     assert {d["field"] for d in error["details"]} == {"expires_at", "children[0].age"}
-    response = await client.get(f"/v1/alerts/{draft['id']}", headers=auth(VIEWER))
+    response = await client.get(f"/v1/alerts/{draft.id}", headers=auth(VIEWER))
     assert (await response.json())["status"] == "draft"
 
 

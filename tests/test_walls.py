@@ -4,15 +4,21 @@ laid out"): what each part must never import, checked on the source, not on good
 from __future__ import annotations
 
 import ast
+import re
+import sys
 from pathlib import Path
 
 import pytest
+
+from feedserver.alerts.model import FIELD_NAMES
 
 PACKAGE = Path(__file__).resolve().parent.parent / "feedserver"
 
 DOMAIN = ("feedserver.alerts", "feedserver.feeds", "feedserver.push", "feedserver.interop",
           "feedserver.render", "feedserver.store", "feedserver.app")
 WALLS = {
+    # the typed alert: every part (the pure renderer too) may use it, so it uses no part
+    "alerts/model.py": ("feedserver", "aiohttp", "PIL", "lxml", "shapely"),
     # the rules of an alert: no store, transport or pixels
     "alerts/fields.py": ("feedserver.store", "feedserver.feeds", "feedserver.push",
                          "feedserver.interop", "feedserver.render", "aiohttp", "PIL"),
@@ -87,3 +93,61 @@ def test_the_check_sees_a_breach():
     found = imports(source, "feedserver.render")
     assert {"feedserver.feeds.document", "feedserver.render.paint", "aiohttp"} <= found
     assert not any(name.startswith("feedserver.store") for name in found)
+
+
+def test_the_alert_model_imports_only_the_standard_library():
+    found = imports((PACKAGE / "alerts" / "model.py").read_text("utf-8"), "feedserver.alerts")
+    assert {name for name in found if name.split(".")[0] not in sys.stdlib_module_names} == set()
+
+
+# What holds an alert (or a part of one) is named so: `alert`, `event.alert`, `current`, `child`.
+ALERT_HOLDER = re.compile(r"(^|_)(alert|current|previous|existing|target|clean|shown|child|"
+                          r"suspect|vehicle|person|seen|resolution)$")
+MODEL = "alerts/model.py"
+
+
+def _holder(node: ast.expr) -> str | None:
+    name = node.id if isinstance(node, ast.Name) else \
+        node.attr if isinstance(node, ast.Attribute) else None
+    return name if name and ALERT_HOLDER.search(name) else None
+
+
+def key_reads(source: str) -> list[str]:
+    """Where a module reads an alert's field by string key (`alert["children"]`,
+    `child.get("photo")`, `"purged_at" in alert`) instead of as the model's attribute."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        holder = key = None
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+            holder, key = node.value, node.slice.value
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr == "get" and node.args \
+                and isinstance(node.args[0], ast.Constant):
+            holder, key = node.func.value, node.args[0].value
+        elif isinstance(node, ast.Compare) and isinstance(node.left, ast.Constant) \
+                and isinstance(node.ops[0], ast.In | ast.NotIn):
+            holder, key = node.comparators[0], node.left.value
+        if holder is not None and key in FIELD_NAMES and _holder(holder):
+            found.append(f"{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_alerts_are_read_as_the_typed_model_not_by_string_key():
+    """One model (alerts/model.py) reads the stored document; everyone else uses attributes,
+    so the alert's shape is declared once and cannot erode field by field."""
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = str(path.relative_to(PACKAGE))
+        if relative != MODEL and (reads := key_reads(path.read_text("utf-8"))):
+            found[relative] = reads
+    assert found == {}
+
+
+def test_the_key_check_sees_a_string_key_read():
+    source = ('def f(alert, event, child, rows):\n'
+              '    a = alert["children"]\n'
+              '    b = event.alert.get("status")\n'
+              '    c = child.get("photo")\n'
+              '    d = "purged_at" in alert\n'
+              '    e = rows["children"], alert["not_a_field"], alert.children\n')
+    assert [line.split(":")[0] for line in key_reads(source)] == ["2", "3", "4", "5"]

@@ -26,7 +26,7 @@ async def run_expiry_clock(alerts: AlertService, bus: EventBus, purge_after: tim
         changed.clear()
         try:
             for alert in await alerts.expire_due():
-                log.info("alert %s expired", alert["id"])
+                log.info("alert %s expired", alert.id)
             purged, next_purge = await alerts.purge_due(purge_after)
             for alert_id in purged:
                 log.info("alert %s: personal data purged", alert_id)
@@ -36,7 +36,8 @@ async def run_expiry_clock(alerts: AlertService, bus: EventBus, purge_after: tim
             await asyncio.sleep(RETRY_SECONDS)
             continue
         now = alerts.clock()
-        deadlines = [(parse_time(a["expires_at"]) - now).total_seconds() for a in active]
+        deadlines = [(parse_time(a.expires_at) - now).total_seconds() for a in active
+                     if a.expires_at]
         if next_purge is not None:
             deadlines.append((next_purge - now).total_seconds())
         timeout = min([MAX_SLEEP_SECONDS, *deadlines])

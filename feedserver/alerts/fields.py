@@ -311,8 +311,3 @@ def normalise(data: dict, default_contact: dict[str, str]) -> tuple[dict, list[F
         "policy_override": _override(check, data.get("policy_override")),
     }
     return alert, check.errors
-
-
-def input_fields(alert: dict) -> dict:
-    """The part of a stored alert that staff may edit, as a merge patch applies to it."""
-    return {key: alert[key] for key in INPUT_FIELDS if key in alert}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from feedserver.alerts.model import Alert
 from feedserver.errors import FieldError
 from feedserver.timeutil import parse_time
 
@@ -16,39 +17,38 @@ AMBER_CIRCUMSTANCES = ("stranger_abduction", "life_threatening")
 MAX_CHILD_AGE = 17
 
 
-def policy_errors(alert: dict, now: datetime, known_photos: set[str]) -> list[FieldError]:
+def policy_errors(alert: Alert, now: datetime, known_photos: set[str]) -> list[FieldError]:
     """Every rule the alert breaks, each naming its field; empty when it may be published."""
     errors: list[FieldError] = []
     fail = errors.append
-    children = alert.get("children") or []
-    if not children:
+    if not alert.children:
         fail(FieldError("children", "at least one child is required"))
-    for i, child in enumerate(children):
-        if not child.get("name"):
+    for i, child in enumerate(alert.children):
+        if not child.name:
             fail(FieldError(f"children[{i}].name", "is required"))
-        age = child.get("age")
+        age = child.age
         if age is None:
             fail(FieldError(f"children[{i}].age", "is required"))
         elif age > MAX_CHILD_AGE:
             fail(FieldError(f"children[{i}].age", f"must be from 0 to {MAX_CHILD_AGE}: "
                                                   "alerts are for children under 18"))
-    for group in ("children", "suspects"):
-        for i, person in enumerate(alert.get(group) or []):
-            photo = person.get("photo")
+    for group, people in (("children", alert.children), ("suspects", alert.suspects)):
+        for i, person in enumerate(people):
+            photo = person.photo
             if photo and photo not in known_photos:
                 fail(FieldError(f"{group}[{i}].photo", f"no photo with id {photo}"))
-    if alert.get("kind") == "amber":
+    if alert.kind == "amber":
         errors.extend(_amber_errors(alert))
-    expires_at = alert.get("expires_at")
+    expires_at = alert.expires_at
     if expires_at and parse_time(expires_at) <= now:
         fail(FieldError("expires_at", "must be in the future"))
     return errors
 
 
-def _amber_errors(alert: dict) -> list[FieldError]:
+def _amber_errors(alert: Alert) -> list[FieldError]:
     errors = []
-    overridden = alert.get("policy_override") is not None
-    circumstance = alert.get("circumstance")
+    overridden = alert.policy_override is not None
+    circumstance = alert.circumstance
     if circumstance not in AMBER_CIRCUMSTANCES and not overridden:
         why = (
             "a family abduction is a Vermist Kind Alert (kind missing_child) unless a "
@@ -57,10 +57,10 @@ def _amber_errors(alert: dict) -> list[FieldError]:
             else "an AMBER Alert needs stranger_abduction or life_threatening"
         )
         errors.append(FieldError("circumstance", why))
-    if not (alert.get("suspects") or alert.get("vehicles") or alert.get("last_seen")):
+    if not (alert.suspects or alert.vehicles or alert.last_seen):
         errors.append(FieldError(
             "suspects", "an AMBER Alert needs at least one suspect, vehicle or last_seen"))
-    for i, region in enumerate(alert.get("regions") or []):
+    for i, region in enumerate(alert.regions):
         if "-" in region:
             errors.append(FieldError(
                 f"regions[{i}]", "an AMBER Alert is national: use a country code such as NL"))

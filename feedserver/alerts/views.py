@@ -6,6 +6,7 @@ import re
 
 from aiohttp import web
 
+from feedserver.alerts.model import Alert
 from feedserver.alerts.service import STATUSES, alert_etag
 from feedserver.appkeys import ALERTS, RENDERER, STORE
 from feedserver.auth import ACTOR
@@ -13,13 +14,13 @@ from feedserver.errors import FieldError, validation_failed
 from feedserver.http import PATCH_TYPES, json_response, query_list, read_json
 
 
-async def _answer(request: web.Request, alert: dict, status: int = 200,
+async def _answer(request: web.Request, alert: Alert, status: int = 200,
                   headers: dict | None = None) -> web.Response:
     """The alert as it stands, its warnings joined by what the layouts had to leave out, with
     its version as ETag for a later If-Match."""
     layout = [{"field": "layout", "message": text}
               for text in request.app[RENDERER].layout_warnings(alert)]
-    return json_response({**alert, "warnings": alert["warnings"] + layout,
+    return json_response({**alert.to_document(), "warnings": [*alert.warnings, *layout],
                           "may_not_publish": await request.app[ALERTS].may_not_publish(alert)},
                          status, {**(headers or {}), "ETag": alert_etag(alert)})
 
@@ -40,7 +41,7 @@ def if_match(request: web.Request) -> set[int] | None:
 async def list_alerts(request: web.Request) -> web.Response:
     statuses = query_list(request, "status", STATUSES)
     service = request.app[ALERTS]
-    alerts = [{**alert, "may_not_publish": await service.may_not_publish(alert)}
+    alerts = [{**alert.to_document(), "may_not_publish": await service.may_not_publish(alert)}
               for alert in await service.list(statuses)]
     return json_response({"alerts": alerts})
 
@@ -49,7 +50,7 @@ async def create_alert(request: web.Request) -> web.Response:
     actor = request[ACTOR]
     data = await read_json(request)
     alert = await request.app[ALERTS].create(data, actor)
-    return await _answer(request, alert, 201, {"Location": f"/v1/alerts/{alert['id']}"})
+    return await _answer(request, alert, 201, {"Location": f"/v1/alerts/{alert.id}"})
 
 
 async def get_alert(request: web.Request) -> web.Response:
@@ -106,7 +107,7 @@ async def alert_history(request: web.Request) -> web.Response:
 async def alert_receipts(request: web.Request) -> web.Response:
     """The reach of the alert's latest version, per network and profile."""
     alert = await request.app[ALERTS].get(request.match_info["alert_id"])
-    rows = await request.app[STORE].receipts(alert["id"], alert["version"])
+    rows = await request.app[STORE].receipts(alert.id, alert.version)
     networks: dict[str, dict] = {}
     for row in rows:
         network = networks.setdefault(row["network"], {"network": row["network"], "screens": 0,
@@ -114,6 +115,6 @@ async def alert_receipts(request: web.Request) -> web.Response:
         network["screens"] += row["screens"]
         network["profiles"].append({"profile": row["profile"], "screens": row["screens"],
                                     "last_at": row["last_at"]})
-    return json_response({"alert": alert["id"], "version": alert["version"],
+    return json_response({"alert": alert.id, "version": alert.version,
                           "screens": sum(n["screens"] for n in networks.values()),
                           "networks": list(networks.values())})

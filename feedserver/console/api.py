@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from feedserver.alerts.fields import normalise
+from feedserver.alerts.model import Alert
 from feedserver.alerts.texts import headline
 from feedserver.appkeys import ALERTS, CONFIG, RENDERER
 from feedserver.config import Network, Profile
@@ -58,17 +59,17 @@ async def validate_alert(request: web.Request) -> web.Response:
                           "errors": [problem.as_json() for problem in problems]})
 
 
-def _unsaved(content: dict[str, Any]) -> dict[str, Any]:
+def _unsaved(content: dict[str, Any]) -> Alert:
     """Form content dressed as a draft, named by all of its content (what it shows, and where
     it reaches), so renders and reach are worked out once per content."""
     canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    alert = {**content, "status": "draft", "version": 0, "resolution": None,
-             "id": "preview-" + hashlib.sha256(canonical.encode()).hexdigest()[:24]}
-    alert["headline"] = headline(alert)
-    return alert
+    alert = Alert.from_document(
+        {**content, "status": "draft", "version": 0, "resolution": None,
+         "id": "preview-" + hashlib.sha256(canonical.encode()).hexdigest()[:24]})
+    return alert.changed(headline=headline(alert))
 
 
-def _tile(network: Network, profile: Profile, alert: dict, digest: str,
+def _tile(network: Network, profile: Profile, alert: Alert, digest: str,
           creative: Creative) -> dict[str, Any]:
     blocks = [b for layer in creative.report["layers"] for b in layer["blocks"]]
     return {
@@ -102,7 +103,7 @@ a missing or unknown kind is a 422."""
         digest = service.job(alert, profile, PREVIEW_FORMAT).digest
         shelf.put(digest, creative)
         tiles.append(_tile(network, profile, alert, digest, creative))
-    return json_response({"headline": alert["headline"], "tiles": tiles})
+    return json_response({"headline": dict(alert.headline), "tiles": tiles})
 
 
 async def preview_image(request: web.Request) -> web.Response:

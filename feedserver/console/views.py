@@ -12,6 +12,7 @@ from importlib import resources
 import jinja2
 from aiohttp import web
 
+from feedserver.alerts.model import Alert
 from feedserver.appkeys import ALERTS, CONFIG, STORE
 from feedserver.config import Config
 from feedserver.timeutil import parse_time, utcnow
@@ -121,22 +122,22 @@ def _age(words: Words, moment: str | None, now: datetime) -> str:
     return words("ago_days", n=minutes // 1440)
 
 
-async def _row(request: web.Request, alert: dict, words: Words, now: datetime) -> dict:
+async def _row(request: web.Request, alert: Alert, words: Words, now: datetime) -> dict:
     store = request.app[STORE]
-    reach = await store.receipts(alert["id"], alert["version"])
-    status = alert["status"]
+    reach = await store.receipts(alert.id, alert.version)
+    status = alert.status
     if status == "draft":
-        since, moment = words.created, alert["created_at"]
+        since, moment = words.created, alert.created_at
     elif status == "active":
-        since, moment = words.published, alert["published_at"]
+        since, moment = words.published, alert.published_at
     else:
-        since, moment = words.ended_word, alert["ended_at"]
-    series = reach_series(await store.receipts_timeline(alert["id"]), now) \
+        since, moment = words.ended_word, alert.ended_at
+    series = reach_series(await store.receipts_timeline(alert.id), now) \
         if status == "active" else []
     return {
         "alert": alert,
-        "headline": alert["headline"].get(words.lang) or next(iter(alert["headline"].values()),
-                                                              alert["id"]),
+        "headline": alert.headline.get(words.lang) or next(iter(alert.headline.values()),
+                                                           alert.id),
         "status": words(f"status_{status}"),
         "age": f"{since} {_age(words, moment, now)}",
         "age_at": moment,

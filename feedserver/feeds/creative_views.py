@@ -123,6 +123,6 @@ async def preview_report(request: web.Request) -> web.Response:
     except (MemoryError, WorkerLost) as exc:
         raise _cannot_render(exc) from exc
     return json_response(
-        {"alert": alert["id"], "version": alert["version"], "profile": profile.id, **report}
+        {"alert": alert.id, "version": alert.version, "profile": profile.id, **report}
     )
 

@@ -11,18 +11,13 @@ import logging
 from collections import OrderedDict
 from typing import Any
 
+from feedserver.alerts.model import Alert
 from feedserver.config import Config, Network, Profile
 from feedserver.feeds.document import VISIBLE, on_screens, shown_until
 from feedserver.geo.reach import could_reach
 from feedserver.render import shared
 from feedserver.render.creative import Creative, plan_report
-from feedserver.render.digest import (
-    EXTENSIONS,
-    content_digest,
-    creative_digest,
-    photo_ids,
-    rendered_part,
-)
+from feedserver.render.digest import EXTENSIONS, content_digest, creative_digest, rendered_part
 from feedserver.render.photos import PhotoData
 from feedserver.render.pool import WorkerPool
 from feedserver.render.queue import PRIMARY, REST, URGENT, Job, RenderQueue
@@ -45,23 +40,23 @@ class RenderService:
         self._queue = RenderQueue(pool, pool.workers, self._rendered, str(self.shared_dir),
                                   self._wanted)
         self._served: dict[str, set[str]] = {}  # alert id -> digests of its shown version
-        self._claimed: dict[str, tuple[Job, dict[str, Any]]] = {}  # digest -> job, alert
-        self._alerts: dict[str, dict[str, Any]] = {}  # alert id -> its shown version
+        self._claimed: dict[str, tuple[Job, Alert]] = {}  # digest -> job, alert
+        self._alerts: dict[str, Alert] = {}  # alert id -> its shown version
         self._previews: OrderedDict[str, Creative] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
         self._content: dict[tuple[str, int, str], str] = {}
         self._timer: asyncio.TimerHandle | None = None
 
     # naming -----------------------------------------------------------------------------
-    def _content_digest(self, alert: dict[str, Any]) -> str:
-        key = (alert["id"], alert["version"], alert["status"])
+    def _content_digest(self, alert: Alert) -> str:
+        key = (alert.id, alert.version, alert.status)
         if key not in self._content:
             if len(self._content) > 10_000:
                 self._content.clear()
             self._content[key] = content_digest(alert)
         return self._content[key]
 
-    def job(self, alert: dict[str, Any], profile: Profile, fmt: str) -> Job:
+    def job(self, alert: Alert, profile: Profile, fmt: str) -> Job:
         digest = creative_digest(
             self._content_digest(alert), profile.size, profile.layout, profile.languages, fmt
         )
@@ -72,14 +67,14 @@ class RenderService:
     def url(self, digest: str, fmt: str) -> str:
         return f"{self.config.server.public_url.rstrip('/')}/v1/renders/{digest}.{EXTENSIONS[fmt]}"
 
-    def urls(self, alert: dict[str, Any], network: Network, profile: Profile) -> dict[str, str]:
+    def urls(self, alert: Alert, network: Network, profile: Profile) -> dict[str, str]:
         """The creative URLs of the alert for a profile, without rendering anything."""
         return {fmt: self.url(self.job(alert, profile, fmt).digest, fmt) for fmt in profile.formats}
 
     # rendering ----------------------------------------------------------------------------
-    async def _photos(self, alert: dict[str, Any]) -> dict[str, PhotoData]:
+    async def _photos(self, alert: Alert) -> dict[str, PhotoData]:
         photos = {}
-        for photo_id in photo_ids(alert):
+        for photo_id in alert.photo_ids():
             photo = await self.store.get_photo(photo_id)
             if photo is not None:
                 photos[photo_id] = PhotoData.from_photo(photo)
@@ -95,7 +90,7 @@ class RenderService:
         else:  # the alert changed or ended while it was being rendered into the shared directory
             shared.forget(self.shared_dir, [job.digest])
 
-    def jobs(self, alert: dict[str, Any]) -> list[tuple[Job, bool]]:
+    def jobs(self, alert: Alert) -> list[tuple[Job, bool]]:
         """Every profile's creatives of the alert, each marked whether it is a primary format."""
         unique: dict[str, tuple[Job, bool]] = {}
         for network in self.config.networks:
@@ -108,15 +103,15 @@ class RenderService:
                         unique[job.digest] = (job, i == 0)
         return list(unique.values())
 
-    def claim(self, alert: dict[str, Any]) -> list[tuple[Job, bool]]:
+    def claim(self, alert: Alert) -> list[tuple[Job, bool]]:
         """Name the creatives the alert's current version is served with (at once, so a URL
         handed out is never refused) and drop those no longer needed."""
-        self._alerts[alert["id"]] = alert
+        self._alerts[alert.id] = alert
         self._drop_ended()
-        if alert["id"] not in self._alerts:
+        if alert.id not in self._alerts:
             return []
         jobs = self.jobs(alert)
-        self._served[alert["id"]] = {job.digest for job, _ in jobs}
+        self._served[alert.id] = {job.digest for job, _ in jobs}
         self._forget_unused()
         self._claimed.update({job.digest: (job, alert) for job, _ in jobs})
         return [(job, primary) for job, primary in jobs if job.digest not in self._creatives]
@@ -128,8 +123,8 @@ class RenderService:
         now = self.clock()
         for gone in [a for a in self._alerts.values()
                      if not on_screens(a, self.config.alerts, now)]:
-            self._served.pop(gone["id"], None)
-            del self._alerts[gone["id"]]
+            self._served.pop(gone.id, None)
+            del self._alerts[gone.id]
         self._forget_unused()
         if self._timer is not None:
             self._timer.cancel()
@@ -140,7 +135,7 @@ class RenderService:
             self._timer = asyncio.get_running_loop().call_later(max(delay, 0.0),
                                                                 self._drop_ended)
 
-    async def render(self, alert: dict[str, Any], missing: list[tuple[Job, bool]]) -> None:
+    async def render(self, alert: Alert, missing: list[tuple[Job, bool]]) -> None:
         if not missing:
             return
         photos = await self._photos(alert)
@@ -159,16 +154,16 @@ class RenderService:
             del self._claimed[digest]
         shared.forget(self.shared_dir, unused)
 
-    def schedule(self, alert: dict[str, Any]) -> asyncio.Task[None]:
+    def schedule(self, alert: Alert) -> asyncio.Task[None]:
         """Render (or drop) the alert's creatives in the background."""
         task = asyncio.get_running_loop().create_task(self.render(alert, self.claim(alert)))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
 
-    def on_change(self, alert: dict[str, Any], event: Event | None) -> None:
+    def on_change(self, alert: Alert, event: Event | None) -> None:
         """EventBus listener: every committed change to an alert."""
-        if alert["status"] in VISIBLE or alert["id"] in self._alerts:
+        if alert.is_visible or alert.id in self._alerts:
             self.schedule(alert)
 
     async def start(self) -> None:
@@ -215,7 +210,7 @@ class RenderService:
         except Exception:  # logged where it failed; the client gets a 404
             return None
 
-    async def preview(self, alert: dict[str, Any], profile: Profile, fmt: str) -> Creative:
+    async def preview(self, alert: Alert, profile: Profile, fmt: str) -> Creative:
         """The alert in any state as the profile would get it (drafts included)."""
         job = self.job(alert, profile, fmt)
         if job.digest in self._creatives:
@@ -229,7 +224,7 @@ class RenderService:
             self._previews.popitem(last=False)
         return creative
 
-    async def report(self, alert: dict[str, Any], profile: Profile) -> dict[str, Any]:
+    async def report(self, alert: Alert, profile: Profile) -> dict[str, Any]:
         return await self.pool.run(
             plan_report,
             rendered_part(alert),
@@ -239,7 +234,7 @@ class RenderService:
             profile.languages,
         )
 
-    def layout_warnings(self, alert: dict[str, Any]) -> list[str]:
+    def layout_warnings(self, alert: Alert) -> list[str]:
         """What the layouts had to leave out for this alert, per profile, from the reports of
         its rendered primary creatives (for the alert's `warnings`)."""
         out = []

@@ -17,46 +17,47 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 
+from feedserver.alerts.model import VISIBLE, Alert
 from feedserver.config import AlertsConfig, Config, Network, Profile
 from feedserver.formats import body_etag, compact_json
 from feedserver.geo.reach import AlertReach, Place, alert_reach, reaches
 from feedserver.store.base import Event, Store
 from feedserver.timeutil import format_time, parse_time
 
-VISIBLE = ("active", "resolved")
 POLL_JITTER_VARIANTS = 8
 MAX_CACHED_DOCUMENTS = 20_000
 MAX_CACHED_CLASSES = 200_000  # positions whose place class is known (screens poll from one)
 
-RenderUrls = Callable[[dict, Network, Profile], dict[str, str]]
+RenderUrls = Callable[[Alert, Network, Profile], dict[str, str]]
 
 
-def shown_until(alert: dict, settings: AlertsConfig) -> datetime:
+def shown_until(alert: Alert, settings: AlertsConfig) -> datetime:
     """When the alert leaves screens unless something changes: expiry, or the found card's end."""
-    if alert["status"] == "resolved":
-        return parse_time(alert["ended_at"]) + timedelta(seconds=settings.resolved_display_seconds)
-    return parse_time(alert["expires_at"])
+    if alert.status == "resolved":
+        return parse_time(alert.ended_at) + timedelta(seconds=settings.resolved_display_seconds)
+    return parse_time(alert.expires_at)
 
 
-def _sort_key(alert: dict) -> tuple:
-    group = 2 if alert["status"] == "resolved" else (0 if alert["kind"] == "amber" else 1)
-    newest = alert["ended_at"] if alert["status"] == "resolved" else alert["published_at"]
-    return group, -parse_time(newest).timestamp(), alert["id"]
+def _sort_key(alert: Alert) -> tuple:
+    group = 2 if alert.status == "resolved" else (0 if alert.kind == "amber" else 1)
+    newest = alert.ended_at if alert.status == "resolved" else alert.published_at
+    return group, -parse_time(newest).timestamp(), alert.id
 
 
-def feed_entry(alert: dict, profile: Profile, renders: dict[str, str],
+def feed_entry(alert: Alert, profile: Profile, renders: dict[str, str],
                valid_until: datetime) -> dict:
-    headline = {lang: alert["headline"][lang] for lang in profile.languages
-                if lang in alert["headline"]}
+    headline = {lang: alert.headline[lang] for lang in profile.languages
+                if lang in alert.headline}
+    primary = alert.languages[0]
     return {
-        "id": alert["id"],
-        "kind": alert["kind"],
-        "status": alert["status"],
-        "version": alert["version"],
-        "test": alert["test"],
-        "headline": headline or {alert["languages"][0]: alert["headline"][alert["languages"][0]]},
-        "updated_at": alert["updated_at"],
-        "expires_at": alert["expires_at"],
+        "id": alert.id,
+        "kind": alert.kind,
+        "status": alert.status,
+        "version": alert.version,
+        "test": alert.test,
+        "headline": headline or {primary: alert.headline[primary]},
+        "updated_at": alert.updated_at,
+        "expires_at": alert.expires_at,
         "valid_until": format_time(valid_until),
         "renders": renders,
     }
@@ -83,10 +84,10 @@ def encode(doc: dict) -> tuple[bytes, str]:
     return body, body_etag(body)
 
 
-def on_screens(alert: dict, settings: AlertsConfig, now: datetime) -> bool:
+def on_screens(alert: Alert, settings: AlertsConfig, now: datetime) -> bool:
     """Whether screens show the alert at `now`: published, and not past its expiry or the end
     of its found card. Only then is anything of it (creatives, photos) public."""
-    return alert["status"] in VISIBLE and shown_until(alert, settings) > now
+    return alert.is_visible and shown_until(alert, settings) > now
 
 
 class FeedCache:
@@ -97,24 +98,24 @@ class FeedCache:
         self.settings = config.alerts
         self.clock = clock
         self.render_urls: RenderUrls = lambda alert, network, profile: {}
-        self._visible: dict[str, dict] = {}
+        self._visible: dict[str, Alert] = {}
         self._reach: dict[str, AlertReach] = {}
         self._regional: tuple[tuple[str, AlertReach], ...] = ()
         self._classes: dict[tuple[float, float], frozenset[str]] = {}
         self._documents: dict[tuple, FeedDocument] = {}
 
-    def shows(self, alert: dict) -> bool:
+    def shows(self, alert: Alert) -> bool:
         """Whether the alert is on screens now."""
         return on_screens(alert, self.settings, self.clock())
 
     async def load(self, store: Store) -> None:
-        self._visible = {a["id"]: a for a in await store.list_alerts(VISIBLE)}
+        self._visible = {a.id: a for a in await store.list_alerts(VISIBLE)}
         self._reindex()
 
-    def on_change(self, alert: dict, event: Event | None) -> None:
-        if alert["status"] in VISIBLE:
-            self._visible[alert["id"]] = alert
-        elif self._visible.pop(alert["id"], None) is None:
+    def on_change(self, alert: Alert, event: Event | None) -> None:
+        if alert.is_visible:
+            self._visible[alert.id] = alert
+        elif self._visible.pop(alert.id, None) is None:
             return
         self._reindex()
 
@@ -165,7 +166,7 @@ class FeedCache:
         entries = []
         for alert in sorted(self._visible.values(), key=_sort_key):
             until = shown_until(alert, self.settings)
-            if until <= now or not reaches(self._reach[alert["id"]], profile, place):
+            if until <= now or not reaches(self._reach[alert.id], profile, place):
                 continue
             fresh_until = min(fresh_until, until)
             renders = self.render_urls(alert, network, profile)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import shapely
 
+from feedserver.alerts.model import Alert
 from feedserver.config import Profile
 from feedserver.geo.areas import area_geometry
 from feedserver.geo.provinces import provinces
@@ -84,10 +85,10 @@ class AlertReach:
         return False
 
 
-def could_reach(alert: dict, profile: Profile) -> bool:
+def could_reach(alert: Alert, profile: Profile) -> bool:
     """Whether some screen of this profile may get the alert: any screen can say where it
     stands (`?at=`), so only the profile's kinds and test setting rule it out."""
-    return alert["kind"] in profile.kinds and (profile.test_alerts or not alert["test"])
+    return alert.kind in profile.kinds and (profile.test_alerts or not alert.test)
 
 
 def profile_reached(alert: AlertReach, profile: Profile) -> bool:
@@ -103,13 +104,13 @@ def reaches(alert: AlertReach, profile: Profile, place: Place) -> bool:
     return alert.covers_place(place)
 
 
-def reach_of(alert: dict) -> AlertReach:
+def reach_of(alert: Alert) -> AlertReach:
     """The reach of an alert as given (also content that is no stored version yet)."""
-    regions = tuple(alert["regions"])
+    regions = alert.regions
     countries = tuple(r for r in regions if "-" not in r)
     subdivisions = tuple(r for r in regions if "-" in r)
     geometry = None
-    area = alert.get("area")
+    area = alert.area
     if area:
         geometry = area_geometry(area)
     elif not countries:
@@ -118,7 +119,7 @@ def reach_of(alert: dict) -> AlertReach:
         if known:
             geometry = shapely.union_all(known)
             shapely.prepare(geometry)
-    return AlertReach(alert["kind"], alert["test"], countries, subdivisions, geometry,
+    return AlertReach(alert.kind, alert.test, countries, subdivisions, geometry,
                       bool(area))
 
 
@@ -126,9 +127,9 @@ _CACHE: dict[tuple[str, int], AlertReach] = {}
 _CACHE_LIMIT = 1024
 
 
-def alert_reach(alert: dict) -> AlertReach:
+def alert_reach(alert: Alert) -> AlertReach:
     """The reach of an alert version; a version never changes, so it is worked out once."""
-    key = (alert["id"], alert["version"])
+    key = (alert.id, alert.version)
     reach = _CACHE.get(key)
     if reach is None:
         if len(_CACHE) >= _CACHE_LIMIT:

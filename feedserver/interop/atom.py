@@ -40,12 +40,12 @@ def atom_feed(meta: FeedMeta, items: list[FeedItem]) -> bytes:
 def _entry(item: FeedItem) -> etree._Element:
     alert = item.alert
     entry = A.entry(
-        A.id(f"urn:feedserver:alert:{alert['id']}"),
+        A.id(f"urn:feedserver:alert:{alert.id}"),
         A.title(item.title),
-        A.updated(alert["updated_at"]),
+        A.updated(alert.updated_at),
     )
-    if alert.get("published_at"):
-        entry.append(A.published(alert["published_at"]))
+    if alert.published_at:
+        entry.append(A.published(alert.published_at))
     if item.text:
         entry.append(A.summary(item.text))
     entry.append(A.link(href=item.cap_url, rel="alternate", type=CAP_CONTENT_TYPE))

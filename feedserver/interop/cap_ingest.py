@@ -15,6 +15,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from feedserver.alerts.model import Alert, Origin
 from feedserver.alerts.service import AlertService
 from feedserver.auth import Actor
 from feedserver.config import Config
@@ -58,7 +59,7 @@ class IngestSources:
 
 @dataclass(frozen=True)
 class Outcome:
-    alert: dict
+    alert: Alert
     created: bool
 
 
@@ -79,19 +80,19 @@ async def ingest_cap(sources: IngestSources, data: bytes, actor: Actor) -> Outco
         if target is None:
             raise CapError(404, "references name no alert ingested here", "references")
         reason = message.note or f"cancelled by CAP message {message.identifier}"
-        return Outcome(await alerts.cancel(target["id"], reason[:MAX_REASON], actor, note=note),
+        return Outcome(await alerts.cancel(target.id, reason[:MAX_REASON], actor, note=note),
                        False)
     if target is None:
         return await _create(sources, message, actor, note)
     mapped = map_message(message)
     if mapped.all_clear:
-        if target["status"] == "draft":
+        if target.status == "draft":
             reason = f"all clear from CAP message {message.identifier} before publishing"
-            return Outcome(await alerts.cancel(target["id"], reason, actor, note=note), False)
-        resolved = await alerts.resolve(target["id"], resolution_text(message), actor, note=note)
+            return Outcome(await alerts.cancel(target.id, reason, actor, note=note), False)
+        resolved = await alerts.resolve(target.id, resolution_text(message), actor, note=note)
         return Outcome(resolved, False)
     fields, warnings = await _with_photos(sources, mapped)
-    return Outcome(await alerts.patch(target["id"], fields, actor, lenient=True,
+    return Outcome(await alerts.patch(target.id, fields, actor, lenient=True,
                                       warnings=warnings, note=note), False)
 
 
@@ -99,11 +100,11 @@ async def _create(sources: IngestSources, message: CapMessage, actor: Actor,
                   note: dict) -> Outcome:
     fields, warnings = await _with_photos(sources, map_message(message))
     alert, created = await sources.alerts.create_ingested(
-        fields, actor, {"kind": "cap", "ref": message.key}, warnings=warnings, note=note)
+        fields, actor, Origin("cap", message.key), warnings=warnings, note=note)
     return Outcome(alert, created)
 
 
-async def _referenced(sources: IngestSources, message: CapMessage) -> dict | None:
+async def _referenced(sources: IngestSources, message: CapMessage) -> Alert | None:
     """The alert an Update or Cancel is about: the newest reference that names one."""
     for key in reversed(message.references):
         alert = await sources.alerts.find_by_origin("cap", key)

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 from lxml.builder import ElementMaker
 
+from feedserver.alerts.model import Alert
 from feedserver.alerts.texts import KIND_TITLES
 from feedserver.interop.vocabulary import (
     CAP_NS,
@@ -61,49 +62,49 @@ def cap_sender(public_url: str) -> str:
     return urlsplit(public_url).netloc or "feedserver"
 
 
-def alert_to_cap(alert: dict, public_url: str, *, earlier: Sequence[EarlierMessage] = (),
+def alert_to_cap(alert: Alert, public_url: str, *, earlier: Sequence[EarlierMessage] = (),
                  photos: Mapping[str, Photo] | None = None,
                  resolved_display_seconds: int = 3600) -> bytes:
     """The CAP 1.2 message for this alert version (UTF-8 XML bytes)."""
     sender = cap_sender(public_url)
-    status = alert["status"]
+    status = alert.status
     if status == "draft":
         msg_type, cap_status = "Alert", "Draft"
     else:
         msg_type = "Cancel" if status in ENDED else ("Update" if earlier else "Alert")
-        cap_status = "Test" if alert.get("test") else "Actual"
+        cap_status = "Test" if alert.test else "Actual"
     root = E.alert(
-        E.identifier(message_identifier(alert["id"], alert["version"])),
+        E.identifier(message_identifier(alert.id, alert.version)),
         E.sender(sender),
-        E.sent(cap_time(alert["updated_at"])),
+        E.sent(cap_time(alert.updated_at)),
         E.status(cap_status),
         E.msgType(msg_type),
         E.scope("Public"),
     )
-    if alert.get("test"):
+    if alert.test:
         root.append(E.code(TEST_CODE))  # a draft's status is Draft, so this says "test" there
     if msg_type == "Cancel":
         root.append(E.note(xml_text(_cancel_note(alert))))
     if earlier and status != "draft":
         root.append(E.references(" ".join(
-            f"{sender},{message_identifier(alert['id'], m.version)},{cap_time(m.sent)}"
+            f"{sender},{message_identifier(alert.id, m.version)},{cap_time(m.sent)}"
             for m in earlier)))
     if msg_type != "Cancel":
-        for lang in alert["languages"]:
+        for lang in alert.languages:
             root.append(_info(alert, lang, public_url, photos or {}, resolved_display_seconds))
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def _cancel_note(alert: dict) -> str:
-    if alert["status"] == "expired":
+def _cancel_note(alert: Alert) -> str:
+    if alert.status == "expired":
         return "expired"
-    return alert.get("cancel_reason") or "cancelled"
+    return alert.cancel_reason or "cancelled"
 
 
-def _info(alert: dict, lang: str, public_url: str, photos: Mapping[str, Photo],
+def _info(alert: Alert, lang: str, public_url: str, photos: Mapping[str, Photo],
           resolved_display_seconds: int) -> etree._Element:
-    kind = alert["kind"]
-    resolved = alert["status"] == "resolved"
+    kind = alert.kind
+    resolved = alert.status == "resolved"
     urgency, severity, certainty = ALL_CLEAR_GRADING if resolved else ACTIVE_GRADING[kind]
     info = E.info(
         E.language(lang),
@@ -121,10 +122,10 @@ def _info(alert: dict, lang: str, public_url: str, photos: Mapping[str, Photo],
     if expires:
         info.append(E.expires(expires))
     optional = (
-        ("headline", (alert.get("headline") or {}).get(lang)),
+        ("headline", alert.headline.get(lang)),
         ("description", _description(alert, lang)),
-        ("web", (alert.get("contact") or {}).get("url")),
-        ("contact", (alert.get("contact") or {}).get("phone")),
+        ("web", alert.contact.url),
+        ("contact", alert.contact.phone),
     )
     for tag, text in optional:
         if text:
@@ -135,63 +136,64 @@ def _info(alert: dict, lang: str, public_url: str, photos: Mapping[str, Photo],
         photo = photos.get(photo_id)
         if photo is not None:
             info.append(_resource(path, photo, photo_url(public_url, alert, photo.id)))
-    info.append(_area(alert["regions"], alert.get("area")))
+    info.append(_area(alert.regions, alert.area))
     return info
 
 
-def _expires(alert: dict, resolved_display_seconds: int) -> str | None:
-    if alert["status"] == "resolved" and alert.get("ended_at"):
-        shown_until = parse_time(alert["ended_at"]) + timedelta(
+def _expires(alert: Alert, resolved_display_seconds: int) -> str | None:
+    if alert.status == "resolved" and alert.ended_at:
+        shown_until = parse_time(alert.ended_at) + timedelta(
             seconds=resolved_display_seconds)
         return cap_time(shown_until)
-    return cap_time(alert["expires_at"]) if alert.get("expires_at") else None
+    return cap_time(alert.expires_at) if alert.expires_at else None
 
 
-def _description(alert: dict, lang: str) -> str | None:
-    if alert["status"] == "resolved" and alert.get("resolution"):
-        return (alert["resolution"].get("message") or {}).get(lang)
-    return (alert.get("message") or {}).get(lang)
+def _description(alert: Alert, lang: str) -> str | None:
+    if alert.status == "resolved" and alert.resolution:
+        return alert.resolution.message.get(lang)
+    return alert.message.get(lang)
 
 
-def alert_parameters(alert: dict, lang: str) -> list[tuple[str, str]]:
-    """The structured fields as (valueName, value), localised text in `lang`."""
+def alert_parameters(alert: Alert, lang: str) -> list[tuple[str, str]]:
+    """The structured fields as (valueName, value), localised text in `lang`; the
+    vocabulary's tables name the model's attributes."""
     params: list[tuple[str, str]] = []
-    if alert.get("circumstance"):
-        params.append(("circumstance", alert["circumstance"]))
+    if alert.circumstance:
+        params.append(("circumstance", alert.circumstance))
     for group, fields in GROUP_FIELDS.items():
-        for i, item in enumerate(alert.get(group) or []):
+        for i, item in enumerate(getattr(alert, group)):
             before = len(params)
             for key, kind in fields.items():
-                value = item.get(key)
+                value = getattr(item, key)
                 text = (value or {}).get(lang) if kind == "text" else value
                 if text is not None and text != "":
                     params.append((f"{group}[{i}].{key}", str(text)))
             if len(params) == before:  # an entry with nothing known still counts: say it is there
                 params.append((f"{group}[{i}].{next(iter(fields))}", ""))
     for key in LAST_SEEN_FIELDS:
-        value = (alert.get("last_seen") or {}).get(key)
+        value = alert.last_seen and getattr(alert.last_seen, key)
         if value:
             params.append((f"last_seen.{key}", value))
     return params
 
 
-def photo_paths(alert: dict) -> list[tuple[str, str]]:
+def photo_paths(alert: Alert) -> list[tuple[str, str]]:
     """(path, photo id) of every photo the alert shows, e.g. ("children[0].photo", "p_...")."""
     return [
-        (f"{group}[{i}].photo", person["photo"])
+        (f"{group}[{i}].photo", person.photo)
         for group in PHOTO_GROUPS
-        for i, person in enumerate(alert.get(group) or [])
-        if person.get("photo")
+        for i, person in enumerate(getattr(alert, group))
+        if person.photo
     ]
 
 
-def photo_url(public_url: str, alert: dict, photo_id: str) -> str:
+def photo_url(public_url: str, alert: Alert, photo_id: str) -> str:
     """Where a CAP reader gets the photo: public while the alert is on screens (like its
     creatives), the staff URL for a draft."""
     base = public_url.rstrip("/")
-    if alert["status"] == "draft":
+    if alert.status == "draft":
         return f"{base}/v1/photos/{photo_id}"
-    return f"{base}/v1/cap/{alert['id']}/photos/{photo_id}"
+    return f"{base}/v1/cap/{alert.id}/photos/{photo_id}"
 
 
 def _resource(path: str, photo: Photo, uri: str) -> etree._Element:
@@ -204,7 +206,7 @@ def _resource(path: str, photo: Photo, uri: str) -> etree._Element:
     )
 
 
-def _area(regions: list[str], shapes: dict | None) -> etree._Element:
+def _area(regions: Sequence[str], shapes: dict | None) -> etree._Element:
     """areaDesc, then the alert's polygons and circles (as CAP writes them), then one
     geocode per region, in the schema's order."""
     area = E.area(E.areaDesc(", ".join(REGION_NAMES.get(r, r) for r in regions)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from feedserver.alerts.model import Alert
 from feedserver.config import Config, Network, Profile
 from feedserver.feeds.document import FeedCache
 from feedserver.interop.cap_out import EarlierMessage, alert_to_cap, photo_paths
@@ -39,7 +40,7 @@ class DocumentSources:
     clock: Clock
 
 
-async def build_cap(sources: DocumentSources, alert: dict) -> bytes:
+async def build_cap(sources: DocumentSources, alert: Alert) -> bytes:
     """The CAP 1.2 message of this alert version, referencing the earlier ones, signed with
     the current key (XML-DSig, enveloped)."""
     photos: dict[str, Photo] = {}
@@ -47,7 +48,7 @@ async def build_cap(sources: DocumentSources, alert: dict) -> bytes:
         photo = await sources.store.get_photo(photo_id)
         if photo is not None:
             photos[photo_id] = photo
-    earlier = earlier_messages(await sources.store.history(alert["id"]), alert["version"])
+    earlier = earlier_messages(await sources.store.history(alert.id), alert.version)
     message = alert_to_cap(alert, sources.config.server.public_url, earlier=earlier,
                            photos=photos,
                            resolved_display_seconds=sources.config.alerts.resolved_display_seconds)

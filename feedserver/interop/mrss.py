@@ -27,10 +27,10 @@ def rss_feed(meta: FeedMeta, items: list[FeedItem]) -> bytes:
     width, height = meta.profile.size
     for item in items:
         entry = feed.add_entry(order="append")
-        entry.guid(f"{item.alert['id']}:v{item.alert['version']}", permalink=False)
+        entry.guid(f"{item.alert.id}:v{item.alert.version}", permalink=False)
         entry.title(item.title)
         entry.link(href=item.link)
-        entry.pubDate(item.alert["updated_at"])
+        entry.pubDate(item.alert.updated_at)
         entry.description(item.text or item.title)
         for n, image in enumerate(item.images):
             entry.media.content(url=image.url, type=image.content_type, medium="image",

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from feedserver.alerts.model import Alert
 from feedserver.config import Network, Profile
 from feedserver.feeds.document import FeedDocument
 from feedserver.formats import CONTENT_TYPES, IMAGE_FORMATS, body_etag
@@ -30,7 +31,7 @@ class Image:
 
 @dataclass(frozen=True)
 class FeedItem:
-    alert: dict
+    alert: Alert
     title: str
     text: str | None
     link: str
@@ -120,16 +121,16 @@ async def _item(sources: DocumentSources, profile: Profile, entry: dict) -> Feed
     alert = await sources.store.get_alert(entry["id"])
     if alert is None:
         return None
-    lang = next((lang for lang in profile.languages if lang in alert["languages"]),
-                alert["languages"][0])
+    lang = next((lang for lang in profile.languages if lang in alert.languages),
+                alert.languages[0])
     title = entry["headline"].get(lang) or next(iter(entry["headline"].values()))
-    words = (alert.get("resolution") or {}).get("message") if alert["status"] == "resolved" \
-        else alert.get("message")
+    words = (alert.resolution and alert.resolution.message) if alert.status == "resolved" \
+        else alert.message
     renders = entry["renders"]
     images = tuple(Image(renders[fmt], CONTENT_TYPES[fmt]) for fmt in profile.formats
                    if fmt in IMAGE_FORMATS and fmt in renders)
     public_url = sources.config.server.public_url.rstrip("/")
-    cap_url = f"{public_url}/v1/cap/{alert['id']}.xml"
+    cap_url = f"{public_url}/v1/cap/{alert.id}.xml"
     link = renders.get("html") or (images[0].url if images else cap_url)
     text = (words or {}).get(lang)
     return FeedItem(alert, xml_text(title), text and xml_text(text), link, cap_url,

@@ -18,6 +18,7 @@ from concurrent.futures import Executor
 
 import aiohttp
 
+from feedserver.alerts.model import Alert, Origin
 from feedserver.alerts.service import DEFAULT_LIFETIME, AlertService
 from feedserver.auth import Actor
 from feedserver.config import Upstream
@@ -137,22 +138,22 @@ class Poller:
         present = {self.ref(entry.alert_id) for entry in [*parsed.listed, *parsed.skipped]}
         prefix = self.ref("")
         for alert in await self.alerts.list(LIVE):
-            origin = alert["origin"]
-            if origin["kind"] == "upstream" and origin["ref"].startswith(prefix) \
-                    and origin["ref"] not in present:
-                await self.alerts.cancel(alert["id"], "no longer in the upstream list",
+            origin = alert.origin
+            if origin.kind == "upstream" and origin.ref and origin.ref.startswith(prefix) \
+                    and origin.ref not in present:
+                await self.alerts.cancel(alert.id, "no longer in the upstream list",
                                          self.actor)
-                self._applied.pop(origin["ref"], None)
+                self._applied.pop(origin.ref, None)
 
     async def _apply(self, entry: Listed) -> None:
         alerts = self.alerts
         ref = self.ref(entry.alert_id)
         alert = await alerts.find_by_origin("upstream", ref)
         if entry.cancelled:
-            if alert is not None and alert["status"] in LIVE:
-                await alerts.cancel(alert["id"], "cancelled by the upstream list", self.actor)
+            if alert is not None and alert.status in LIVE:
+                await alerts.cancel(alert.id, "cancelled by the upstream list", self.actor)
             return
-        if alert is not None and alert["status"] not in LIVE:
+        if alert is not None and alert.status not in LIVE:
             return  # ended here (by staff, or expired): the mirror does not bring it back
         if alert is not None and self._applied.get(ref) == entry.message_id \
                 and entry.message_id is not None and not self._expiry_due(alert):
@@ -163,26 +164,26 @@ class Poller:
         if alert is None:
             fields["expires_at"] = format_time(self.clock() + lifetime)
             alert, created = await alerts.create_ingested(
-                fields, self.actor, {"kind": "upstream", "ref": ref}, warnings=warnings)
+                fields, self.actor, Origin("upstream", ref), warnings=warnings)
             if not created:
                 return  # another instance mirrored it meanwhile: the next poll updates it
             if self.upstream.mode == "publish":
-                await alerts.publish(alert["id"], self.actor, trusted=True)
+                await alerts.publish(alert.id, self.actor, trusted=True)
         else:
             if self._expiry_due(alert):
                 fields["expires_at"] = format_time(self.clock() + lifetime)
-            await alerts.patch(alert["id"], fields, self.actor, lenient=True, trusted=True,
+            await alerts.patch(alert.id, fields, self.actor, lenient=True, trusted=True,
                                warnings=warnings)
         self._applied[ref] = entry.message_id
 
-    def _expiry_due(self, alert: dict) -> bool:
+    def _expiry_due(self, alert: Alert) -> bool:
         """Less than half a lifetime left: push the expiry a lifetime ahead again."""
-        if not alert.get("expires_at"):
+        if not alert.expires_at:
             return False
-        left = parse_time(alert["expires_at"]) - self.clock()
-        return left < DEFAULT_LIFETIME[alert["kind"]] / 2
+        left = parse_time(alert.expires_at) - self.clock()
+        return left < DEFAULT_LIFETIME[alert.kind] / 2
 
-    async def _children(self, entry: Listed, alert: dict | None,
+    async def _children(self, entry: Listed, alert: Alert | None,
                         ) -> tuple[list[dict], list[dict]]:
         """The entry's children, the first with the entry's photo (kept when a fetch fails),
         and the warning when it failed."""
@@ -195,11 +196,10 @@ class Poller:
         except ImageUnavailable as exc:
             log.warning("upstream %s: photo of entry %s left out: %s", self.upstream.id,
                         entry.alert_id, exc)
-            earlier = (alert or {}).get("children") or [{}]
-            if earlier[0].get("photo"):
-                children[0]["photo"] = earlier[0]["photo"]
-            return children, [photo_warning("children[0].photo", exc,
-                                            kept=bool(earlier[0].get("photo")))]
+            kept = alert.children[0].photo if alert and alert.children else None
+            if kept:
+                children[0]["photo"] = kept
+            return children, [photo_warning("children[0].photo", exc, kept=bool(kept))]
         return children, []
 
 

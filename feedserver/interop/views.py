@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from feedserver.alerts.model import Alert
 from feedserver.alerts.service import alert_etag
 from feedserver.appkeys import ALERTS, CAP_INGEST, FEEDS, STORE, SYNDICATION
 from feedserver.auth import ACTOR
@@ -37,11 +38,11 @@ def _cap_response(request: web.Request, body: bytes) -> web.Response:
                         headers=headers)
 
 
-def _not_purged(alert: dict) -> dict:
+def _not_purged(alert: Alert) -> Alert:
     """A purged alert has no CAP message: what it said is gone with the child's data."""
-    if "purged_at" in alert:
-        raise ApiError(404, "purged", f"alert {alert['id']}: its data was purged at "
-                                      f"{alert['purged_at']}")
+    if alert.is_purged:
+        raise ApiError(404, "purged", f"alert {alert.id}: its data was purged at "
+                                      f"{alert.purged_at}")
     return alert
 
 
@@ -54,8 +55,8 @@ async def alert_cap(request: web.Request) -> web.Response:
 async def screen_cap(request: web.Request) -> web.Response:
     """GET /v1/cap/{id}.xml (any network key or staff token): published alerts only."""
     alert = _not_purged(await request.app[ALERTS].get(request.match_info["alert_id"]))
-    if alert["status"] == "draft" and ACTOR not in request:
-        raise ApiError(404, "not_found", f"alert {alert['id']} not found")
+    if alert.status == "draft" and ACTOR not in request:
+        raise ApiError(404, "not_found", f"alert {alert.id} not found")
     return _cap_response(request, await build_cap(request.app[SYNDICATION].sources, alert))
 
 
@@ -88,9 +89,9 @@ async def ingest(request: web.Request) -> web.Response:
                        [FieldError(place, message) for place, message in exc.details]) from exc
     alert = outcome.alert
     if outcome.created:
-        return json_response(alert, status=201, headers={
-            "Location": f"/v1/alerts/{alert['id']}", "ETag": alert_etag(alert)})
-    return json_response(alert, headers={"ETag": alert_etag(alert)})
+        return json_response(alert.to_document(), status=201, headers={
+            "Location": f"/v1/alerts/{alert.id}", "ETag": alert_etag(alert)})
+    return json_response(alert.to_document(), headers={"ETag": alert_etag(alert)})
 
 
 def _syndicated(kind: str, build: Builder, content_type: str):

@@ -71,20 +71,20 @@ def _alerts(config: Config, args: argparse.Namespace) -> int:
         if args.action == "list":
             statuses = args.status.split(",") if args.status else None
             for alert in await alerts.list(statuses):
-                print(f"{alert['id']}  {alert['status']:<9}  {alert['kind']:<13}  "
-                      f"v{alert['version']:<3}  {alert['updated_at']}")
+                print(f"{alert.id}  {alert.status:<9}  {alert.kind:<13}  "
+                      f"v{alert.version:<3}  {alert.updated_at}")
             return 0
         if args.alert is None:
             raise ApiError(400, "invalid_arguments", f"alerts {args.action} needs an alert id")
         if args.action == "show":
             alert = await alerts.get(args.alert)
-            print(json.dumps({**alert, "history": await alerts.history(args.alert)},
+            print(json.dumps({**alert.to_document(), "history": await alerts.history(args.alert)},
                              ensure_ascii=False, indent=2))
             return 0
         if not args.reason:
             raise ApiError(400, "invalid_arguments", "alerts cancel needs --reason")
         cancelled = await alerts.cancel(args.alert, args.reason, actor)
-        print(f"{cancelled['id']}: cancelled (version {cancelled['version']}) by {actor.name}")
+        print(f"{cancelled.id}: cancelled (version {cancelled.version}) by {actor.name}")
         return 0
 
     return asyncio.run(_with_alerts(config, act))

@@ -11,23 +11,24 @@ from __future__ import annotations
 import struct
 from datetime import datetime, timedelta
 
+from feedserver.alerts.model import Alert
 from feedserver.config import AlertsConfig, Network, Profile
-from feedserver.feeds.document import VISIBLE, FeedCache, feed_entry, shown_until
+from feedserver.feeds.document import FeedCache, feed_entry, shown_until
 from feedserver.geo.reach import Place, alert_reach, reaches
 from feedserver.store.base import Event
 from feedserver.timeutil import format_time, parse_time
 
 
-def event_entry(alert: dict, network: Network, profile: Profile, feeds: FeedCache,
+def event_entry(alert: Alert, network: Network, profile: Profile, feeds: FeedCache,
                 now: datetime) -> dict:
     """The alert's feed entry for this profile as of `now`, also for an alert that ended."""
     settings: AlertsConfig = feeds.settings
-    if alert["status"] in VISIBLE:
+    if alert.is_visible:
         grace = now + timedelta(seconds=settings.offline_grace_seconds)
         valid_until = min(shown_until(alert, settings), grace)
         renders = feeds.render_urls(alert, network, profile)
     else:
-        valid_until = parse_time(alert["ended_at"])
+        valid_until = parse_time(alert.ended_at)
         renders = {}
     return feed_entry(alert, profile, renders, valid_until)
 
@@ -41,7 +42,7 @@ def heard_as(event: Event, profile: Profile, place: Place) -> str | None:
     if reaches(alert_reach(event.alert), profile, place):
         return event.type
     previous = event.previous
-    if previous is not None and previous["status"] in VISIBLE and \
+    if previous is not None and previous.is_visible and \
             reaches(alert_reach(previous), profile, place):
         return WITHDRAWN
     return None

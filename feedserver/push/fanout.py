@@ -17,6 +17,7 @@ import socket
 from collections.abc import Callable
 from datetime import datetime
 
+from feedserver.alerts.model import Alert
 from feedserver.config import Network, Profile, PushSettings
 from feedserver.feeds.document import FeedCache
 from feedserver.feeds.receipts import ReceiptBook
@@ -194,7 +195,7 @@ class Hub:
             client.drop()
             self.leave(client)
 
-    def on_change(self, alert: dict, event: Event | None) -> None:
+    def on_change(self, alert: Alert, event: Event | None) -> None:
         """The bus listener: one pass over the groups; a message is built once per profile and
         type heard, and a group gets it when the event reaches its place."""
         if event is None:

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 import aiohttp
 from standardwebhooks import Webhook as StandardWebhook
 
+from feedserver.alerts.model import Alert
 from feedserver.config import Config, Network, Profile, Webhook, WebhookSettings
 from feedserver.formats import compact_json
 from feedserver.geo.reach import screen_place
@@ -258,7 +259,7 @@ class Webhooks:
                 continue
             self.senders.append(Sender(network, body, sources, session, settings))
 
-    def on_change(self, alert: dict, event: Event | None) -> None:
+    def on_change(self, alert: Alert, event: Event | None) -> None:
         if event is not None:
             for sender in self.senders:
                 sender.wake.set()

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from feedserver.alerts.model import Alert
 from feedserver.formats import FORMATS, parse_size
 
 from . import LAYOUT_NAMES, PhotoData, render_creative
@@ -39,8 +40,8 @@ def render(args: argparse.Namespace) -> int:
         print("feedserver render: the alert file must hold a JSON object", file=sys.stderr)
         return 2
     languages = tuple(args.languages.split(",")) if args.languages else ()
-    creative = render_creative(rendered_part(alert), photos, args.size, args.layout, languages,
-                               args.format)
+    shown = rendered_part(Alert.from_document(alert))
+    creative = render_creative(shown, photos, args.size, args.layout, languages, args.format)
     Path(args.output).write_bytes(creative.body)
     if args.report:
         print(json.dumps(creative.report, ensure_ascii=False, indent=2))

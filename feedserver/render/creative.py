@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from feedserver.alerts.model import Shown
 from feedserver.formats import CONTENT_TYPES
 
 from . import content, report
@@ -21,8 +22,8 @@ class Creative:
     report: dict[str, Any]
 
 
-def _title(alert: dict[str, Any], lang: str) -> str:
-    headline = content.localised(alert.get("headline"), lang, lang)
+def _title(alert: Shown, lang: str) -> str:
+    headline = content.localised(alert.headline, lang, lang)
     return headline or " · ".join(
         p
         for p in (
@@ -34,7 +35,7 @@ def _title(alert: dict[str, Any], lang: str) -> str:
 
 
 def render_creative(
-    alert: dict[str, Any],
+    alert: Shown,
     photos: dict[str, PhotoData],
     size: tuple[int, int],
     layout: str,
@@ -51,7 +52,7 @@ def render_creative(
 
 
 def plan_report(
-    alert: dict[str, Any],
+    alert: Shown,
     photos: dict[str, PhotoData],
     size: tuple[int, int],
     layout: str,

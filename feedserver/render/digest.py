@@ -5,49 +5,23 @@ from __future__ import annotations
 import hashlib
 import json
 from functools import cache
-from typing import Any
 
+from feedserver.alerts.model import Alert, Place, Shown
 from feedserver.geo.labels import area_label, place_name
 
 from .fonts import fonts_digest
 from .layouts import choose, layouts_digest
 
 RENDERER_VERSION = "1"
-# What a creative shows; nothing else of the alert goes into the pool, so the digest covers it.
-RENDERED_FIELDS = (
-    "kind",
-    "test",
-    "status",
-    "languages",
-    "headline",
-    "children",
-    "suspects",
-    "vehicles",
-    "last_seen",
-    "message",
-    "contact",
-    "resolution",
-)
-# Derived from `regions` and `area`: where a regional alert applies, as the creative names it.
-PLACE_FIELD = "place"
 EXTENSIONS = {"jpg": "jpg", "png": "png", "webp": "webp", "html": "html"}
 
 
-def rendered_part(alert: dict[str, Any]) -> dict[str, Any]:
-    """The alert reduced to what a creative shows (a found card only knows it is found); the
-    place of a regional alert is worked out here, so painters need no geography."""
-    part = {key: alert.get(key) for key in RENDERED_FIELDS}
-    part["status"] = "resolved" if alert.get("status") == "resolved" else "active"
-    name = place_name(alert) if "regions" in alert else None
-    part[PLACE_FIELD] = name and {
-        "name": name, "label": {lang: area_label(alert, lang) for lang in alert["languages"]}}
-    return part
-
-
-def photo_ids(alert: dict[str, Any]) -> list[str]:
-    """Photos are immutable once uploaded (focus included), so their ids name them."""
-    people = list(alert.get("children") or []) + list(alert.get("suspects") or [])
-    return sorted({p["photo"] for p in people if p.get("photo")})
+def rendered_part(alert: Alert) -> Shown:
+    """The alert reduced to what a creative shows; the place of a regional alert is worked
+    out here, so painters need no geography."""
+    name = place_name(alert)
+    return alert.shown(Place(name, {lang: area_label(alert, lang) for lang in alert.languages})
+                       if name else None)
 
 
 @cache
@@ -55,9 +29,10 @@ def _assets() -> str:
     return f"{RENDERER_VERSION}:{layouts_digest()}:{fonts_digest()}"
 
 
-def content_digest(alert: dict[str, Any]) -> str:
+def content_digest(alert: Alert) -> str:
     canonical = json.dumps(
-        rendered_part(alert), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+        rendered_part(alert).to_document(), sort_keys=True, ensure_ascii=False,
+        separators=(",", ":")
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
 
 import segno
+
+from feedserver.alerts.model import Child, Shown
 
 from . import content
 from .fonts import text_width, vertical_metrics
@@ -183,12 +184,12 @@ def _inset(rect: Rect, pad: int) -> Rect:
     return (x + pad, y + pad, max(w - 2 * pad, 1), max(h - 2 * pad, 1))
 
 
-def _colours(fill: str, alert: dict[str, Any]) -> dict[str, str]:
+def _colours(fill: str, alert: Shown) -> dict[str, str]:
     if fill == "banner":
-        if alert.get("test"):
+        if alert.test:
             fill = "banner_test"
         else:
-            fill = "banner_found" if content.is_found(alert) else f"banner_{alert.get('kind')}"
+            fill = "banner_found" if content.is_found(alert) else f"banner_{alert.kind}"
     return palette()[fill]
 
 
@@ -229,7 +230,7 @@ class _Resolver:
 
     def __init__(
         self,
-        alert: dict[str, Any],
+        alert: Shown,
         photos: dict[str, PhotoData],
         size: tuple[int, int],
         layout: Layout,
@@ -239,7 +240,7 @@ class _Resolver:
         self.floor = max(FLOOR_PX, round(layout.floor * self.height))
         self.pad = max(2, round(layout.padding * min(size)))
 
-    def specs(self, area: Area, langs: tuple[str, ...], child: dict | None) -> list[_Spec]:
+    def specs(self, area: Area, langs: tuple[str, ...], child: Child | None) -> list[_Spec]:
         out = []
         for block in area.blocks:
             paras = content.paragraphs(self.alert, block, langs, child)
@@ -316,7 +317,7 @@ class _Resolver:
 
     def qr(self, layer: Layer, rect: Rect) -> Rect:
         """Put the QR code of contact.url at the right of rect; the rest is for text."""
-        url = (self.alert.get("contact") or {}).get("url")
+        url = self.alert.contact.url
         if not url:
             return rect
         x, y, w, h = rect
@@ -355,7 +356,7 @@ class _Resolver:
             if not kids:
                 continue
             cells = [
-                (self.specs(area, langs, child), cell, self.photos.get(child.get("photo") or ""))
+                (self.specs(area, langs, child), cell, self.photos.get(child.photo or ""))
                 for child, cell in zip(kids, self.cells(rect, len(kids)), strict=True)
             ]
             # children side by side get one size: each cell is tried alone, the smallest wins
@@ -379,13 +380,13 @@ class _Resolver:
         return [(x, y + i * (ch + gap), w, ch) for i in range(count)]
 
 
-def shown_languages(alert: dict[str, Any], languages: tuple[str, ...]) -> tuple[str, ...]:
+def shown_languages(alert: Shown, languages: tuple[str, ...]) -> tuple[str, ...]:
     """The profile's languages, or the alert's own when the profile names none."""
-    return tuple(languages) or tuple(alert.get("languages") or ("nl",))
+    return tuple(languages) or alert.languages or ("nl",)
 
 
 def resolve(
-    alert: dict[str, Any],
+    alert: Shown,
     photos: dict[str, PhotoData],
     size: tuple[int, int],
     layout: str,

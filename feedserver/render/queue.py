@@ -9,7 +9,8 @@ import itertools
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any
+
+from feedserver.alerts.model import Shown
 
 from .creative import Creative
 from .photos import PhotoData
@@ -23,7 +24,7 @@ class Job:
     """One creative to make: everything the pool needs, and the digest that names the result."""
 
     digest: str
-    alert: dict[str, Any]
+    alert: Shown
     size: tuple[int, int]
     layout: str
     languages: tuple[str, ...]

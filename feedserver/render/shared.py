@@ -16,7 +16,8 @@ import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+
+from feedserver.alerts.model import Shown
 
 from .creative import Creative, render_creative
 from .photos import PhotoData
@@ -50,7 +51,7 @@ def _write(path: Path, creative: Creative) -> None:
     os.replace(temporary, path)
 
 
-def render_stored(directory: str | None, digest: str, alert: dict[str, Any],
+def render_stored(directory: str | None, digest: str, alert: Shown,
                   photos: dict[str, PhotoData], size: tuple[int, int], layout: str,
                   languages: tuple[str, ...], fmt: str) -> Creative:
     """In a pool worker: the creative from the shared directory, rendered into it if missing.

@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from feedserver.alerts.model import Alert
+
 
 class VersionConflict(Exception):
     """The alert changed between reading and writing it."""
@@ -61,8 +63,8 @@ class Event:
     seq: int
     type: str
     at: datetime
-    alert: dict
-    previous: dict | None = None
+    alert: Alert
+    previous: Alert | None = None
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,8 @@ class Store(ABC):
     async def close(self) -> None: ...
 
     @abstractmethod
-    async def save(self, alert: dict, change: Change, expected_version: int | None) -> Event | None:
+    async def save(self, alert: Alert, change: Change,
+                   expected_version: int | None) -> Event | None:
         """Write `alert` as its new version; `expected_version` None means a new alert.
 
         Raises VersionConflict when the stored version is not `expected_version`, and
@@ -133,10 +136,10 @@ class Store(ABC):
         """
 
     @abstractmethod
-    async def get_alert(self, alert_id: str) -> dict | None: ...
+    async def get_alert(self, alert_id: str) -> Alert | None: ...
 
     @abstractmethod
-    async def purge(self, alert_id: str, purged: dict, notes: dict[int, dict | None]) -> None:
+    async def purge(self, alert_id: str, purged: Alert, notes: dict[int, dict | None]) -> None:
         """Forget an ended alert's personal data, in one transaction: `purged` (the alert
         without it) replaces every stored copy (the alert, its versions, its events), each
         version's history note becomes `notes[version]` (who did what and when stay), and its
@@ -144,11 +147,11 @@ class Store(ABC):
         to hold no trace of them."""
 
     @abstractmethod
-    async def list_alerts(self, statuses: Iterable[str] | None = None) -> list[dict]:
+    async def list_alerts(self, statuses: Iterable[str] | None = None) -> list[Alert]:
         """Alerts newest first (by creation)."""
 
     @abstractmethod
-    async def find_by_origin(self, kind: str, ref: str) -> dict | None: ...
+    async def find_by_origin(self, kind: str, ref: str) -> Alert | None: ...
 
     @abstractmethod
     async def history(self, alert_id: str) -> list[dict]: ...

@@ -14,6 +14,7 @@ import socket
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import datetime, timedelta
 
+from feedserver.alerts.model import Alert
 from feedserver.formats import compact_json
 from feedserver.store.base import (
     END_EVENTS,
@@ -50,6 +51,10 @@ def _dump(doc: dict) -> str:
     return compact_json(doc).decode()
 
 
+def _alert(doc: str) -> Alert:
+    return Alert.from_document(json.loads(doc))
+
+
 def instance_name() -> str:
     """Who holds a lease: this host and process, unique even when a pid is reused."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
@@ -69,8 +74,9 @@ class SqlStore(Store):
     async def close(self) -> None:
         await self.db.close()
 
-    async def save(self, alert: dict, change: Change, expected_version: int | None) -> Event | None:
-        doc = _dump(alert)
+    async def save(self, alert: Alert, change: Change,
+                   expected_version: int | None) -> Event | None:
+        doc = _dump(alert.to_document())
         at = format_time(change.at)
         event = None
         async with self.db.transaction() as tx:
@@ -81,37 +87,37 @@ class SqlStore(Store):
                     "INSERT INTO alerts (id, version, status, origin_kind, origin_ref,"
                     " created_at, doc) VALUES ($1, $2, $3, $4, $5, $6, $7)"
                     " ON CONFLICT (origin_kind, origin_ref) DO NOTHING RETURNING id",
-                    alert["id"], alert["version"], alert["status"], alert["origin"]["kind"],
-                    alert["origin"]["ref"], alert["created_at"], doc,
+                    alert.id, alert.version, alert.status, alert.origin.kind,
+                    alert.origin.ref, alert.created_at, doc,
                 )
                 if not inserted:
-                    raise DuplicateOrigin(alert["origin"]["ref"])
+                    raise DuplicateOrigin(alert.origin.ref)
             else:
                 updated = await tx.fetch(
                     "UPDATE alerts SET version = $1, status = $2, doc = $3"
                     " WHERE id = $4 AND version = $5 RETURNING id",
-                    alert["version"], alert["status"], doc, alert["id"], expected_version,
+                    alert.version, alert.status, doc, alert.id, expected_version,
                 )
                 if not updated:
-                    raise VersionConflict(alert["id"])
+                    raise VersionConflict(alert.id)
             await tx.execute(
                 "INSERT INTO alert_versions (alert_id, version, at, actor, action, note, doc)"
                 " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                alert["id"], alert["version"], at, change.actor, change.action,
+                alert.id, alert.version, at, change.actor, change.action,
                 _dump(change.note) if change.note else None, doc,
             )
             if change.event_type:
                 await self.db.before_event(tx)
                 previous = await tx.fetch(
                     "SELECT doc FROM alert_versions WHERE alert_id = $1 AND version = $2",
-                    alert["id"], alert["version"] - 1)
+                    alert.id, alert.version - 1)
                 rows = await tx.fetch(
                     "INSERT INTO events (type, at, alert_id, version, doc)"
                     " VALUES ($1, $2, $3, $4, $5) RETURNING seq",
-                    change.event_type, at, alert["id"], alert["version"], doc,
+                    change.event_type, at, alert.id, alert.version, doc,
                 )
                 event = Event(rows[0][0], change.event_type, change.at, alert,
-                              json.loads(previous[0][0]) if previous else None)
+                              _alert(previous[0][0]) if previous else None)
                 await self._queue_deliveries(tx, event, at)
         return event
 
@@ -131,7 +137,7 @@ class SqlStore(Store):
                 " WHERE state = 'pending' AND network = $2 AND COALESCE(profile, '') = $3"
                 " AND seq IN (SELECT seq FROM events WHERE alert_id = $4)",
                 [(f"superseded by event {event.seq} ({heard})", network, profile or "",
-                  event.alert["id"]) for network, profile, heard in ends],
+                  event.alert.id) for network, profile, heard in ends],
             )
         await tx.executemany(
             "INSERT INTO deliveries (id, seq, network, profile, state, created_at, next_at)"
@@ -140,8 +146,8 @@ class SqlStore(Store):
              for network, profile, _ in targets],
         )
 
-    async def purge(self, alert_id: str, purged: dict, notes: dict[int, dict | None]) -> None:
-        doc = _dump(purged)
+    async def purge(self, alert_id: str, purged: Alert, notes: dict[int, dict | None]) -> None:
+        doc = _dump(purged.to_document())
         async with self.db.transaction() as tx:
             # photos are named by ids no text can hold by chance ("p_" and 24 hex digits)
             await tx.execute(
@@ -161,11 +167,11 @@ class SqlStore(Store):
             await tx.execute("DELETE FROM receipts WHERE alert_id = $1", alert_id)
         await self.db.forget()
 
-    async def get_alert(self, alert_id: str) -> dict | None:
+    async def get_alert(self, alert_id: str) -> Alert | None:
         rows = await self.db.fetch("SELECT doc FROM alerts WHERE id = $1", alert_id)
-        return json.loads(rows[0][0]) if rows else None
+        return _alert(rows[0][0]) if rows else None
 
-    async def list_alerts(self, statuses: Iterable[str] | None = None) -> list[dict]:
+    async def list_alerts(self, statuses: Iterable[str] | None = None) -> list[Alert]:
         query = "SELECT doc FROM alerts"
         params: tuple = ()
         if statuses is not None:
@@ -175,12 +181,12 @@ class SqlStore(Store):
             query += f" WHERE status IN ({placeholders(1, len(params))})"
         order = f" ORDER BY created_at DESC, {self.db.alerts_position} DESC"
         rows = await self.db.fetch(query + order, *params)
-        return [json.loads(row[0]) for row in rows]
+        return [_alert(row[0]) for row in rows]
 
-    async def find_by_origin(self, kind: str, ref: str) -> dict | None:
+    async def find_by_origin(self, kind: str, ref: str) -> Alert | None:
         rows = await self.db.fetch(
             "SELECT doc FROM alerts WHERE origin_kind = $1 AND origin_ref = $2", kind, ref)
-        return json.loads(rows[0][0]) if rows else None
+        return _alert(rows[0][0]) if rows else None
 
     async def history(self, alert_id: str) -> list[dict]:
         rows = await self.db.fetch(
@@ -200,8 +206,7 @@ class SqlStore(Store):
             seq, limit)
         # `previous`: the version screens had before this event, to tell whom it takes the
         # alert away from (alert.withdrawn).
-        return [Event(s, t, parse_time(at), json.loads(doc),
-                      json.loads(previous) if previous else None)
+        return [Event(s, t, parse_time(at), _alert(doc), _alert(previous) if previous else None)
                 for s, t, at, doc, previous in rows]
 
     async def last_seq(self) -> int:

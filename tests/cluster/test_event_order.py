@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+from feedserver.alerts.model import Alert
 from feedserver.events import EventBus
 from feedserver.store.base import Event
 
 
 def event(seq: int) -> Event:
     return Event(seq, "alert.updated", datetime(2026, 12, 1, tzinfo=UTC),
-                 {"id": "a_1", "version": seq, "status": "active"})
+                 Alert.from_document({"id": "a_1", "version": seq, "status": "active"}))
 
 
 async def test_an_event_ahead_of_the_log_waits_for_the_follower_and_is_applied_once():

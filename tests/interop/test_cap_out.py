@@ -131,7 +131,7 @@ async def test_cancel_and_expiry_are_cancel_messages(client):
     expiring = await publish(client, amber_alert(expires_at=soon))
     while (event := await asyncio.wait_for(anext(events), 10)).type != "alert.expired":
         pass
-    assert event.alert["id"] == expiring["id"]
+    assert event.alert.id == expiring["id"]
     root = await cap_of(client, expiring["id"])
     assert text(root, "cap:msgType") == "Cancel" and text(root, "cap:note") == "expired"
 

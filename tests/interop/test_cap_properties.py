@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from support.cap import oasis_schema
 
 from feedserver.alerts.fields import CIRCUMSTANCES, SEXES, normalise
+from feedserver.alerts.model import Alert
 from feedserver.alerts.texts import headline
 from feedserver.config import AlertsConfig
 from feedserver.interop.cap_in import map_message, read_cap
@@ -63,8 +64,8 @@ def stored(content: dict, status: str) -> dict:
              "ended_at": "2026-11-28T15:00:00.125+00:00" if ended else None,
              "resolution": {"message": content["message"]} if status == "resolved" else None,
              "cancel_reason": next(iter(content["message"].values()), None)}
-    alert["headline"] = headline(alert)
-    return alert
+    model = Alert.from_document(alert)
+    return model.changed(headline=headline(model))
 
 
 @settings(max_examples=100, deadline=None)

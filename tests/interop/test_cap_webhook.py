@@ -74,7 +74,7 @@ async def test_publish_update_resolve_cancel_bodies(client):
         assert body == await cap_delivery_body(sources, event, network, None)  # retries agree
         root = assert_valid_cap(body)
         assert text(root, "cap:identifier") == \
-            f"feedserver-{event.alert['id']}-v{event.alert['version']}"
+            f"feedserver-{event.alert.id}-v{event.alert.version}"
         seen.append((event.type, *summary(root)))
     assert seen == EXPECTED
 

@@ -134,7 +134,7 @@ async def test_national_photos_follow_the_fetching_rules(aiohttp_client, aiohttp
                                      "interval_seconds": 3600, "mode": "draft"}])
     client = await aiohttp_client(create_app(config))
     await asyncio.wait_for(client.app[POLLERS]["national"].polled.wait(), 10)
-    alerts = {a["origin"]["ref"]: a for a in await client.app[ALERTS].list()}
+    alerts = {a.origin.ref: a.to_document() for a in await client.app[ALERTS].list()}
     assert alerts["national:7"]["children"][0]["photo"].startswith("p_")
     for ref in ("national:8", "national:9"):
         assert alerts[ref]["children"][0].get("photo") is None
@@ -147,7 +147,7 @@ async def test_national_photos_follow_the_fetching_rules(aiohttp_client, aiohttp
     served[0] = {**update, "MessageId": "2",
                  "Message": {**update["Message"], "Description": "Gezien in Baarn."}}
     assert await client.app[POLLERS]["national"].poll_once()
-    kept = await client.app[ALERTS].find_by_origin("upstream", "national:7")
+    kept = (await client.app[ALERTS].find_by_origin("upstream", "national:7")).to_document()
     assert kept["children"][0]["photo"] == photo
     (warning,) = kept["warnings"]
     assert "earlier one is kept" in warning["message"] and "not public" in warning["message"]

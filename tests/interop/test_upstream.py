@@ -85,7 +85,8 @@ async def mirror_client(aiohttp_client, make_config, national, mode: str = "publ
 
 
 async def mirrored(client) -> list[dict]:
-    return [a for a in await client.app[ALERTS].list() if a["origin"]["kind"] == "upstream"]
+    return [a.to_document() for a in await client.app[ALERTS].list()
+            if a.origin.kind == "upstream"]
 
 
 async def test_appears_changes_disappears(aiohttp_client, make_config, national):

@@ -125,7 +125,7 @@ async def test_player_shows_the_html_render_else_an_image(aiohttp_client, aiohtt
     client = await aiohttp_client(make_app(public_url=str(renders.make_url("/")).rstrip("/")))
     signing.append(client.app[SIGNATURES])
     client.app[FEEDS].render_urls = lambda alert, network, profile: {
-        ext: str(renders.make_url(f"/r/{alert['id']}-{alert['version']}.{ext}"))
+        ext: str(renders.make_url(f"/r/{alert.id}-{alert.version}.{ext}"))
         for ext in formats["now"]}
     staff = Staff(client)
     page = await open_player(browser, client)

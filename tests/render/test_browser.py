@@ -61,7 +61,7 @@ def test_html_fits_the_screen_exactly(browser, size):
 
 
 def test_a_name_with_markup_shows_as_text(browser):
-    alert = samples.alert(
+    alert = samples.shown(
         children=[{**samples.alert()["children"][0], "name": "<script>alert(1)</script>"}]
     )
     html = render_creative(alert, samples.photos(), (1920, 1080), "auto", ("nl",), "html").body
@@ -82,7 +82,7 @@ def test_html_and_png_put_the_text_in_the_same_place(browser):
     """The two painters follow one plan: the name's line box is where the plan says."""
     dims = (1280, 1024)
     creative = render_creative(
-        samples.alert(), samples.photos(), dims, "auto", ("nl", "en"), "html"
+        samples.shown(), samples.photos(), dims, "auto", ("nl", "en"), "html"
     )
     name = next(b for b in creative.report["layers"][0]["blocks"] if b["block"] == "name")
     page = load(browser, creative.body, dims)

@@ -14,6 +14,7 @@ from fontTools.ttLib import TTFont
 from PIL import Image
 from support import samples
 
+from feedserver.alerts.model import Shown
 from feedserver.render import PhotoData, plan_report, render_creative
 from feedserver.render.fonts import FONT_FILES, LATIN, WEB_FONT_FILES, cut
 from feedserver.render.plan import resolve
@@ -47,18 +48,18 @@ def test_the_web_fonts_are_the_latin_cut_of_the_shipped_fonts():
 
 
 def test_names_beyond_latin_get_their_own_font_cut():
-    alert = samples.alert(children=[{**CHILD, "name": "Анна Ψ"}])
+    alert = samples.shown(children=[{**CHILD, "name": "Анна Ψ"}])
     html = render_creative(alert, {}, (800, 600), "auto", ("nl",), "html").body.decode()
     assert "Анна Ψ (9)" in html
     assert len(html) > len(
-        render_creative(samples.alert(), {}, (800, 600), "auto", ("nl",), "html").body
+        render_creative(samples.shown(), {}, (800, 600), "auto", ("nl",), "html").body
     )
 
 
 @pytest.mark.parametrize("size", CHECK_SIZES)
 def test_diacritics_and_a_60_character_name_fit(size):
     kids = [{**CHILD, "name": LONG_NAME, "photo": None}]
-    alert = samples.alert(children=kids)
+    alert = samples.shown(children=kids)
     report = plan_report(alert, {}, size, "auto", ("nl", "en"))
     assert_sound(report)
     shown = texts(report)
@@ -74,7 +75,7 @@ def test_three_children_each_with_name_and_photo_at_one_size(size):
         {**CHILD, "name": "Đorđe Kovač", "age": 4, "photo": "p3"},
     ]
     photos = {f"p{i}": samples.photo(f"p{i}", samples.portrait_photo(seed=i)) for i in (1, 2, 3)}
-    report = plan_report(samples.alert(children=kids), photos, size, "auto", ("nl", "en"))
+    report = plan_report(samples.shown(children=kids), photos, size, "auto", ("nl", "en"))
     assert_sound(report)
     layer = report["layers"][0]
     if report["layout"] == "ticker":
@@ -87,10 +88,10 @@ def test_three_children_each_with_name_and_photo_at_one_size(size):
 
 
 def test_no_photo_gives_the_text_the_room():
-    alert = samples.alert(children=[{**CHILD, "photo": None}])
+    alert = samples.shown(children=[{**CHILD, "photo": None}])
     report = plan_report(alert, {}, (1920, 1080), "auto", ("nl",))
     assert_sound(report)
-    with_photo = plan_report(samples.alert(), samples.photos(), (1920, 1080), "auto", ("nl",))
+    with_photo = plan_report(samples.shown(), samples.photos(), (1920, 1080), "auto", ("nl",))
     assert report["layers"][0]["photos"] == []
     name = next(b for b in report["layers"][0]["blocks"] if b["block"] == "name")
     name_beside_photo = next(b for b in with_photo["layers"][0]["blocks"] if b["block"] == "name")
@@ -108,7 +109,7 @@ def test_a_6000x4000_exif_rotated_photo_is_shown_upright():
         assert stored.size == (6000, 4000)
     photo = PhotoData.from_bytes("big", data)
     assert (photo.width, photo.height) == (4000, 6000)
-    alert = samples.alert(children=[{**CHILD, "photo": "big"}])
+    alert = samples.shown(children=[{**CHILD, "photo": "big"}])
     creative = render_creative(alert, {"big": photo}, (1920, 1080), "auto", ("nl",), "png")
     region = photo_region(creative.body, creative.report)
     w, h = region.size
@@ -123,7 +124,7 @@ def test_a_cmyk_jpeg_is_converted_not_blackened():
     with Image.open(io.BytesIO(data)) as stored:
         assert stored.mode == "CMYK"
     photo = PhotoData.from_bytes("cmyk", data)
-    alert = samples.alert(children=[{**CHILD, "photo": "cmyk"}])
+    alert = samples.shown(children=[{**CHILD, "photo": "cmyk"}])
     creative = render_creative(alert, {"cmyk": photo}, (800, 600), "auto", ("nl",), "jpg")
     region = photo_region(creative.body, creative.report)
     r, g, b = region.resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
@@ -133,7 +134,7 @@ def test_a_cmyk_jpeg_is_converted_not_blackened():
 def test_a_png_with_alpha_is_flattened_onto_white():
     data = samples.portrait_photo(mode="RGBA", fmt="PNG")
     photo = PhotoData.from_bytes("alpha", data)
-    alert = samples.alert(children=[{**CHILD, "photo": "alpha"}])
+    alert = samples.shown(children=[{**CHILD, "photo": "alpha"}])
     creative = render_creative(alert, {"alpha": photo}, (1080, 1920), "auto", ("nl",), "png")
     report = creative.report["layers"][0]["photos"][0]
     region = photo_region(creative.body, creative.report)
@@ -145,10 +146,10 @@ def test_a_png_with_alpha_is_flattened_onto_white():
 def test_focus_point_moves_the_crop():
     data = samples.portrait_photo((1200, 800))
     centre = plan_report(
-        samples.alert(), {"p1": samples.photo("p1", data)}, (1920, 1080), "auto", ("nl",)
+        samples.shown(), {"p1": samples.photo("p1", data)}, (1920, 1080), "auto", ("nl",)
     )
     left = plan_report(
-        samples.alert(),
+        samples.shown(),
         {"p1": samples.photo("p1", data, (0.0, 0.5))},
         (1920, 1080),
         "auto",
@@ -160,13 +161,13 @@ def test_focus_point_moves_the_crop():
 
 def test_a_small_photo_is_not_blown_up():
     small = samples.photo("p1", samples.portrait_photo((150, 200)))
-    report = plan_report(samples.alert(), {"p1": small}, (3840, 2160), "auto", ("nl",))
+    report = plan_report(samples.shown(), {"p1": small}, (3840, 2160), "auto", ("nl",))
     photo = report["layers"][0]["photos"][0]
     assert photo["scale"] <= 1.25 and photo["box"][3] <= 200 * 1.25
 
 
 def test_found_card_shows_the_resolution_message():
-    alert = samples.alert(
+    alert = samples.shown(
         status="resolved",
         resolution={
             "message": {
@@ -184,34 +185,34 @@ def test_found_card_shows_the_resolution_message():
 
 
 def test_test_alerts_carry_a_test_marker_and_kind_banners_are_localised():
-    alert = samples.alert(kind="missing_child", circumstance="runaway", test=True)
+    alert = samples.shown(kind="missing_child", circumstance="runaway", test=True)
     report = plan_report(alert, samples.photos(), (1920, 1080), "auto", ("nl", "en"))
     assert texts(report)["banner"] == "TEST · VERMIST KIND ALERT TEST · MISSING CHILD ALERT"
     plan = resolve(alert, samples.photos(), (1920, 1080), "auto", ("nl", "en"))
     assert plan.layers[0].fills[0][1] == "#6A1B9A"  # test banners are purple, not amber or blue
-    english = plan_report(samples.alert(kind="missing_child"), {}, (800, 600), "auto", ("en",))
+    english = plan_report(samples.shown(kind="missing_child"), {}, (800, 600), "auto", ("en",))
     assert texts(english)["banner"] == "MISSING CHILD ALERT"
 
 
 def test_ticker_alternates_languages_in_html_only():
-    creative = render_creative(samples.alert(), {}, (728, 90), "auto", ("nl", "en"), "html")
+    creative = render_creative(samples.shown(), {}, (728, 90), "auto", ("nl", "en"), "html")
     assert [layer["languages"] for layer in creative.report["layers"]] == [["nl"], ["en"]]
     html = creative.body.decode()
     assert "@keyframes take-turns" in html and "Gezien? Bel" in html and "Seen? Call" in html
-    png = render_creative(samples.alert(), {}, (728, 90), "auto", ("nl", "en"), "png")
+    png = render_creative(samples.shown(), {}, (728, 90), "auto", ("nl", "en"), "png")
     assert Image.open(io.BytesIO(png.body)).size == (728, 90)
 
 
 def test_a_missing_translation_falls_back_to_the_primary_language():
-    alert = samples.alert(message={"nl": "Bel direct 112."})
+    alert = samples.shown(message={"nl": "Bel direct 112."})
     report = plan_report(alert, samples.photos(), (1920, 1080), "landscape", ("nl", "en"))
     assert texts(report)["message"] == "Bel direct 112."
 
 
 @pytest.mark.parametrize("fmt", ["jpg", "png", "webp", "html"])
 def test_equal_input_gives_equal_bytes(fmt):
-    first = render_creative(samples.alert(), samples.photos(), (1024, 768), "auto", ("nl",), fmt)
-    again = render_creative(samples.alert(), samples.photos(), (1024, 768), "auto", ("nl",), fmt)
+    first = render_creative(samples.shown(), samples.photos(), (1024, 768), "auto", ("nl",), fmt)
+    again = render_creative(samples.shown(), samples.photos(), (1024, 768), "auto", ("nl",), fmt)
     assert first.body == again.body
 
 
@@ -220,7 +221,7 @@ def test_equal_bytes_in_another_process_too():
     script = (
         "import sys, hashlib; sys.path.insert(0, sys.argv[1]); from support import samples;"
         "from feedserver.render import render_creative as r;"
-        "print(' '.join(hashlib.sha256(r(samples.alert(), samples.photos(), (1024, 768), 'auto',"
+        "print(' '.join(hashlib.sha256(r(samples.shown(), samples.photos(), (1024, 768), 'auto',"
         " ('nl', 'en'), f).body).hexdigest() for f in ('jpg', 'png', 'webp', 'html')))"
     )
     tests_dir = str(Path(__file__).resolve().parents[1])
@@ -234,7 +235,7 @@ def test_equal_bytes_in_another_process_too():
     mine = [
         hashlib.sha256(
             render_creative(
-                samples.alert(), samples.photos(), (1024, 768), "auto", ("nl", "en"), f
+                samples.shown(), samples.photos(), (1024, 768), "auto", ("nl", "en"), f
             ).body
         ).hexdigest()
         for f in ("jpg", "png", "webp", "html")
@@ -260,11 +261,11 @@ def test_equal_bytes_in_another_process_too():
     ],
 )
 def test_auto_picks_by_aspect_and_size(size, layout):
-    assert plan_report(samples.alert(), {}, size, "auto", ("nl",))["layout"] == layout
+    assert plan_report(samples.shown(), {}, size, "auto", ("nl",))["layout"] == layout
 
 
 def test_any_layout_can_be_forced():
-    report = plan_report(samples.alert(), samples.photos(), (1920, 1080), "close", ("nl",))
+    report = plan_report(samples.shown(), samples.photos(), (1920, 1080), "close", ("nl",))
     assert report["layout"] == "close"
     assert_sound(report)
 
@@ -279,7 +280,7 @@ def test_a_sparse_ingested_draft_still_renders(fmt):
         "last_seen": {"at": "yesterday", "place": "Zwolle"},
     }
     for size in ((1920, 1080), (728, 90), (800, 600)):
-        creative = render_creative(sparse, {}, size, "auto", ("nl",), fmt)
+        creative = render_creative(Shown.from_document(sparse), {}, size, "auto", ("nl",), fmt)
         assert texts(creative.report)["banner"] == "AMBER ALERT"
-    report = plan_report(sparse, {}, (1920, 1080), "auto", ("nl",))
+    report = plan_report(Shown.from_document(sparse), {}, (1920, 1080), "auto", ("nl",))
     assert texts(report)["last_seen"] == "Laatst gezien: Zwolle"

@@ -11,7 +11,7 @@ from feedserver.render.queue import PRIMARY, REST, URGENT, Job, RenderQueue
 
 
 def job(name: str, size: tuple[int, int]) -> Job:
-    return Job(name, samples.alert(), size, "auto", ("nl",), "jpg")
+    return Job(name, samples.shown(), size, "auto", ("nl",), "jpg")
 
 
 async def test_urgent_then_primary_then_the_rest_and_one_render_per_digest():

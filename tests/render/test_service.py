@@ -16,6 +16,7 @@ from support.api import auth, create, publish, upload_photo
 from support.config import KEY_A, KEY_B, PUBLISHER, VIEWER, config_data
 
 from feedserver.access_log import PathOnlyAccessLogger
+from feedserver.alerts.model import Alert
 from feedserver.app import create_app
 from feedserver.appkeys import RENDERER
 from feedserver.config import Config, parse_config
@@ -187,7 +188,7 @@ async def test_layout_warnings_name_what_was_left_out(client):
     long_message = {"nl": "Lange tekst. " * 60, "en": "Long text. " * 60}
     published = await publish(client, amber_alert(message=long_message))
     await settled(client)
-    warnings = client.server.app[RENDERER].layout_warnings(published)
+    warnings = client.server.app[RENDERER].layout_warnings(Alert.from_document(published))
     assert any(w.startswith("net-a/landscape 1920x1080") and "message" in w for w in warnings)
 
 
@@ -208,4 +209,5 @@ async def test_a_found_card_past_its_display_time_is_not_kept(aiohttp_client, re
     await settled(client)
     assert (await feed(client, "net-a", "landscape", KEY_A))["state"] == "idle"
     assert (await client.get(urlsplit(url).path)).status == 404
-    assert client.server.app[RENDERER].layout_warnings(await resolved.json()) == []
+    assert client.server.app[RENDERER].layout_warnings(
+        Alert.from_document(await resolved.json())) == []

@@ -74,7 +74,7 @@ def test_wcag_contrast_formula():
 @pytest.mark.parametrize("size", SIZES)
 def test_pillow_ink_stays_inside_each_text_box(size):
     """The painted glyphs, not just the measured advances, stay inside their boxes."""
-    plan = resolve(samples.alert(), samples.photos(), parse(size), "auto", ("nl", "en"))
+    plan = resolve(samples.shown(), samples.photos(), parse(size), "auto", ("nl", "en"))
     for layer in plan.layers:
         for box in layer.texts:
             x, _, w, _ = box.box

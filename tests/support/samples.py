@@ -8,6 +8,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
+from feedserver.alerts.model import Shown
 from feedserver.render import FORMATS, Creative, PhotoData, render_creative
 
 
@@ -188,6 +189,11 @@ def alert(**overrides: Any) -> dict[str, Any]:
     return doc
 
 
+def shown(**overrides: Any) -> Shown:
+    """The sample alert as a creative shows it: what the renderer gets."""
+    return Shown.from_document(alert(**overrides))
+
+
 def photos() -> dict[str, PhotoData]:
     return {"p1": photo("p1", portrait_photo())}
 
@@ -195,7 +201,7 @@ def photos() -> dict[str, PhotoData]:
 @cache
 def all_renders() -> dict[str, dict[str, Creative]]:
     """The sample alert at every size in every format, rendered once per test run."""
-    alert_doc, shots = alert(), photos()
+    alert_doc, shots = shown(), photos()
     return {
         size: {
             fmt: render_creative(alert_doc, shots, parse(size), "auto", ("nl", "en"), fmt)
