@@ -23,6 +23,7 @@ from feedserver.appkeys import (
     EVENTS,
     FEEDS,
     HUB,
+    LIMITS,
     POLLERS,
     POOL,
     RECEIPTS,
@@ -49,6 +50,7 @@ from feedserver.interop.fetching import FetchRules
 from feedserver.interop.syndication import Syndication
 from feedserver.interop.trust import load_trust
 from feedserver.interop.upstream import run_pollers, upstream_pollers
+from feedserver.limits.requests import RequestLimits
 from feedserver.photos import MAX_BYTES
 from feedserver.push import webhooks
 from feedserver.push.fanout import Hub
@@ -81,6 +83,7 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     cluster = Cluster(store, bus)
     app[CONFIG] = config
     app[CREDENTIALS] = Credentials(config)
+    app[LIMITS] = RequestLimits(config.limits, clock)
     app[EVENTS] = bus
     app[STORE] = store
     app[POOL] = pool

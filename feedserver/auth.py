@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from feedserver.appkeys import CONFIG, CREDENTIALS
+from feedserver.appkeys import CONFIG, CREDENTIALS, LIMITS
 from feedserver.config import ROLES, Config, Network
 from feedserver.errors import ApiError, not_found
 
@@ -120,6 +120,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def _guarded(handler: Handler, access: str, check: Callable[[web.Request], None]) -> Handler:
     @functools.wraps(handler)
     async def guarded(request: web.Request) -> web.StreamResponse:
+        request.app[LIMITS].check(request)  # before the credentials: a flood costs no lookup
         check(request)
         return await handler(request)
 
