@@ -129,7 +129,8 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
             yield
 
     async def push_ctx(app: web.Application) -> AsyncIterator[None]:
-        hub = Hub(store, feeds, receipts, signatures, config.push, clock, bus.last_seq)
+        hub = Hub(store, feeds, receipts, signatures, config.push, clock, bus.last_seq,
+                  config.limits.streams_per_key, config.alerts.poll_after_seconds)
         bus.add_listener(hub.on_change)
         app[HUB] = hub
         async with running(hub.run_keepalive(), "push-keepalive"):

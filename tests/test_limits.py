@@ -4,10 +4,13 @@ console sign-ins per address. Time is the app's clock, moved by the test."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from support.clock import FakeClock
-from support.config import KEY_A, VIEWER
+from support.config import KEY_A, KEY_B, VIEWER
+from support.push import SseReader
 
 from feedserver.app import create_app
 from feedserver.config import ConfigError
@@ -26,8 +29,8 @@ def clock() -> FakeClock:
 def serve(aiohttp_client, make_config, clock):
     """A server on the test clock with the `limits` section given."""
 
-    async def start(**limits) -> TestClient:
-        app = create_app(make_config(limits=limits), clock=clock)
+    async def start(push: dict | None = None, **limits) -> TestClient:
+        app = create_app(make_config(limits=limits, push=push or {}), clock=clock)
         return await aiohttp_client(TestServer(app))
 
     return start
@@ -105,6 +108,41 @@ async def test_ipv6_addresses_count_per_slash_64(serve):
     client = await serve(requests_per_minute_per_address=2)
     assert [await poll(client, f"2001:db8:1:2::{i}") for i in range(3)] == [200, 200, 429]
     assert await poll(client, "2001:db8:1:3::1") == 200
+
+
+async def open_stream(client: TestClient, key: str = KEY_A, tail: str = "/events",
+                      **headers: str):
+    return await client.get(FEED + tail, params={"key": key}, headers=headers)
+
+
+async def test_a_key_past_its_open_streams_gets_429_before_the_stream_opens(serve):
+    client = await serve(streams_per_key=2, push={"keepalive_seconds": 0.3})
+    first, second = await open_stream(client), await open_stream(client)
+    assert (first.status, second.status) == (200, 200)
+    assert (await SseReader(second).next())[1] == "snapshot"
+
+    refused = await open_stream(client)
+    assert refused.status == 429 and refused.headers["Retry-After"] == "30"  # poll meanwhile
+    assert refused.headers["Content-Type"].startswith("application/json")
+    error = (await refused.json())["error"]
+    assert error["code"] == "rate_limited" and "limits.streams_per_key" in error["message"]
+    with pytest.raises(Exception, match="429"):
+        await client.ws_connect(FEED + "/ws", params={"key": KEY_A})
+    # another key, and staff, have their own count; plain polls are not streams
+    other = await client.get("/v1/feeds/net-b/atm/events", params={"key": KEY_B})
+    assert other.status == 200
+    staff = await client.get(FEED + "/events", headers={"Authorization": f"Bearer {VIEWER}"})
+    assert staff.status == 200
+    assert (await client.get(FEED, params={"key": KEY_A})).status == 200
+
+    first.close()  # the server notices at the next keepalive it cannot send
+    async with asyncio.timeout(20):
+        while (again := await open_stream(client)).status == 429:
+            again.close()
+            await asyncio.sleep(0.05)
+    assert again.status == 200
+    for response in (second, again, other, staff):
+        response.close()
 
 
 def test_the_allowance_table_stays_bounded_under_many_addresses():

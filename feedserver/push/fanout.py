@@ -12,12 +12,14 @@ Keepalives go out in slices, so the whole crowd is never written to in the same 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
 from feedserver.config import Network, Profile, PushSettings
+from feedserver.errors import rate_limited
 from feedserver.feeds.document import FeedCache
 from feedserver.feeds.receipts import ReceiptBook
 from feedserver.geo.reach import Place
@@ -143,7 +145,7 @@ class Hub:
 
     def __init__(self, store: Store, feeds: FeedCache, receipts: ReceiptBook,
                  signatures: Signatures, settings: PushSettings, clock: Callable[[], datetime],
-                 last_seq: int) -> None:
+                 last_seq: int, streams_per_key: int, retry_after: int) -> None:
         self.store = store
         self.feeds = feeds
         self.receipts = receipts
@@ -155,6 +157,27 @@ class Hub:
         self._joined = 0
         self._groups: dict[tuple[str, str, Place], Group] = {}
         self.closed = False
+        self.streams_per_key = streams_per_key
+        self.retry_after = retry_after  # a refused screen polls meanwhile
+        self._streams: dict[bytes, int] = {}
+
+    @contextlib.contextmanager
+    def admitted(self, key_id: bytes) -> Iterator[None]:
+        """One more open stream for this key while the block runs; past `streams_per_key`,
+        429 with Retry-After before the stream opens (the answer is still plain JSON)."""
+        open_now = self._streams.get(key_id, 0)
+        if open_now >= self.streams_per_key:
+            raise rate_limited("limits.streams_per_key",
+                               f"{open_now} streams are open with this key", self.retry_after)
+        self._streams[key_id] = open_now + 1
+        try:
+            yield
+        finally:
+            left = self._streams[key_id] - 1
+            if left:
+                self._streams[key_id] = left
+            else:
+                del self._streams[key_id]
 
     @property
     def connected(self) -> int:
