@@ -77,7 +77,7 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     pool = WorkerPool(config.render.workers, config.render.worker_memory_mb << 20)
     alerts = AlertService(store, config.alerts, bus, clock)
     feeds = FeedCache(config, clock)
-    receipts = ReceiptBook(store, clock)
+    receipts = ReceiptBook(store, clock, config.limits.screens_per_network)
     renderer = RenderService(config, store, pool, clock)
     feeds.render_urls = renderer.urls
     cluster = Cluster(store, bus)
@@ -97,7 +97,8 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     app[SYNDICATION] = Syndication(sources)
     app[CAP_INGEST] = IngestSources(config, alerts, store, pool, load_trust(config.cap_ingest))
     app[SESSIONS] = Sessions(config)
-    app[SHELF] = PreviewShelf()
+    app[SHELF] = shelf = PreviewShelf()
+    bus.add_listener(shelf.on_change)  # a purge leaves no tile of the child
 
     async def store_ctx(app: web.Application) -> AsyncIterator[None]:
         await store.open()
@@ -112,6 +113,7 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
         """Feed documents mirror the visible alerts; receipts are flushed at the end."""
         await feeds.load(store)
         bus.add_listener(feeds.on_change)
+        bus.add_listener(receipts.on_change)
         yield
         await receipts.flush()
 

@@ -8,11 +8,14 @@ import asyncio
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from support.alerts import amber_alert
+from support.api import auth, publish
 from support.clock import FakeClock
-from support.config import KEY_A, KEY_B, VIEWER
+from support.config import KEY_A, KEY_B, PUBLISHER, VIEWER
 from support.push import SseReader
 
 from feedserver.app import create_app
+from feedserver.appkeys import RECEIPTS
 from feedserver.config import ConfigError
 from feedserver.limits.allowance import Allowance
 
@@ -108,6 +111,37 @@ async def test_ipv6_addresses_count_per_slash_64(serve):
     client = await serve(requests_per_minute_per_address=2)
     assert [await poll(client, f"2001:db8:1:2::{i}") for i in range(3)] == [200, 200, 429]
     assert await poll(client, "2001:db8:1:3::1") == 200
+
+
+async def test_screens_past_the_bound_are_served_but_not_counted(serve):
+    """A leaked key cannot inflate an alert's reach: past `screens_per_network` new screen ids
+    still get the alert (what is on screen comes first) and the answer says the bound was hit."""
+    client = await serve(screens_per_network=3)
+    alert = await publish(client, amber_alert())
+    for screen in ("s1", "s2", "s3", "s4", "s5", "s1"):
+        polled = await client.get(FEED, params={"key": KEY_A, "screen": screen})
+        assert [a["id"] for a in (await polled.json())["alerts"]] == [alert["id"]]
+    other = await client.get("/v1/feeds/net-b/atm", params={"key": KEY_B, "screen": "atm-1"})
+    assert other.status == 200
+    await client.app[RECEIPTS].flush()
+
+    reach = await (await client.get(f"/v1/alerts/{alert['id']}/receipts",
+                                    headers=auth(VIEWER))).json()
+    networks = {n["network"]: n for n in reach["networks"]}
+    assert reach["screen_limit"] == 3 and reach["screens"] == 4
+    assert (networks["net-a"]["screens"], networks["net-a"]["screen_limit_reached"]) == (3, True)
+    assert (networks["net-b"]["screens"], networks["net-b"]["screen_limit_reached"]) == (1, False)
+
+    # a new version is counted afresh
+    patched = await client.patch(f"/v1/alerts/{alert['id']}", json={"message": {"nl": "Nieuw"}},
+                                 headers=auth(PUBLISHER))
+    assert patched.status == 200, await patched.text()
+    for screen in ("s4", "s5"):
+        await client.get(FEED, params={"key": KEY_A, "screen": screen})
+    await client.app[RECEIPTS].flush()
+    reach = await (await client.get(f"/v1/alerts/{alert['id']}/receipts",
+                                    headers=auth(VIEWER))).json()
+    assert (reach["version"], reach["screens"]) == (alert["version"] + 1, 2)
 
 
 async def open_stream(client: TestClient, key: str = KEY_A, tail: str = "/events",

@@ -167,7 +167,10 @@ class RenderService:
         return task
 
     def on_change(self, alert: dict[str, Any], event: Event | None) -> None:
-        """EventBus listener: every committed change to an alert."""
+        """EventBus listener: every committed change to an alert. A purge also empties the
+        previews (of drafts and of unsaved content, which cannot be told apart by alert)."""
+        if "purged_at" in alert:
+            self._previews.clear()
         if alert["status"] in VISIBLE or alert["id"] in self._alerts:
             self.schedule(alert)
 
