@@ -144,6 +144,26 @@ async def test_screens_past_the_bound_are_served_but_not_counted(serve):
     assert (reach["version"], reach["screens"]) == (alert["version"] + 1, 2)
 
 
+async def sign_in(client: TestClient, token: str, address: str = SCREEN) -> tuple[int, dict]:
+    response = await client.post("/console/sign-in", data={"token": token},
+                                 headers={"X-Forwarded-For": address}, allow_redirects=False)
+    return response.status, {**response.headers, "text": await response.text()}
+
+
+async def test_failed_console_sign_ins_from_an_address_pause_its_sign_ins(serve, clock):
+    client = await serve(sign_in_failures_per_hour=3)
+    assert [(await sign_in(client, f"guess-{i}"))[0] for i in range(3)] == [401] * 3
+
+    status, paused = await sign_in(client, PUBLISHER)  # even the right token, while paused
+    assert status == 429 and paused["Retry-After"] == "1200"
+    assert "Too many failed sign-ins" in paused["text"] or "Te veel" in paused["text"]
+    assert (await sign_in(client, PUBLISHER, "198.51.100.20"))[0] == 303  # another address
+    clock.advance(minutes=20)  # one failure paid back
+    assert (await sign_in(client, PUBLISHER))[0] == 303
+    assert (await sign_in(client, "guess-4"))[0] == 401
+    assert (await sign_in(client, "guess-5"))[0] == 429
+
+
 async def open_stream(client: TestClient, key: str = KEY_A, tail: str = "/events",
                       **headers: str):
     return await client.get(FEED + tail, params={"key": key}, headers=headers)
