@@ -15,6 +15,7 @@ from aiohttp import web
 
 from feedserver.appkeys import ALERTS, CONFIG, LIMITS, STORE
 from feedserver.config import Config
+from feedserver.http import body_deadline
 from feedserver.timeutil import parse_time, utcnow
 
 from .charts import HEIGHT, WIDTH, reach_series
@@ -75,7 +76,8 @@ async def sign_in_page(request: web.Request) -> web.Response:
 
 
 async def sign_in(request: web.Request) -> web.Response:
-    form = await request.post()
+    async with body_deadline(request):
+        form = await request.post()
     if not _same_origin(request):
         raise web.HTTPForbidden(text="sign-in from another site refused")
     token = form.get("token")
@@ -110,7 +112,8 @@ async def sign_in(request: web.Request) -> web.Response:
 
 
 async def sign_out(request: web.Request) -> web.Response:
-    form = await request.post()
+    async with body_deadline(request):
+        form = await request.post()
     sessions = request.app[SESSIONS]
     session = sessions.session(request)
     csrf = form.get("csrf")
