@@ -33,7 +33,8 @@ async def events(request: web.Request) -> web.StreamResponse:
         client = hub.join(asked.network, asked.profile, asked.place, asked.screen,
                           request.transport, SSE_CHUNKED if chunked else SSE_PLAIN)
         try:
-            if hub.go_live(client, await hub.opening(client, asked.since)):
+            opening = await hub.opening(client, asked.since)
+            if await hub.go_live(client, opening, request.writer.drain):
                 await client.done
         finally:
             hub.leave(client)

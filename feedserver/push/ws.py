@@ -23,7 +23,8 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
         client = hub.join(asked.network, asked.profile, asked.place, asked.screen,
                           request.transport, WS)
         try:
-            if hub.go_live(client, await hub.opening(client, asked.since)):
+            opening = await hub.opening(client, asked.since)
+            if await hub.go_live(client, opening, request.writer.drain):
                 async for _message in ws:
                     pass  # screens only listen
         finally:
