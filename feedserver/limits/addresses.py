@@ -6,64 +6,90 @@ X-Forwarded-For is anyone's to write, so it is read only on connections from
 first hop that is not a trusted proxy is the client. Behind nginx (`deploy/nginx.conf` sets
 `$proxy_add_x_forwarded_for`) that is the screen's address, whatever the screen itself put in
 the header. IPv6 clients count per /64: one home or host holds a whole /64.
+
+This runs on every poll, so addresses are compared as integers against precomputed ranges
+(`ipaddress` objects cost microseconds each) and what was worked out once is remembered.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from functools import lru_cache
+import socket
 
 from aiohttp import web
 
 from feedserver.config import Addresses
 
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Number = tuple[int, int]  # (4 or 6, the address as an integer)
+Ranges = tuple[tuple[int, int, int], ...]  # (version, first, last)
+MEMORY = 65536  # addresses remembered; past it the memory starts afresh
 
 
-def parsed(text: str) -> Address | None:
+def number(text: str) -> Number | None:
+    """An address as (version, integer), or None when `text` is not one."""
+    text = text.strip()
     try:
-        return ipaddress.ip_address(text.strip().strip("[]"))
-    except ValueError:
+        return 4, int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big")
+    except OSError:
+        pass
+    try:
+        return 6, int.from_bytes(socket.inet_pton(socket.AF_INET6, text.strip("[]")), "big")
+    except OSError:
         return None
 
 
-def within(address: Address, networks: Addresses) -> bool:
-    return any(address in network for network in networks)
+def ranges(networks: Addresses) -> Ranges:
+    return tuple((n.version, int(n.network_address), int(n.broadcast_address))
+                 for n in networks)
+
+
+def within(address: Number, among: Ranges) -> bool:
+    version, value = address
+    return any(v == version and first <= value <= last for v, first, last in among)
 
 
 class ClientAddresses:
     def __init__(self, trusted_proxies: Addresses) -> None:
-        self.trusted_proxies = trusted_proxies
-        self.is_proxy = lru_cache(maxsize=4096)(self._is_proxy)
+        self.trusted = ranges(trusted_proxies)
+        self._proxies: dict[str, bool] = {}
 
-    def _is_proxy(self, peer: str) -> bool:
-        address = parsed(peer)
-        return address is not None and within(address, self.trusted_proxies)
+    def is_proxy(self, peer: str) -> bool:
+        known = self._proxies.get(peer)
+        if known is None:
+            if len(self._proxies) >= MEMORY:
+                self._proxies.clear()
+            address = number(peer)
+            known = self._proxies[peer] = address is not None and within(address, self.trusted)
+        return known
 
     def of(self, request: web.BaseRequest) -> str:
         """The client's address as text: the peer, or what trusted proxies forwarded for."""
         peer = request.remote or ""
-        if not self.is_proxy(peer):
+        if not self.trusted or not self.is_proxy(peer):
             return peer
         forwarded = request.headers.get("X-Forwarded-For")
         if not forwarded:
             return peer
         client = peer
         for hop in reversed(forwarded.split(",")):
-            address = parsed(hop)
+            address = number(hop)
             if address is None:
                 break  # what lies left of a hop no proxy wrote is the client's own say
-            client = str(address)
-            if not within(address, self.trusted_proxies):
+            client = hop.strip().strip("[]")
+            if not within(address, self.trusted):
                 break
         return client
 
 
-@lru_cache(maxsize=65536)
 def counted_as(client: str) -> str:
-    """The key an address is counted under: itself, or its /64 for IPv6."""
-    address = parsed(client)
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
+    """The key an address is counted under: itself, or its /64 for IPv6 (an IPv4 address
+    mapped into IPv6 counts as the IPv4 address)."""
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return client
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
         return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(address.ipv4_mapped) if isinstance(address, ipaddress.IPv6Address) \
-        else client
+    return client
