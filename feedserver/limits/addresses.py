@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Callable
+from typing import TypeVar
 
 from aiohttp import web
 
@@ -23,6 +25,24 @@ from feedserver.config import Addresses
 Number = tuple[int, int]  # (4 or 6, the address as an integer)
 Ranges = tuple[tuple[int, int, int], ...]  # (version, first, last)
 MEMORY = 65536  # addresses remembered; past it the memory starts afresh
+T = TypeVar("T")
+
+
+def remembered(work_out: Callable[[str], T]) -> Callable[[str], T]:
+    """`work_out` once per address, in a bounded dict (a hit costs one lookup, less than
+    `functools.lru_cache` bookkeeping on every poll)."""
+    memory: dict[str, T] = {}
+
+    def lookup(text: str) -> T:
+        try:
+            return memory[text]
+        except KeyError:
+            if len(memory) >= MEMORY:
+                memory.clear()
+            memory[text] = work_out(text)
+            return memory[text]
+
+    return lookup
 
 
 def number(text: str) -> Number | None:
@@ -51,16 +71,11 @@ def within(address: Number, among: Ranges) -> bool:
 class ClientAddresses:
     def __init__(self, trusted_proxies: Addresses) -> None:
         self.trusted = ranges(trusted_proxies)
-        self._proxies: dict[str, bool] = {}
+        self.is_proxy = remembered(self._is_proxy)
 
-    def is_proxy(self, peer: str) -> bool:
-        known = self._proxies.get(peer)
-        if known is None:
-            if len(self._proxies) >= MEMORY:
-                self._proxies.clear()
-            address = number(peer)
-            known = self._proxies[peer] = address is not None and within(address, self.trusted)
-        return known
+    def _is_proxy(self, peer: str) -> bool:
+        address = number(peer)
+        return address is not None and within(address, self.trusted)
 
     def of(self, request: web.BaseRequest) -> str:
         """The client's address as text: the peer, or what trusted proxies forwarded for."""

@@ -11,7 +11,14 @@ from aiohttp import web
 
 from feedserver.config import LimitsConfig
 from feedserver.errors import rate_limited
-from feedserver.limits.addresses import MEMORY, ClientAddresses, counted_as, number, ranges, within
+from feedserver.limits.addresses import (
+    ClientAddresses,
+    counted_as,
+    number,
+    ranges,
+    remembered,
+    within,
+)
 from feedserver.limits.allowance import Allowance
 from feedserver.timeutil import Clock, utcnow
 
@@ -35,18 +42,10 @@ class RequestLimits:
         self.overrides = [(ranges(o.addresses), Allowance(o.requests_per_minute, MINUTE)
                            if o.requests_per_minute else None) for o in config.overrides]
         self.sign_in_failures = Allowance(config.sign_in_failures_per_hour, HOUR)
-        self._rules: dict[str, Rule] = {}
-
-    def rule(self, client: str) -> Rule:
-        """What an address is counted under and against which allowance (None: no limit)."""
-        rule = self._rules.get(client)
-        if rule is None:
-            if len(self._rules) >= MEMORY:
-                self._rules.clear()
-            rule = self._rules[client] = self._rule_of(client)
-        return rule
+        self.rule = remembered(self._rule_of)
 
     def _rule_of(self, client: str) -> Rule:
+        """What an address is counted under and against which allowance (None: no limit)."""
         address = number(client)
         if address is None:
             return client, self.per_address
