@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import yaml
 from aiohttp.test_utils import TestClient, TestServer
 from support.alerts import amber_alert
 from support.api import auth, publish
 from support.clock import FakeClock
 from support.config import KEY_A, KEY_B, PUBLISHER, VIEWER
+from support.openapi import SPEC_PATH, CheckedClient
 from support.push import SseReader
 
 from feedserver.app import create_app
@@ -197,6 +199,23 @@ async def test_a_key_past_its_open_streams_gets_429_before_the_stream_opens(serv
     assert again.status == 200
     for response in (second, again, other, staff):
         response.close()
+
+
+async def test_the_answers_of_the_limits_match_the_spec(serve):
+    client = await serve(requests_per_minute_per_address=3, screens_per_network=1,
+                         streams_per_key=1)
+    api = CheckedClient(client, yaml.safe_load(SPEC_PATH.read_text()))
+    alert = await publish(client, amber_alert())  # from loopback: exempt
+    stream = await open_stream(client)
+    await api.call("GET", FEED + "/events", expect=429, params={"key": KEY_A})
+    stream.close()
+    await api.call("GET", f"/v1/alerts/{alert['id']}/receipts", expect=200,
+                   headers=auth(VIEWER))
+    forwarded = {"X-Forwarded-For": SCREEN}
+    for _ in range(3):
+        await api.call("GET", FEED, expect=200, params={"key": KEY_A}, headers=forwarded)
+    await api.call("GET", FEED, expect=429, params={"key": KEY_A}, headers=forwarded)
+    await api.call("POST", "/v1/alerts", expect=429, json={}, headers=forwarded)
 
 
 def test_the_allowance_table_stays_bounded_under_many_addresses():
