@@ -15,32 +15,31 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import TypeVar
-
-from aiohttp import web
 
 from feedserver.config import Addresses
 
 Number = tuple[int, int]  # (4 or 6, the address as an integer)
 Ranges = tuple[tuple[int, int, int], ...]  # (version, first, last)
 MEMORY = 65536  # addresses remembered; past it the memory starts afresh
+K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
 
 
-def remembered(work_out: Callable[[str], T]) -> Callable[[str], T]:
+def remembered(work_out: Callable[[K], T]) -> Callable[[K], T]:
     """`work_out` once per address, in a bounded dict (a hit costs one lookup, less than
     `functools.lru_cache` bookkeeping on every poll)."""
-    memory: dict[str, T] = {}
+    memory: dict[K, T] = {}
 
-    def lookup(text: str) -> T:
+    def lookup(key: K) -> T:
         try:
-            return memory[text]
+            return memory[key]
         except KeyError:
             if len(memory) >= MEMORY:
                 memory.clear()
-            memory[text] = work_out(text)
-            return memory[text]
+            memory[key] = work_out(key)
+            return memory[key]
 
     return lookup
 
@@ -71,19 +70,12 @@ def within(address: Number, among: Ranges) -> bool:
 class ClientAddresses:
     def __init__(self, trusted_proxies: Addresses) -> None:
         self.trusted = ranges(trusted_proxies)
-        self.is_proxy = remembered(self._is_proxy)
 
-    def _is_proxy(self, peer: str) -> bool:
+    def of(self, peer: str, forwarded: str | None) -> str:
+        """The client's address as text: the connection's `peer`, or, when that is a trusted
+        proxy, the client its X-Forwarded-For value (`forwarded`) names."""
         address = number(peer)
-        return address is not None and within(address, self.trusted)
-
-    def of(self, request: web.BaseRequest) -> str:
-        """The client's address as text: the peer, or what trusted proxies forwarded for."""
-        peer = request.remote or ""
-        if not self.trusted or not self.is_proxy(peer):
-            return peer
-        forwarded = request.headers.get("X-Forwarded-For")
-        if not forwarded:
+        if not forwarded or address is None or not within(address, self.trusted):
             return peer
         client = peer
         for hop in reversed(forwarded.split(",")):

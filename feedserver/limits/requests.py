@@ -42,10 +42,13 @@ class RequestLimits:
         self.overrides = [(ranges(o.addresses), Allowance(o.requests_per_minute, MINUTE)
                            if o.requests_per_minute else None) for o in config.overrides]
         self.sign_in_failures = Allowance(config.sign_in_failures_per_hour, HOUR)
+        # per (peer, X-Forwarded-For): the whole check is one lookup and one allowance
         self.rule = remembered(self._rule_of)
 
-    def _rule_of(self, client: str) -> Rule:
-        """What an address is counted under and against which allowance (None: no limit)."""
+    def _rule_of(self, origin: tuple[str, str | None]) -> Rule:
+        """What a request from `origin` (peer, X-Forwarded-For) is counted under and against
+        which allowance (None: no limit)."""
+        client = self.addresses.of(*origin)
         address = number(client)
         if address is None:
             return client, self.per_address
@@ -58,7 +61,7 @@ class RequestLimits:
 
     def check(self, request: web.BaseRequest) -> None:
         """One request from its address: 429 with Retry-After when over the allowance."""
-        key, allowance = self.rule(self.addresses.of(request))
+        key, allowance = self.rule(origin(request))
         if allowance is None:
             return
         wait = allowance.take(key, self.now())
@@ -75,4 +78,9 @@ class RequestLimits:
         self.sign_in_failures.take(self._sign_in_key(request), self.now())
 
     def _sign_in_key(self, request: web.BaseRequest) -> str:
-        return counted_as(self.addresses.of(request))
+        return counted_as(self.addresses.of(*origin(request)))
+
+
+def origin(request: web.BaseRequest) -> tuple[str, str | None]:
+    """The connection's peer and the X-Forwarded-For it came with."""
+    return request.remote or "", request.headers.get("X-Forwarded-For")
