@@ -113,6 +113,9 @@ async def test_ipv6_addresses_count_per_slash_64(serve):
     client = await serve(requests_per_minute_per_address=2)
     assert [await poll(client, f"2001:db8:1:2::{i}") for i in range(3)] == [200, 200, 429]
     assert await poll(client, "2001:db8:1:3::1") == 200
+    # an IPv4 address as a dual-stack socket gives it is that IPv4 address
+    assert [await poll(client, a) for a in (SCREEN, f"::ffff:{SCREEN}", SCREEN)] == \
+        [200, 200, 429]
 
 
 async def test_screens_past_the_bound_are_served_but_not_counted(serve):

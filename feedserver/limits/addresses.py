@@ -44,17 +44,22 @@ def remembered(work_out: Callable[[K], T]) -> Callable[[K], T]:
     return lookup
 
 
+MAPPED, MAPPED_MASK = 0xFFFF << 32, (1 << 128) - (1 << 32)  # ::ffff:0:0/96
+
+
 def number(text: str) -> Number | None:
-    """An address as (version, integer), or None when `text` is not one."""
+    """An address as (version, integer), or None when `text` is not one; an IPv4 address
+    mapped into IPv6 (a dual-stack socket's peer) is the IPv4 address."""
     text = text.strip()
     try:
         return 4, int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big")
     except OSError:
         pass
     try:
-        return 6, int.from_bytes(socket.inet_pton(socket.AF_INET6, text.strip("[]")), "big")
+        value = int.from_bytes(socket.inet_pton(socket.AF_INET6, text.strip("[]")), "big")
     except OSError:
         return None
+    return (4, value & 0xFFFFFFFF) if value & MAPPED_MASK == MAPPED else (6, value)
 
 
 def ranges(networks: Addresses) -> Ranges:
