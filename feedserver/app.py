@@ -23,6 +23,7 @@ from feedserver.appkeys import (
     EVENTS,
     FEEDS,
     HUB,
+    LIMITS,
     POLLERS,
     POOL,
     RECEIPTS,
@@ -49,6 +50,7 @@ from feedserver.interop.fetching import FetchRules
 from feedserver.interop.syndication import Syndication
 from feedserver.interop.trust import load_trust
 from feedserver.interop.upstream import run_pollers, upstream_pollers
+from feedserver.limits.requests import RequestLimits
 from feedserver.photos import MAX_BYTES
 from feedserver.push import webhooks
 from feedserver.push.fanout import Hub
@@ -75,12 +77,13 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     pool = WorkerPool(config.render.workers, config.render.worker_memory_mb << 20)
     alerts = AlertService(store, config.alerts, bus, clock)
     feeds = FeedCache(config, clock)
-    receipts = ReceiptBook(store, clock)
+    receipts = ReceiptBook(store, clock, config.limits.screens_per_network)
     renderer = RenderService(config, store, pool, clock)
     feeds.render_urls = renderer.urls
     cluster = Cluster(store, bus)
     app[CONFIG] = config
     app[CREDENTIALS] = Credentials(config)
+    app[LIMITS] = RequestLimits(config.limits, clock)
     app[EVENTS] = bus
     app[STORE] = store
     app[POOL] = pool
@@ -94,7 +97,8 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     app[SYNDICATION] = Syndication(sources)
     app[CAP_INGEST] = IngestSources(config, alerts, store, pool, load_trust(config.cap_ingest))
     app[SESSIONS] = Sessions(config)
-    app[SHELF] = PreviewShelf()
+    app[SHELF] = shelf = PreviewShelf()
+    bus.add_listener(shelf.on_change)  # a purge leaves no tile of the child
 
     async def store_ctx(app: web.Application) -> AsyncIterator[None]:
         await store.open()
@@ -109,6 +113,7 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
         """Feed documents mirror the visible alerts; receipts are flushed at the end."""
         await feeds.load(store)
         bus.add_listener(feeds.on_change)
+        bus.add_listener(receipts.on_change)
         yield
         await receipts.flush()
 
@@ -126,7 +131,8 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
             yield
 
     async def push_ctx(app: web.Application) -> AsyncIterator[None]:
-        hub = Hub(store, feeds, receipts, signatures, config.push, clock, bus.last_seq)
+        hub = Hub(store, feeds, receipts, signatures, config.push, clock, bus.last_seq,
+                  config.limits.streams_per_key, config.alerts.poll_after_seconds)
         bus.add_listener(hub.on_change)
         app[HUB] = hub
         async with running(hub.run_keepalive(), "push-keepalive"):

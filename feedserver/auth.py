@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from feedserver.appkeys import CONFIG, CREDENTIALS
+from feedserver.appkeys import CONFIG, CREDENTIALS, LIMITS
 from feedserver.config import ROLES, Config, Network
 from feedserver.errors import ApiError, not_found
 
@@ -93,26 +93,31 @@ class Credentials:
             raise _unknown()
         return found
 
-    def screen_access(self, request: web.Request, network: Network | None) -> None:
+    def screen_access(self, request: web.Request, network: Network | None) -> bytes:
         """A key of `network`, or any staff token or console session (staff may look at every
         feed). A `network` of None (no such network) answers as a known network does to the
-        same key (401, 403), so network ids cannot be probed; only staff learn it is unknown."""
-        if request.get(SESSION_ACTOR) is not None:
-            return  # a console session is staff
+        same key (401, 403), so network ids cannot be probed; only staff learn it is unknown.
+        Answers what names the credential (a digest of the key or token), for per-key limits."""
+        actor = request.get(SESSION_ACTOR)
+        if actor is not None:
+            return _digest("session:" + actor.name)  # a console session is staff
         token, in_url = self._token(request, allow_query=True)
         owner = self.networks.get(token)
         if owner is not None:
             if network is None or owner.id != network.id:
                 raise ApiError(403, "forbidden", "this key belongs to another network")
-            return
+            return token
         if self._staff(token, in_url) is None:
             raise _unknown()
+        return token
 
 
 ACTOR = web.RequestKey("actor", Actor)
 """The staff member a `staff(...)` route was called by (or an `any_key` route, by staff)."""
 NETWORK = web.RequestKey("network", Network)
 """The network of a `network_key` route's path (or of the key an `any_key` route was given)."""
+KEY_ID = web.RequestKey("key_id", bytes)
+"""What names the credential a `network_key` route was called with (never the key itself)."""
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -120,6 +125,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def _guarded(handler: Handler, access: str, check: Callable[[web.Request], None]) -> Handler:
     @functools.wraps(handler)
     async def guarded(request: web.Request) -> web.StreamResponse:
+        request.app[LIMITS].check(request)  # before the credentials: a flood costs no lookup
         check(request)
         return await handler(request)
 
@@ -151,10 +157,11 @@ def network_key(handler: Handler) -> Handler:
     def check(request: web.Request) -> None:
         name = request.match_info["network"]
         network = request.app[CONFIG].network(name)
-        request.app[CREDENTIALS].screen_access(request, network)
+        key_id = request.app[CREDENTIALS].screen_access(request, network)
         if network is None:  # only staff get this far
             raise not_found(f"network {name}")
         request[NETWORK] = network
+        request[KEY_ID] = key_id
 
     return _guarded(handler, "network_key", check)
 

@@ -90,7 +90,10 @@ def serve(args: argparse.Namespace) -> int:
     access_log = {"access_log_class": PathOnlyAccessLogger} if config.server.access_log \
         else {"access_log": None}
     try:
+        # aiohttp's keep-alive timer runs from a connection's start (or its last answer)
+        # until a whole request is in, whatever trickles meanwhile: the header deadline
         web.run_app(create_app(config), host=host, port=port, reuse_port=args.worker,
+                    keepalive_timeout=config.limits.header_timeout_seconds,
                     **access_log, print=lambda text: print(text, flush=True))
     except (SchemaTooNew, StoreUnavailable) as exc:
         print(f"storage: {exc}", file=sys.stderr)

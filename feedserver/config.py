@@ -7,6 +7,7 @@ billboard, so unknown keys, duplicate ids and bad values are all refused with th
 from __future__ import annotations
 
 import base64
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, field, fields
@@ -104,6 +105,41 @@ class WebhookSettings:
     idle_check_seconds: float = 60.0    # look at the outbox this often even without a wake-up
 
 
+LOOPBACK = ("127.0.0.0/8", "::1/128")
+Addresses = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+
+
+@dataclass(frozen=True)
+class AddressOverride:
+    """A per-address request rate for some networks of addresses (a NAT in front of a screen
+    network); 0 requests per minute is no limit."""
+
+    addresses: Addresses
+    requests_per_minute: int
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    """What one client may take of the server (API.md, limits; README "Limits")."""
+
+    requests_per_minute_per_address: int = 6000
+    streams_per_key: int = 50000
+    # distinct (profile, screen) receipts recorded per alert version and network
+    screens_per_network: int = 100_000
+    sign_in_failures_per_hour: int = 20  # per address; then 429 until the hour has passed
+    # an address (or an IPv6 /64) whose request limit is not the default
+    overrides: tuple[AddressOverride, ...] = ()
+    # never limited per address: local tools, monitoring (nothing from afar arrives from here
+    # unless a proxy in `trusted_proxies` forwards it, and then the forwarded address counts)
+    exempt: Addresses = tuple(ipaddress.ip_network(a) for a in LOOPBACK)
+    # X-Forwarded-For is believed only from these (the reverse proxy in deploy/nginx.conf)
+    trusted_proxies: Addresses = tuple(ipaddress.ip_network(a) for a in LOOPBACK)
+    # a connection's request line and headers must be in within this long of it opening (or
+    # of its previous answer); also how long an idle kept-alive connection stays open
+    header_timeout_seconds: float = 75.0
+    body_timeout_seconds: float = 60.0  # a request body must be in within this long
+
+
 @dataclass(frozen=True)
 class Staff:
     name: str
@@ -195,6 +231,7 @@ class Config:
     webhooks: WebhookSettings = WebhookSettings()
     signing: SigningConfig = SigningConfig()
     cap_ingest: CapIngestConfig = CapIngestConfig()
+    limits: LimitsConfig = LimitsConfig()
 
     def network(self, network_id: str) -> Network | None:
         return self._networks_by_id.get(network_id)
@@ -428,6 +465,56 @@ def _settings(reader: _Reader, cls: type[T]) -> T:
     return cls(**values)
 
 
+def _addresses(reader: _Reader, key: str, default: Addresses) -> Addresses:
+    """A list of addresses or CIDR networks (`203.0.113.7`, `198.51.100.0/24`, `2001:db8::/48`)."""
+    entries = reader.get(key, list, None)
+    if entries is None:
+        return default
+    networks = []
+    for i, entry in enumerate(entries):
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except (TypeError, ValueError):
+            raise ConfigError(f"{reader.at(key)}[{i}]: {entry!r} is not an IP address or "
+                              "network such as 203.0.113.7 or 198.51.100.0/24") from None
+    return tuple(networks)
+
+
+def _limits(reader: _Reader) -> LimitsConfig:
+    defaults = LimitsConfig()
+    counts = {}
+    for name in ("requests_per_minute_per_address", "streams_per_key", "screens_per_network",
+                 "sign_in_failures_per_hour"):
+        value = reader.get(name, int, getattr(defaults, name))
+        if value <= 0:
+            raise ConfigError(f"{reader.at(name)}: must be a positive number, not {value}")
+        counts[name] = value
+    seconds = {}
+    for name in ("header_timeout_seconds", "body_timeout_seconds"):
+        value = reader.get(name, (int, float), getattr(defaults, name))
+        if not 1 <= value <= 3600:
+            raise ConfigError(f"{reader.at(name)}: must be 1 to 3600 seconds, not {value}")
+        seconds[name] = float(value)
+    overrides = []
+    for item in reader.items("overrides"):
+        rate = item.get("requests_per_minute", int, required=True)
+        if rate < 0:
+            raise ConfigError(f"{item.at('requests_per_minute')}: must be 0 (no limit) or a "
+                              f"positive number, not {rate}")
+        addresses = _addresses(item, "addresses", ())
+        if not addresses:
+            raise ConfigError(f"{item.at('addresses')}: must list at least one address")
+        overrides.append(AddressOverride(addresses, rate))
+        item.done()
+    limits = LimitsConfig(
+        **counts, **seconds, overrides=tuple(overrides),
+        exempt=_addresses(reader, "exempt", defaults.exempt),
+        trusted_proxies=_addresses(reader, "trusted_proxies", defaults.trusted_proxies),
+    )
+    reader.done()
+    return limits
+
+
 def _staff(reader: _Reader) -> Staff:
     role = reader.one_of("role", ROLES)
     token = reader.get("token", str, required=True)
@@ -605,6 +692,7 @@ def parse_config(data: Any, layouts: frozenset[str] = frozenset()) -> Config:
         webhooks=_settings(_Reader(root.get("webhooks", dict, {}), "webhooks"), WebhookSettings),
         signing=_signing(_Reader(root.get("signing", dict, {}), "signing")),
         cap_ingest=_cap_ingest(_Reader(root.get("cap_ingest", dict, {}), "cap_ingest")),
+        limits=_limits(_Reader(root.get("limits", dict, {}), "limits")),
     )
     root.done()
     return config

@@ -7,6 +7,7 @@ anything else is a bug, logged without request bodies (they may hold children's 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -54,6 +55,14 @@ def not_found(what: str) -> ApiError:
 
 def conflict(message: str) -> ApiError:
     return ApiError(409, "transition_not_allowed", message)
+
+
+def rate_limited(limit: str, message: str, wait_seconds: float) -> ApiError:
+    """429 naming the limit (its config key), with Retry-After in whole seconds."""
+    retry = max(1, math.ceil(wait_seconds))
+    return ApiError(429, "rate_limited", f"{message} ({limit}); retry after {retry} s",
+                    [FieldError(limit, f"limit reached; retry after {retry} s")],
+                    headers={"Retry-After": str(retry)})
 
 
 def error_response(error: ApiError) -> web.Response:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import lru_cache
 from importlib import resources
 from typing import NamedTuple
 
 from aiohttp import web
 
+from feedserver.appkeys import CONFIG
 from feedserver.config import REGION_RE
 from feedserver.errors import ApiError, FieldError, bad_request
 from feedserver.formats import body_etag, compact_json
@@ -24,16 +27,30 @@ POINT_RE = re.compile(r"^-?[0-9]{1,3}(\.[0-9]{1,12})?,-?[0-9]{1,3}(\.[0-9]{1,12}
 MAX_POINT_TEXT = 40
 
 
+@contextlib.asynccontextmanager
+async def body_deadline(request: web.Request) -> AsyncIterator[None]:
+    """Reading the body within `limits.body_timeout_seconds`, else 408: a client that sends
+    its body byte by byte holds a connection and a handler only that long."""
+    seconds = request.app[CONFIG].limits.body_timeout_seconds
+    try:
+        async with asyncio.timeout(seconds):
+            yield
+    except TimeoutError:
+        raise ApiError(408, "request_timeout", f"the body did not arrive within {seconds:g} s "
+                       "(limits.body_timeout_seconds)", headers={"Connection": "close"}) from None
+
+
 async def read_body(request: web.Request, limit: int) -> bytes:
     """The body, refusing anything over `limit` bytes with 413 before reading it all."""
     if request.content_length is not None and request.content_length > limit:
         raise ApiError(413, "body_too_large", f"body is larger than {limit} bytes")
-    body = await request.content.read(limit + 1)
-    while len(body) <= limit and not request.content.at_eof():
-        chunk = await request.content.read(limit + 1 - len(body))
-        if not chunk:
-            break
-        body += chunk
+    async with body_deadline(request):
+        body = await request.content.read(limit + 1)
+        while len(body) <= limit and not request.content.at_eof():
+            chunk = await request.content.read(limit + 1 - len(body))
+            if not chunk:
+                break
+            body += chunk
     if len(body) > limit:
         raise ApiError(413, "body_too_large", f"body is larger than {limit} bytes")
     return body

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from feedserver.alerts.model import Alert
 from feedserver.alerts.service import STATUSES, alert_etag
-from feedserver.appkeys import ALERTS, RENDERER, STORE
+from feedserver.appkeys import ALERTS, CONFIG, RENDERER, STORE
 from feedserver.auth import ACTOR
 from feedserver.errors import FieldError, validation_failed
 from feedserver.http import PATCH_TYPES, json_response, query_list, read_json
@@ -115,6 +115,10 @@ async def alert_receipts(request: web.Request) -> web.Response:
         network["screens"] += row["screens"]
         network["profiles"].append({"profile": row["profile"], "screens": row["screens"],
                                     "last_at": row["last_at"]})
+    # past the bound a network's new screens are served but not counted (limits)
+    limit = request.app[CONFIG].limits.screens_per_network
+    for network in networks.values():
+        network["screen_limit_reached"] = network["screens"] >= limit
     return json_response({"alert": alert.id, "version": alert.version,
                           "screens": sum(n["screens"] for n in networks.values()),
-                          "networks": list(networks.values())})
+                          "screen_limit": limit, "networks": list(networks.values())})

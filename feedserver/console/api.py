@@ -48,6 +48,13 @@ class PreviewShelf:
             self._items.move_to_end(digest)
         return creative
 
+    def on_change(self, alert: Alert, event: object) -> None:
+        """EventBus listener: when any alert's personal data is purged, every tile goes. A
+        tile is of form content, not of a saved alert, so which tiles showed that child cannot
+        be told; a cleared tile is rendered again by the next preview call."""
+        if alert.is_purged:
+            self._items.clear()
+
 
 SHELF = web.AppKey("preview_shelf", PreviewShelf)
 

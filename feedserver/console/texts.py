@@ -19,6 +19,8 @@ TEXTS: dict[str, dict[str, str]] = {
                       "and never stored in the browser.",
         "unknown_token": "That token is not known. Check it and try again.",
         "token_missing": "Enter your staff token.",
+        "sign_in_paused": "Too many failed sign-ins from this address. Try again in {minutes} "
+                          "minutes.",
         "signed_out": "You are signed out.",
         "active": "Active",
         "drafts": "Drafts",
@@ -190,6 +192,8 @@ TEXTS: dict[str, dict[str, str]] = {
                       "nooit in de browser bewaard.",
         "unknown_token": "Dat token is onbekend. Controleer het en probeer het opnieuw.",
         "token_missing": "Vul uw medewerkerstoken in.",
+        "sign_in_paused": "Te veel mislukte aanmeldpogingen vanaf dit adres. Probeer het over "
+                          "{minutes} minuten opnieuw.",
         "signed_out": "U bent uitgelogd.",
         "active": "Actief",
         "drafts": "Concepten",

@@ -6,6 +6,7 @@ and styles come only from /console/static."""
 from __future__ import annotations
 
 import logging
+import math
 from datetime import datetime
 from importlib import resources
 
@@ -13,8 +14,9 @@ import jinja2
 from aiohttp import web
 
 from feedserver.alerts.model import Alert
-from feedserver.appkeys import ALERTS, CONFIG, STORE
+from feedserver.appkeys import ALERTS, CONFIG, LIMITS, STORE
 from feedserver.config import Config
+from feedserver.http import body_deadline
 from feedserver.timeutil import parse_time, utcnow
 
 from .charts import HEIGHT, WIDTH, reach_series
@@ -75,7 +77,8 @@ async def sign_in_page(request: web.Request) -> web.Response:
 
 
 async def sign_in(request: web.Request) -> web.Response:
-    form = await request.post()
+    async with body_deadline(request):
+        form = await request.post()
     if not _same_origin(request):
         raise web.HTTPForbidden(text="sign-in from another site refused")
     token = form.get("token")
@@ -83,8 +86,21 @@ async def sign_in(request: web.Request) -> web.Response:
     if not isinstance(token, str) or not token.strip():
         return _render(request, "sign_in.html", None, status=400, next=target,
                        error=_words(request).token_missing, signed_out=False)
+    # failed sign-ins per address (limits.sign_in_failures_per_hour): while paused, even a
+    # right token is refused, or guessing would go on at full speed and learn when it hit
+    limits = request.app[LIMITS]
+    wait = limits.sign_in_wait(request)
+    if wait is not None:
+        log.warning("console sign-in paused for %s: too many failures", request.remote)
+        retry = max(1, math.ceil(wait))
+        paused = _render(request, "sign_in.html", None, status=429, next=target,
+                         error=_words(request)("sign_in_paused", minutes=math.ceil(retry / 60)),
+                         signed_out=False)
+        paused.headers["Retry-After"] = str(retry)
+        return paused
     signed = request.app[SESSIONS].sign_in(token.strip())
     if signed is None:
+        limits.sign_in_failed(request)
         log.warning("console sign-in refused: unknown token from %s", request.remote)
         words = _words(request)
         return _render(request, "sign_in.html", None, status=401, next=target,
@@ -97,7 +113,8 @@ async def sign_in(request: web.Request) -> web.Response:
 
 
 async def sign_out(request: web.Request) -> web.Response:
-    form = await request.post()
+    async with body_deadline(request):
+        form = await request.post()
     sessions = request.app[SESSIONS]
     session = sessions.session(request)
     csrf = form.get("csrf")

@@ -162,7 +162,10 @@ class RenderService:
         return task
 
     def on_change(self, alert: Alert, event: Event | None) -> None:
-        """EventBus listener: every committed change to an alert."""
+        """EventBus listener: every committed change to an alert. A purge also empties the
+        previews (of drafts and of unsaved content, which cannot be told apart by alert)."""
+        if alert.is_purged:
+            self._previews.clear()
         if alert.is_visible or alert.id in self._alerts:
             self.schedule(alert)
 

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
+from feedserver.alerts.model import Alert
 from feedserver.store.base import Receipt, Store
 
 log = logging.getLogger(__name__)
@@ -18,17 +19,48 @@ log = logging.getLogger(__name__)
 FLUSH_INTERVAL_SECONDS = 1.0
 
 
+ENDED = ("cancelled", "expired")
+MAX_TRACKED = 4096  # (network, alert, version) counts kept; more only under a flood of versions
+
+
 class ReceiptBook:
-    def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
+    """Receipts waiting for the next flush, and how many screens each network has been
+    counted with per alert version: past `screens_per_network` a new screen id is still served
+    its feed (what is on screen matters more than counting it) but not recorded, so a leaked
+    key cannot inflate the reach or fill the store without end."""
+
+    def __init__(self, store: Store, clock: Callable[[], datetime],
+                 screens_per_network: int) -> None:
         self.store = store
         self.clock = clock
+        self.screens_per_network = screens_per_network
+        self.turned_away = 0  # receipts not recorded because their network was at the bound
         self._pending: dict[tuple[str, int, str, str, str], datetime] = {}
+        self._counted: dict[tuple[str, str, int], set[tuple[str, str]]] = {}
 
     def record(self, network: str, profile: str, screen: str,
                alerts: Iterable[tuple[str, int]]) -> None:
         now = self.clock()
         for alert_id, version in alerts:
+            counted = self._counted.get((network, alert_id, version))
+            if counted is None:
+                counted = self._counted[(network, alert_id, version)] = set()
+                if len(self._counted) > MAX_TRACKED:
+                    del self._counted[next(iter(self._counted))]
+            if (profile, screen) not in counted:
+                if len(counted) >= self.screens_per_network:
+                    self.turned_away += 1
+                    continue
+                counted.add((profile, screen))
             self._pending[(alert_id, version, network, profile, screen)] = now
+
+    def on_change(self, alert: Alert, event: object) -> None:
+        """EventBus listener: a new version is counted afresh; the old ones (and all of an
+        ended or purged alert) need no counting any more."""
+        gone = alert.status in ENDED or alert.is_purged
+        for key in [k for k in self._counted if k[1] == alert.id]:
+            if gone or key[2] != alert.version:
+                del self._counted[key]
 
     async def flush(self) -> None:
         if not self._pending:

@@ -12,13 +12,15 @@ Keepalives go out in slices, so the whole crowd is never written to in the same 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 
 from feedserver.alerts.model import Alert
 from feedserver.config import Network, Profile, PushSettings
+from feedserver.errors import rate_limited
 from feedserver.feeds.document import FeedCache
 from feedserver.feeds.receipts import ReceiptBook
 from feedserver.geo.reach import Place
@@ -38,6 +40,8 @@ log = logging.getLogger(__name__)
 
 SSE_CHUNKED, SSE_PLAIN, WS = 0, 1, 2
 KEEPALIVE_SLICES = 15
+CATCH_UP_SLICE = 50  # missed events made ready between two turns of the event loop
+Drain = Callable[[], Awaitable[None]]  # waits until a connection's unsent bytes went out
 
 
 class Outgoing:
@@ -120,16 +124,28 @@ class Client:
         transport.write(message.frames[self.kind])
         return True
 
-    def go_live(self, opening: list[Outgoing]) -> bool:
+    async def go_live(self, opening: list[Outgoing], drain: Drain, patience: float) -> bool:
         """Write what it missed, then what arrived meanwhile; from now on, write directly.
 
-        The catch-up (at most `replay_limit` events) is written whole; only what comes after
-        it counts against the client's buffer limit.
+        The catch-up goes out as fast as the client reads it: past `limit` unsent bytes, it
+        waits for the transport to drain, at most `patience` seconds (else False: a client
+        that reads nothing is let go). Events arriving meanwhile are held (up to
+        `pending_limit`, else the hub drops the client, which then starts afresh).
         """
-        held, self.pending = self.pending or [], None
-        if self.transport.is_closing():
+        transport = self.transport
+        for message in opening:
+            if transport.is_closing() or self.done.done():
+                return False
+            transport.write(message.frames[self.kind])
+            if transport.get_write_buffer_size() > self.limit:
+                try:
+                    async with asyncio.timeout(patience):
+                        await drain()
+                except (ConnectionError, TimeoutError):
+                    return False
+        if transport.is_closing() or self.done.done():
             return False
-        self.transport.write(b"".join(message.frames[self.kind] for message in opening))
+        held, self.pending = self.pending or [], None
         return all(self._write(message) for message in held)
 
     def drop(self) -> None:
@@ -144,7 +160,7 @@ class Hub:
 
     def __init__(self, store: Store, feeds: FeedCache, receipts: ReceiptBook,
                  signatures: Signatures, settings: PushSettings, clock: Callable[[], datetime],
-                 last_seq: int) -> None:
+                 last_seq: int, streams_per_key: int, retry_after: int) -> None:
         self.store = store
         self.feeds = feeds
         self.receipts = receipts
@@ -156,6 +172,27 @@ class Hub:
         self._joined = 0
         self._groups: dict[tuple[str, str, Place], Group] = {}
         self.closed = False
+        self.streams_per_key = streams_per_key
+        self.retry_after = retry_after  # a refused screen polls meanwhile
+        self._streams: dict[bytes, int] = {}
+
+    @contextlib.contextmanager
+    def admitted(self, key_id: bytes) -> Iterator[None]:
+        """One more open stream for this key while the block runs; past `streams_per_key`,
+        429 with Retry-After before the stream opens (the answer is still plain JSON)."""
+        open_now = self._streams.get(key_id, 0)
+        if open_now >= self.streams_per_key:
+            raise rate_limited("limits.streams_per_key",
+                               f"{open_now} streams are open with this key", self.retry_after)
+        self._streams[key_id] = open_now + 1
+        try:
+            yield
+        finally:
+            left = self._streams[key_id] - 1
+            if left:
+                self._streams[key_id] = left
+            else:
+                del self._streams[key_id]
 
     @property
     def connected(self) -> int:
@@ -176,7 +213,9 @@ class Hub:
         return client
 
     def _bound_buffers(self, transport: asyncio.Transport) -> None:
-        """A small kernel buffer: an idle connection costs little, a stalled one shows soon."""
+        """A small kernel buffer: an idle connection costs little, a stalled one shows soon;
+        the transport asks its writer to wait (pause_writing) past the same limit."""
+        transport.set_write_buffer_limits(high=self.settings.send_buffer_bytes)
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.settings.send_buffer_bytes)
@@ -274,10 +313,14 @@ class Hub:
             missed = [e for e in missed if e.seq <= seq]
             if len(missed) <= self.settings.replay_limit:
                 now = self.clock()
-                heard = [(e, heard_as(e, group.profile, group.place)) for e in missed]
-                replay = [event_message(e, kind, group.network, group.profile, self.feeds, now,
-                                        self.signatures)
-                          for e, kind in heard if kind is not None]
+                replay = []
+                for i, event in enumerate(missed):
+                    if i and i % CATCH_UP_SLICE == 0:
+                        await asyncio.sleep(0)  # each message is signed: let others in between
+                    kind = heard_as(event, group.profile, group.place)
+                    if kind is not None:
+                        replay.append(event_message(event, kind, group.network, group.profile,
+                                                    self.feeds, now, self.signatures))
                 if client.screen is not None:
                     for message in replay:
                         self._record(group, [client], message)
@@ -289,9 +332,10 @@ class Hub:
         body, etag = document.variant(client.screen or "")
         return [snapshot_message(seq, body, etag, self.signatures)]
 
-    def go_live(self, client: Client, opening: list[Outgoing]) -> bool:
-        """Send the opening and switch to direct writes; False if the client was dropped."""
-        if client.go_live(opening):
+    async def go_live(self, client: Client, opening: list[Outgoing], drain: Drain) -> bool:
+        """Send the opening as fast as the client takes it and switch to direct writes; False
+        if the client was dropped (one that takes nothing for two keepalive periods is)."""
+        if await client.go_live(opening, drain, 2 * self.settings.keepalive_seconds):
             return True
         self._drop([client])
         return False

@@ -23,17 +23,19 @@ HEADERS = {
 async def events(request: web.Request) -> web.StreamResponse:
     asked = stream_request(request)
     hub = request.app[HUB]
-    response = web.StreamResponse(headers=HEADERS)
-    # HTTP/1.0 (nginx's default towards upstreams) has no chunks: the stream ends at close.
-    chunked = request.version >= HttpVersion11
-    if chunked:
-        response.enable_chunked_encoding()
-    await response.prepare(request)
-    client = hub.join(asked.network, asked.profile, asked.place, asked.screen,
-                      request.transport, SSE_CHUNKED if chunked else SSE_PLAIN)
-    try:
-        if hub.go_live(client, await hub.opening(client, asked.since)):
-            await client.done
-    finally:
-        hub.leave(client)
+    with hub.admitted(asked.key_id):
+        response = web.StreamResponse(headers=HEADERS)
+        # HTTP/1.0 (nginx's default towards upstreams) has no chunks: the stream ends at close.
+        chunked = request.version >= HttpVersion11
+        if chunked:
+            response.enable_chunked_encoding()
+        await response.prepare(request)
+        client = hub.join(asked.network, asked.profile, asked.place, asked.screen,
+                          request.transport, SSE_CHUNKED if chunked else SSE_PLAIN)
+        try:
+            opening = await hub.opening(client, asked.since)
+            if await hub.go_live(client, opening, request.writer.drain):
+                await client.done
+        finally:
+            hub.leave(client)
     return response

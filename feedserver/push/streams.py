@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from feedserver.appkeys import HUB
+from feedserver.auth import KEY_ID
 from feedserver.config import Network, Profile
 from feedserver.errors import ApiError, FieldError
 from feedserver.feeds.views import screen_profile
@@ -21,6 +22,7 @@ class StreamRequest:
     screen: str | None
     place: Place
     since: int | None
+    key_id: bytes  # names the key it came with, for `limits.streams_per_key`
 
 
 def _event_id(raw: str | None) -> int | None:
@@ -55,4 +57,4 @@ def stream_request(request: web.Request) -> StreamRequest:
             raise ApiError(400, "invalid_query", "since: must be an event id (0 or more)",
                            [FieldError("since", "must be a non-negative integer")]) from None
     return StreamRequest(network, profile, facts.screen,
-                         screen_place(profile, facts.at, facts.region), since)
+                         screen_place(profile, facts.at, facts.region), since, request[KEY_ID])

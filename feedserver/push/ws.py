@@ -17,14 +17,16 @@ from feedserver.push.streams import stream_request
 async def websocket(request: web.Request) -> web.WebSocketResponse:
     asked = stream_request(request)
     hub = request.app[HUB]
-    ws = web.WebSocketResponse(compress=False, max_msg_size=4096)
-    await ws.prepare(request)
-    client = hub.join(asked.network, asked.profile, asked.place, asked.screen,
-                      request.transport, WS)
-    try:
-        if hub.go_live(client, await hub.opening(client, asked.since)):
-            async for _message in ws:
-                pass  # screens only listen
-    finally:
-        hub.leave(client)
+    with hub.admitted(asked.key_id):
+        ws = web.WebSocketResponse(compress=False, max_msg_size=4096)
+        await ws.prepare(request)
+        client = hub.join(asked.network, asked.profile, asked.place, asked.screen,
+                          request.transport, WS)
+        try:
+            opening = await hub.opening(client, asked.since)
+            if await hub.go_live(client, opening, request.writer.drain):
+                async for _message in ws:
+                    pass  # screens only listen
+        finally:
+            hub.leave(client)
     return ws
