@@ -17,7 +17,7 @@ from support.alerts import amber_alert
 from support.api import auth
 from support.cap import message
 from support.config import EDITOR, PUBLISHER, VIEWER, config_data
-from support.fuzzing import bounded, json_values, objects_with, short_texts, texts
+from support.fuzzing import bounded, json_values, objects_with, short_texts, texts, xml_texts
 from support.servers import ServerProcess
 
 LANGS = ("nl", "en", "de", "fr")
@@ -61,8 +61,23 @@ alert_documents = st.fixed_dictionaries({}, optional={
     "policy_override": st.one_of(objects_with(("reason",), texts), json_values),
     "version": json_values,  # set by the server
 })
-# mostly a full, valid alert with some fields replaced, so the rules are reached too
-alerts = st.one_of(alert_documents, alert_documents.map(lambda fields: amber_alert(**fields)))
+
+
+@st.composite
+def alerts(draw) -> dict:
+    """A complete alert whose texts are any Unicode, half of them with fields replaced by
+    anything: valid ones reach the store and the renderer, the others the rules."""
+    alert = amber_alert(
+        children=[{"name": draw(texts), "age": draw(st.integers(0, 17)),
+                   "description": {"nl": draw(texts), "en": draw(texts)},
+                   "clothing": draw(texts)} for _ in range(draw(st.integers(1, 3)))],
+        suspects=[{"name": draw(texts), "description": draw(texts)}],
+        vehicles=[{"make": draw(short_texts), "colour": {"nl": draw(short_texts)},
+                   "plate": draw(short_texts)}],
+        last_seen={"place": draw(texts)},
+        message={"nl": draw(texts), "en": draw(texts)},
+    )
+    return {**alert, **draw(alert_documents)} if draw(st.booleans()) else alert
 
 SUCCESS = {"POST": 201, "PATCH": 200}
 
@@ -107,7 +122,7 @@ def fits_every_profile(server: str, alert_id: str) -> None:
 
 @bounded(120)
 @example(document={"": 1, "children": [{"": 2}]})  # the field was named "": ": unknown field"
-@given(document=st.one_of(alerts, json_values))
+@given(document=st.one_of(alerts(), alert_documents, json_values))
 def test_any_alert_json_is_stored_or_refused_by_field(server, document):
     session = requests.Session()
     response = session.post(f"{server}/v1/alerts", json=document, headers=auth(EDITOR),
@@ -137,8 +152,19 @@ def draft(server) -> str:
     return response.json()["id"]
 
 
+# patches that keep the alert valid but for their texts, so most of them apply
+text_patches = st.fixed_dictionaries({}, optional={
+    "message": st.dictionaries(st.sampled_from(("nl", "en")), texts | st.none(), max_size=2),
+    "last_seen": st.fixed_dictionaries({"place": texts | st.none()}),
+    "children": st.lists(st.fixed_dictionaries({"name": texts, "age": st.integers(0, 17)},
+                                               optional={"clothing": texts}),
+                         min_size=1, max_size=3),
+    "vehicles": st.lists(st.fixed_dictionaries({"plate": short_texts}), max_size=3),
+})
+
+
 @bounded(100)
-@given(patch=st.one_of(alert_documents, json_values))
+@given(patch=st.one_of(text_patches, alert_documents, json_values))
 def test_any_merge_patch_applies_twice_as_once_or_is_refused(server, draft, patch):
     """RFC 7396: a merge patch is idempotent, so applying it again changes nothing."""
     url = f"{server}/v1/alerts/{draft}"
@@ -162,28 +188,45 @@ def cap_field(name: str, value: str) -> str:
 CAP_FIELDS = ("children[0].name", "children[0].age", "children[0].height_cm",
               "children[0].description", "circumstance", "last_seen.place", "last_seen.at",
               "vehicles[0].plate", "suspects[0].name")
-cap_parameters = st.lists(st.tuples(st.one_of(st.sampled_from(CAP_FIELDS), short_texts),
-                                    texts), max_size=6)
-cap_areas = st.lists(st.tuples(st.sampled_from(["circle", "polygon"]), texts), max_size=3)
+
+
+def cap_parameters(text):
+    return st.lists(st.tuples(st.sampled_from(CAP_FIELDS) | text, text), max_size=6)
+
+
+circles = st.tuples(st.floats(50, 54), st.floats(3, 8), st.floats(-1, 400)) \
+    .map(lambda c: "{},{} {}".format(*c))
+
+
+def cap_areas(odd: bool):
+    if not odd:
+        return st.lists(st.tuples(st.just("circle"), circles), max_size=2)
+    return st.lists(st.tuples(st.sampled_from(["circle", "polygon"]), circles | texts),
+                    max_size=3)
 
 
 @st.composite
 def cap_messages(draw) -> bytes:
-    """A police-style CAP message with fuzzed texts, parameters, area and header values."""
+    """A police-style CAP message with any texts in its parameters, area and headline; in
+    half of them the header values are anything too (the others reach the mapping)."""
+    odd = draw(st.booleans())
+    text = texts if odd else xml_texts
+    identifier = draw(st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-", min_size=1, max_size=12))
     body = message(
-        msg_type=draw(st.sampled_from(["Alert", "Update", "Cancel"]) | short_texts.map(escape)),
-        identifier=escape(draw(short_texts)) or "NL-POL-1",
-        sent=draw(st.sampled_from(["2026-11-28T14:00:00Z"]) | short_texts.map(escape)),
-        references=escape(draw(short_texts)),
-        infos=tuple(draw(st.lists(st.sampled_from(LANGS) | short_texts.map(escape),
-                                  min_size=1, max_size=3))),
-        event=escape(draw(st.sampled_from(["Vermist Kind", "AMBER Alert"]) | short_texts)),
+        msg_type=draw(short_texts.map(escape) if odd else st.sampled_from(["Alert", "Update"])),
+        identifier=escape(draw(short_texts)) if odd else identifier,
+        sent=draw(short_texts.map(escape)) if odd else "2026-11-28T14:00:00Z",
+        references=escape(draw(short_texts)) if odd else "",
+        infos=tuple(draw(st.lists(st.sampled_from(LANGS) | short_texts.map(escape) if odd
+                                  else st.sampled_from(LANGS), min_size=1, max_size=3,
+                                  unique=True))),
+        event=escape(draw(texts if odd else st.sampled_from(["Vermist Kind", "AMBER Alert"]))),
     ).decode()
-    fields = "".join(cap_field(name, value) for name, value in draw(cap_parameters))
-    shapes = "".join(f"<{tag}>{escape(value)}</{tag}>" for tag, value in draw(cap_areas))
+    fields = "".join(cap_field(name, value) for name, value in draw(cap_parameters(text)))
+    shapes = "".join(f"<{tag}>{escape(value)}</{tag}>" for tag, value in draw(cap_areas(odd)))
     body = body.replace("<area><areaDesc>Utrecht</areaDesc>",
-                        f"{fields}<area><areaDesc>{escape(draw(texts))}</areaDesc>{shapes}")
-    return body.replace("Kop nl", escape(draw(texts))).encode()
+                        f"{fields}<area><areaDesc>{escape(draw(text))}</areaDesc>{shapes}")
+    return body.replace("Kop nl", escape(draw(text))).encode()
 
 
 @bounded(100)

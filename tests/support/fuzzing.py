@@ -26,6 +26,17 @@ pieces = st.one_of(st.characters(codec="utf-8"), st.sampled_from((*AWKWARD, " ")
 texts = st.lists(pieces, max_size=120).map("".join)
 short_texts = st.lists(pieces, max_size=16).map("".join)
 
+
+
+def _xml_legal(char: str) -> bool:
+    code = ord(char)
+    return char in "\t\n\r" or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD \
+        or code >= 0x10000
+
+
+# texts an XML 1.0 document can carry (no controls but tab and line breaks, no U+FFFE/FFFF)
+xml_texts = texts.map(lambda text: "".join(filter(_xml_legal, text)))
+
 scalars = st.one_of(st.none(), st.booleans(), st.integers(),
                     st.floats(allow_nan=False, allow_infinity=False), short_texts)
 json_values = st.recursive(
