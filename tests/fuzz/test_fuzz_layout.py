@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from support import samples
 from support.fuzzing import bounded, short_texts, texts
 
+from feedserver.render.creative import render_creative
 from feedserver.render.plan import Plan, resolve
 from feedserver.render.report import build
 
@@ -103,3 +104,13 @@ def test_any_text_at_any_size_resolves_inside_the_canvas(alert, width, height, l
 def test_the_extreme_sizes_resolve_inside_the_canvas(alert, size):
     document, languages = alert
     assert_no_overflow(resolve(document, photos(), size, "auto", languages))
+
+
+@bounded(12)
+@given(alert=alerts(), width=st.integers(64, 1920), height=st.integers(32, 1080),
+       fmt=st.sampled_from(["png", "html"]))
+def test_any_text_is_painted(alert, width, height, fmt):
+    """Pillow (with raqm) and the HTML painter take whatever the resolver placed."""
+    document, languages = alert
+    creative = render_creative(document, photos(), (width, height), "auto", languages, fmt)
+    assert creative.body
