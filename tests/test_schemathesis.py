@@ -9,6 +9,7 @@ database. The summary line (`schemathesis: requests generated N, 5xx seen 0`) is
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import Iterator
 
@@ -74,6 +75,7 @@ def test_no_generated_request_gets_a_5xx_or_an_answer_the_spec_does_not_describe
     known = real_ids(server.url)
     statuses: Counter[int] = Counter()
     per_operation: Counter[str] = Counter()
+    seconds: Counter[str] = Counter()
     failures: list[str] = []
     operations = [result.ok() for result in schema.get_all_operations()]
     session = requests.Session()
@@ -97,11 +99,14 @@ def test_no_generated_request_gets_a_5xx_or_an_answer_the_spec_does_not_describe
             except (AssertionError, FailureGroup) as failure:  # all collected, shown at once
                 failures.append(f"{case.operation.label} ({credentials}): {failure}"[:2000])
 
+        started = time.monotonic()
         run()
+        seconds[operation.label] = time.monotonic() - started
     generated = sum(statuses.values())
     server_errors = sum(n for status, n in statuses.items() if status >= 500)
     print(f"schemathesis: operations {len(operations)}, requests generated {generated}, "
-          f"5xx seen {server_errors}, statuses {dict(sorted(statuses.items()))}")
+          f"5xx seen {server_errors}, statuses {dict(sorted(statuses.items()))}; slowest "
+          + ", ".join(f"{label} {s:.0f} s" for label, s in seconds.most_common(3)))
     assert not failures, "\n\n".join(failures)
     assert server_errors == 0
     assert set(per_operation) == {operation.label for operation in operations}
