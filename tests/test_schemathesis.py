@@ -1,7 +1,8 @@
 """Schemathesis against openapi.yaml, over a real socket to a real `feedserver serve`: every
-operation, positive and negative input, without credentials, with an admin token and with a
-network key, on made-up ids and on real ones (so requests reach the handlers). No answer may
-be a 5xx, and each must match the spec: status code, content type, headers and body.
+operation, positive and negative input, without credentials, with an admin token, a network
+key or an admin's console session, on made-up ids and on real ones (so requests reach the
+handlers). No answer may be a 5xx, and each must match the spec: status code, content type,
+headers and body (each SSE event's data too).
 
 Bounded and reproducible: a fixed number of examples per operation, derandomised, no example
 database. The summary line (`schemathesis: requests generated N, 5xx seen 0`) is printed."""
@@ -37,7 +38,6 @@ from support.servers import ServerProcess
 EXAMPLES_PER_OPERATION = 20
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance]
-CREDENTIALS = {"none": {}, "admin": auth(ADMIN), "network key": auth(KEY_A)}
 
 
 @pytest.fixture
@@ -67,6 +67,16 @@ def real_ids(url: str) -> dict[str, str]:
             "profile": "landscape", "digest": digest}
 
 
+def credentials(url: str) -> dict[str, dict[str, str]]:
+    """None, an admin token, a network key, and an admin's console session."""
+    signed_in = requests.post(f"{url}/console/sign-in", data={"token": ADMIN},
+                              allow_redirects=False, timeout=30)
+    assert signed_in.status_code == 303, signed_in.text
+    session = signed_in.cookies["feedserver_session"]
+    return {"none": {}, "admin": auth(ADMIN), "network key": auth(KEY_A),
+            "console session": {"Cookie": f"feedserver_session={session}"}}
+
+
 def test_no_generated_request_gets_a_5xx_or_an_answer_the_spec_does_not_describe(server):
     schema = schemathesis.openapi.from_path(SPEC_PATH, config=schemathesis.Config.from_dict({
         "generation": {"with-security-parameters": False, "deterministic": True},
@@ -76,6 +86,7 @@ def test_no_generated_request_gets_a_5xx_or_an_answer_the_spec_does_not_describe
         "operations": [{"include-path-regex": "/events$", "request-timeout": 1}],
     }))
     known = real_ids(server.url)
+    sent_with = credentials(server.url)
     statuses: Counter[int] = Counter()
     per_operation: Counter[str] = Counter()
     seconds: Counter[str] = Counter()
@@ -91,10 +102,10 @@ def test_no_generated_request_gets_a_5xx_or_an_answer_the_spec_does_not_describe
 
         @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True,
                   database=None, suppress_health_check=list(HealthCheck))
-        @given(case=cases, credentials=st.sampled_from(sorted(CREDENTIALS)))
+        @given(case=cases, credentials=st.sampled_from(sorted(sent_with)))
         def run(case, credentials: str) -> None:
             response = case.call(base_url=server.url, session=session,
-                                 headers=CREDENTIALS[credentials])
+                                 headers=sent_with[credentials])
             statuses[response.status_code] += 1
             per_operation[case.operation.label] += 1
             try:
