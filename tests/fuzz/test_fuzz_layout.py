@@ -40,7 +40,11 @@ def alerts(draw) -> tuple[dict, tuple[str, ...]]:
     }), min_size=1, max_size=3))
     vehicle = {"make": draw(short_texts), "model": draw(short_texts),
                "colour": draw(localised(langs)), "plate": draw(short_texts), "country": "NL"}
+    resolution = draw(st.sampled_from([None, {"message": {langs[0]: "Gevonden"},
+                                              "at": "2026-11-28T15:00:00+00:00"}]))
     alert = samples.alert(
+        status="resolved" if resolution else "active",
+        resolution=resolution,
         kind=draw(st.sampled_from(["amber", "missing_child"])),
         test=draw(st.booleans()),
         languages=langs,
@@ -53,11 +57,7 @@ def alerts(draw) -> tuple[dict, tuple[str, ...]]:
         message=draw(localised(langs)),
         contact={"phone": draw(short_texts), "url": draw(st.sampled_from(
             ["https://www.politie.nl/amberalert", "https://example.nl/" + "x" * 300, None]))},
-        resolution=draw(st.sampled_from([None, {"message": {langs[0]: "Gevonden"},
-                                                "at": "2026-11-28T15:00:00+00:00"}])),
     )
-    if alert["resolution"]:
-        alert["status"] = "resolved"
     profile_langs = draw(st.lists(st.sampled_from(LANGS), max_size=2, unique=True))
     return alert, tuple(profile_langs)
 
