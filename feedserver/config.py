@@ -338,7 +338,7 @@ class _Reader:
         return [_Reader(item, f"{self.at(key)}[{i}]") for i, item in enumerate(items)]
 
     def done(self) -> None:
-        unknown = sorted(set(self.data) - self.used)
+        unknown = sorted(set(self.data) - self.used, key=str)  # YAML keys may be numbers
         if unknown:
             raise ConfigError(f"{self.at(unknown[0])}: unknown key")
 
@@ -705,6 +705,8 @@ def load_config(path: str | Path, layouts: frozenset[str] = frozenset(),
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 (byte {exc.start})") from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

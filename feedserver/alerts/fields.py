@@ -166,6 +166,7 @@ def clean_text(value: str) -> str:
 
 
 def _join(path: str, key: str) -> str:
+    key = key or '""'  # an empty key is still named: `children[0].""`, not `children[0].`
     return f"{path}.{key}" if path else key
 
 
@@ -282,7 +283,7 @@ def normalise(data: dict, default_contact: dict[str, str]) -> tuple[dict, list[F
         if key in SERVER_FIELDS:
             check.fail(key, "is set by the server and cannot be given")
         elif key not in INPUT_FIELDS:
-            check.fail(key, "unknown field")
+            check.fail(_join("", key), "unknown field")
     check.languages = _languages(check, data.get("languages"))
     kind = data.get("kind")
     if kind is None:

@@ -141,7 +141,7 @@ class Sessions:
         if not value or len(value) > 512:
             return None
         parts = value.split(".")
-        if len(parts) != 4 or not parts[2].isdigit():
+        if len(parts) != 4 or not (parts[2].isascii() and parts[2].isdigit()):  # not "²"
             return None
         session_id, name_b64, expires_text, mac = parts
         try:
@@ -151,7 +151,7 @@ class Sessions:
         expires = int(expires_text)
         if name not in self.staff or expires <= time.time():
             return None
-        if not hmac.compare_digest(mac, self._mac(session_id, name, expires)):
+        if not hmac.compare_digest(mac.encode(), self._mac(session_id, name, expires).encode()):
             return None
         if session_id in self.signed_out:
             return None
@@ -162,7 +162,9 @@ class Sessions:
         return _b64(hmac.new(self.key, b"csrf." + session.id.encode(), hashlib.sha256).digest())
 
     def csrf_ok(self, session: Session, given: str | None) -> bool:
-        return given is not None and hmac.compare_digest(given, self.csrf_token(session))
+        # bytes: compare_digest refuses a str with non-ASCII characters (a TypeError, a 500)
+        return given is not None and hmac.compare_digest(given.encode(),
+                                                         self.csrf_token(session).encode())
 
     def set_cookie(self, response: web.StreamResponse, request: web.Request, value: str) -> None:
         response.set_cookie(COOKIE, value, max_age=LIFETIME_SECONDS, path="/", httponly=True,

@@ -171,3 +171,23 @@ async def test_pages_need_a_session_speak_dutch_and_run_no_inline_script(aiohttp
     for name in ("console.js", "console.css"):
         assert (await client.get(f"/console/static/{name}")).status == 200
     assert (await client.get("/console/static/../sessions.py")).status == 404
+
+
+async def test_odd_characters_in_the_cookie_or_the_csrf_token_are_refused_not_a_500(
+        aiohttp_client, tmp_path):
+    """Found by Schemathesis: a non-ASCII CSRF token (form or header) or cookie signature
+    reached `hmac.compare_digest` with a str it cannot compare, and a superscript digit as the
+    cookie's expiry passed `isdigit()` but not `int()`: each was a 500."""
+    client = await start_console(aiohttp_client, tmp_path / "data")
+    session, _ = await sign_in(client, PUBLISHER)
+    response = await client.post("/console/sign-out", data={"csrf": "jeté"},
+                                 headers=cookie(session), allow_redirects=False)
+    assert response.status == 403
+    response = await client.post("/v1/alerts", json=amber_alert(),
+                                 headers={**cookie(session), "X-CSRF-Token": "jeté"})
+    assert response.status == 403
+    session_id, name, expires, mac = session.split(".")
+    for forged in (f"{session_id}.{name}.{expires}.{mac[:-1]}é",
+                   f"{session_id}.{name}.{expires}²."):
+        response = await client.get("/v1/alerts", headers=cookie(forged))
+        assert response.status == 401, forged

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from jsonschema import Draft202012Validator
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
@@ -45,3 +46,10 @@ class CheckedClient:
                 assert content_type in documented, (path, status, content_type)
                 return
         raise AssertionError(f"{method} {path} is not documented")
+
+
+def schema_at(spec: dict, pointer: str) -> Draft202012Validator:
+    """A validator of the schema at `pointer` in the spec (`#/components/schemas/...`), its
+    references resolved within the spec and its formats (date-time, uri) checked."""
+    return Draft202012Validator({**spec, "$ref": pointer},
+                                format_checker=Draft202012Validator.FORMAT_CHECKER)
