@@ -47,6 +47,7 @@ class ServerConfig:
     access_log: bool = False
     workers: int = 1  # processes serving one port (SO_REUSEPORT), see feedserver.cluster
     fetch_allow: tuple[str, ...] = ()  # "host:port" image fetches may reach although not public
+    shutdown_grace_seconds: int = 15  # SIGTERM: how long requests and webhook attempts may finish
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -92,6 +93,7 @@ class PushSettings:
     queue_limit: int = 64               # messages held for a client while it catches up
     keepalive_seconds: float = 15.0
     replay_limit: int = 1000            # more missed events than this: a fresh snapshot
+    reconnect_spread_seconds: int = 10  # at shutdown, screens are told to come back within this
 
 
 @dataclass(frozen=True)
@@ -346,6 +348,8 @@ def _server(reader: _Reader) -> ServerConfig:
         access_log=reader.get("access_log", bool, False),
         workers=_workers(reader),
         fetch_allow=_fetch_allow(reader),
+        shutdown_grace_seconds=reader.positive("shutdown_grace_seconds",
+                                               ServerConfig.shutdown_grace_seconds),
     )
     reader.done()
     return server

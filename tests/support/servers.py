@@ -54,6 +54,16 @@ class ServerProcess:
                     raise TimeoutError("server did not become healthy")
                 await asyncio.sleep(0.05)
 
+    def signal(self, signum: int) -> None:
+        """A signal to the server process alone (as systemd's `kill -TERM $MAINPID`)."""
+        assert self.process is not None
+        self.process.send_signal(signum)
+
+    async def exit_code(self, timeout: float) -> int:
+        """Wait (the event loop running on) for the server to exit by itself; its exit code."""
+        assert self.process is not None
+        return await asyncio.to_thread(self.process.wait, timeout)
+
     def kill(self) -> None:
         """SIGKILL to the server and its pool workers: no shutdown handlers, no flushing."""
         if self.process is not None and self.process.poll() is None:
