@@ -20,9 +20,10 @@ from feedserver.access_log import PathOnlyAccessLogger
 from feedserver.app import create_app
 from feedserver.appkeys import CONFIG
 from feedserver.cluster.workers import Supervisor, end_with_supervisor, worker_command
-from feedserver.config import MAX_WORKERS, Config, ConfigError, load_config
+from feedserver.config import LOG_FORMATS, MAX_WORKERS, Config, ConfigError, load_config
 from feedserver.lifecycle import NotRunning, pid_file, reload_on_sighup, running_pid
 from feedserver.liveconfig import reload
+from feedserver.logs import setup_logging
 from feedserver.ops.cli import add_ops_commands
 from feedserver.render import LAYOUT_NAMES, layouts
 from feedserver.render.cli import add_render_command
@@ -90,7 +91,7 @@ def serve(args: argparse.Namespace) -> int:
     where = _check_layouts()
     if args.listen:
         config = _with_listen(config, args.listen)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    setup_logging(args.log_format or config.logging.format)
 
     def load() -> Config:  # again, on SIGHUP: the same file with the same overrides
         return _with_listen(_read(args.config), args.listen) if args.listen \
@@ -99,7 +100,8 @@ def serve(args: argparse.Namespace) -> int:
     workers = args.workers or config.server.workers
     if workers > 1 and not args.worker:
         with pid_file(config.data_dir):
-            return Supervisor(worker_command(args.config, config.server.listen), workers,
+            command = worker_command(args.config, config.server.listen, args.log_format)
+            return Supervisor(command, workers,
                               config.server.shutdown_grace_seconds, load).run()
     if args.worker:
         end_with_supervisor()
@@ -125,11 +127,16 @@ def serve(args: argparse.Namespace) -> int:
         # feedserver.lifecycle) before the cleanup flushes and closes the store.
         web.run_app(app, host=host, port=port, reuse_port=args.worker,
                     shutdown_timeout=config.server.shutdown_grace_seconds,
-                    **access_log, print=lambda text: print(text, flush=True))
+                    **access_log, print=_announce)
     except (SchemaTooNew, StoreUnavailable) as exc:
         print(f"storage: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _announce(text: str) -> None:
+    """aiohttp's "Running on ..." line, as a log line (so it is JSON when the log is)."""
+    logging.getLogger("feedserver").info(text.splitlines()[0])
 
 
 async def _pid_file_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -188,6 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--listen", help="HOST:PORT, overrides server.listen")
     serve_cmd.add_argument("--workers", type=_worker_count,
                            help="processes serving the port, overrides server.workers")
+    serve_cmd.add_argument("--log-format", choices=LOG_FORMATS,
+                           help="text or json (one object per line), overrides logging.format")
     serve_cmd.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     serve_cmd.set_defaults(run=serve)
     reload_cmd = commands.add_parser("reload", help="make the running server re-read its config"

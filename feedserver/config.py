@@ -25,6 +25,7 @@ WEBHOOK_FORMATS = ("json", "cap")
 WEBHOOK_SCHEMES = ("feedserver", "standard")
 UPSTREAM_FORMATS = ("national-json",)
 UPSTREAM_MODES = ("publish", "draft")
+LOG_FORMATS = ("text", "json")
 REGION_RE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 HOST_PORT_RE = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[^:\s\[\]/]+):[0-9]{1,5}$")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -104,6 +105,11 @@ class WebhookSettings:
     refusal_tries: int = 3  # a 4xx other than 408/429 this often: refused for good, failed
     timeout_seconds: float = 10.0
     idle_check_seconds: float = 60.0    # look at the outbox this often even without a wake-up
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    format: str = "text"  # or "json": one JSON object per line (see feedserver.logs)
 
 
 @dataclass(frozen=True)
@@ -197,6 +203,7 @@ class Config:
     webhooks: WebhookSettings = WebhookSettings()
     signing: SigningConfig = SigningConfig()
     cap_ingest: CapIngestConfig = CapIngestConfig()
+    logging: LoggingConfig = LoggingConfig()
 
     def network(self, network_id: str) -> Network | None:
         return self._networks_by_id.get(network_id)
@@ -569,6 +576,12 @@ def _cap_ingest(reader: _Reader) -> CapIngestConfig:
     return ingest
 
 
+def _logging(reader: _Reader) -> LoggingConfig:
+    settings = LoggingConfig(format=reader.one_of("format", LOG_FORMATS, "text"))
+    reader.done()
+    return settings
+
+
 def _storage(reader: _Reader) -> str:
     storage = reader.get("storage", str, "sqlite")
     if storage != "sqlite" and not storage.startswith(STORAGE_SCHEMES):
@@ -609,6 +622,7 @@ def parse_config(data: Any, layouts: frozenset[str] = frozenset()) -> Config:
         webhooks=_settings(_Reader(root.get("webhooks", dict, {}), "webhooks"), WebhookSettings),
         signing=_signing(_Reader(root.get("signing", dict, {}), "signing")),
         cap_ingest=_cap_ingest(_Reader(root.get("cap_ingest", dict, {}), "cap_ingest")),
+        logging=_logging(_Reader(root.get("logging", dict, {}), "logging")),
     )
     root.done()
     return config

@@ -116,7 +116,8 @@ def end_with_supervisor() -> None:
         pass
 
 
-def worker_command(config_path: str, listen: str) -> list[str]:
+def worker_command(config_path: str, listen: str, log_format: str | None) -> list[str]:
     """One worker: this same server, told it is one of several on a shared port."""
+    log = ["--log-format", log_format] if log_format else []
     return [sys.executable, "-m", "feedserver", "serve", "--config", config_path,
-            "--listen", listen, "--worker"]
+            "--listen", listen, *log, "--worker"]

@@ -24,7 +24,9 @@ def free_port() -> int:
 class ServerProcess:
     """`feedserver serve` in a child process, started and SIGKILLed on demand."""
 
-    def __init__(self, config: dict, workdir: Path) -> None:
+    def __init__(self, config: dict, workdir: Path,
+                 launcher: tuple[str, ...] = (sys.executable, "-m", "feedserver")) -> None:
+        self.launcher = launcher  # what runs `feedserver` (a wrapper may restrict it first)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.config_path = workdir / "feedserver.yaml"
@@ -35,7 +37,7 @@ class ServerProcess:
     async def start(self, timeout: float = 30) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "feedserver", "serve", "--config", str(self.config_path),
+            [*self.launcher, "serve", "--config", str(self.config_path),
              "--listen", f"127.0.0.1:{self.port}"],
             stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
             start_new_session=True)
