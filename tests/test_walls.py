@@ -36,6 +36,7 @@ WALLS = {
     # shared helpers know no domain service
     "errors.py": DOMAIN, "http.py": DOMAIN, "formats.py": DOMAIN, "timeutil.py": DOMAIN,
     "tasks.py": DOMAIN, "config.py": DOMAIN, "appkeys.py": DOMAIN, "auth.py": DOMAIN,
+    "liveconfig.py": DOMAIN, "lifecycle.py": DOMAIN, "logs.py": DOMAIN,
 }
 
 
