@@ -161,6 +161,7 @@ class Sender:
         self.settings = settings
         self.wake = asyncio.Event()
         self.stopping = False
+        self.attempting: Delivery | None = None  # claimed and being posted
 
     async def run(self) -> None:
         """Until told to stop: an attempt under way when the stop comes is finished (posted
@@ -173,7 +174,11 @@ class Sender:
                 # sent by one of them, even while two believe they lead
                 claimed = await store.claim_delivery(self.network.id, self._lease_seconds())
                 if claimed is not None:
-                    await self._attempt(claimed)
+                    self.attempting = claimed
+                    try:
+                        await self._attempt(claimed)
+                    finally:
+                        self.attempting = None
                     continue
                 delivery = await store.next_delivery(self.network.id, self.sources.clock())
             except Exception:
@@ -316,10 +321,24 @@ class Webhooks:
             self._stop(sender)
 
     async def stopped(self, timeout: float) -> None:
-        """Wait (at most `timeout`) for the attempts under way; what is left then is cancelled
-        and, its lease lapsed, sent again by the next leader (receivers dedupe by id)."""
+        """Wait (at most `timeout`) for the attempts under way. One still waiting for its
+        receiver then is recorded as unanswered, its lease ended, so the next leader (after
+        the restart, or another instance) sends it again at once rather than when the lease
+        would lapse; receivers dedupe by its id. The POST itself is cancelled after this."""
         try:
             await asyncio.wait_for(self._idle.wait(), timeout)
+            return
         except TimeoutError:
-            log.warning("webhook attempts still under way after the shutdown grace; they are "
-                        "abandoned and retried after the restart")
+            pass
+        for sender in self.senders.values():
+            delivery = sender.attempting
+            if delivery is None:
+                continue
+            log.warning("webhook delivery %s to %s had no answer when the shutdown grace ended;"
+                        " it is sent again after the restart", delivery.id, sender.network.id)
+            try:
+                await self.sources.store.mark_delivery(
+                    delivery.id, state="pending", at=self.sources.clock(), status=None,
+                    error="no answer before the server stopped", next_at=None)
+            except Exception as exc:  # its lease lapses by itself all the same
+                log.warning("could not record delivery %s as unanswered: %s", delivery.id, exc)
