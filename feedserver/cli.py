@@ -94,8 +94,8 @@ def serve(args: argparse.Namespace) -> int:
     setup_logging(args.log_format or config.logging.format)
 
     def load() -> Config:  # again, on SIGHUP: the same file with the same overrides
-        return _with_listen(_read(args.config), args.listen) if args.listen \
-            else _read(args.config)
+        reread = _read(args.config)
+        return _with_listen(reread, args.listen) if args.listen else reread
 
     workers = args.workers or config.server.workers
     if workers > 1 and not args.worker:

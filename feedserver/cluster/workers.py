@@ -25,9 +25,10 @@ RESTART_DELAY_SECONDS = 1.0
 # (a bad config, a port taken by another program): give up rather than spin.
 EARLY_DEATH_SECONDS = 10.0
 EARLY_DEATHS_ALLOWED = 5
-# A worker stops within its shutdown grace plus the cleanup (closing the store and the pool)
-# and aiohttp's cancellation of what outlived the grace: allow this much on top, then SIGKILL.
-STOP_MARGIN_SECONDS = 15.0
+# A worker stops within its shutdown grace plus aiohttp's cancellation of what outlived it and
+# the cleanup (the render pool finishes the renders it is running, the store its last write,
+# each a few seconds on a loaded machine): allow this much on top, then SIGKILL.
+STOP_MARGIN_SECONDS = 30.0
 PR_SET_PDEATHSIG = 1
 
 

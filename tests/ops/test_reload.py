@@ -158,7 +158,7 @@ async def test_sighup_to_the_supervisor_reloads_every_worker(tmp_path: Path):
     data = config_data(tmp_path / "data")
     data["server"]["workers"] = 2
     server = ServerProcess(data, tmp_path)
-    await server.start()
+    await server.start(timeout=120)  # two workers start slowly on a loaded machine
     await wait_for_listeners(server.port, 2)
     rewrite(server, with_kiosk(data))
     server.signal(signal.SIGHUP)

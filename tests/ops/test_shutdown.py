@@ -132,7 +132,7 @@ async def websocket_close(ws: aiohttp.ClientWebSocketResponse) -> tuple[int | No
 async def test_sigterm_ends_streams_gracefully_and_a_restart_loses_nothing(tmp_path, storage,
                                                                            workers):
     server = ServerProcess(shutdown_config(tmp_path / "data", storage, workers), tmp_path)
-    await server.start()
+    await server.start(timeout=120)  # two workers start slowly on a loaded machine
     await wait_for_listeners(server.port, workers)
     traffic = Traffic(server.url)
     async with contextlib.AsyncExitStack() as stack:
@@ -160,7 +160,7 @@ async def test_sigterm_ends_streams_gracefully_and_a_restart_loses_nothing(tmp_p
             assert code == WSCloseCode.SERVICE_RESTART
             assert reason.startswith("service restart; reconnect in ")
 
-        await server.start()
+        await server.start(timeout=120)
         published = ("alert.published", last["id"])
         for messages, _ in ended:
             # each screen reconnects where it left off and hears what it had not heard yet
