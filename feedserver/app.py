@@ -50,7 +50,9 @@ from feedserver.interop.fetching import FetchRules
 from feedserver.interop.syndication import Syndication
 from feedserver.interop.trust import load_trust
 from feedserver.interop.upstream import run_pollers, upstream_pollers
+from feedserver.lifecycle import Stopping
 from feedserver.limits.requests import RequestLimits
+from feedserver.liveconfig import LiveConfig
 from feedserver.photos import MAX_BYTES
 from feedserver.push import webhooks
 from feedserver.push.fanout import Hub
@@ -67,22 +69,30 @@ Ctx = Callable[[web.Application], AsyncIterator[None]]
 
 
 def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
-    """The server for `config`; `clock` is what every part reads the time from."""
+    """The server for `config`; `clock` is what every part reads the time from.
+
+    Parts that look up networks, profiles, keys or staff are handed `live`, the holder of the
+    config in force, so a reload (SIGHUP) reaches them; see `feedserver.liveconfig`.
+    """
     app = web.Application(middlewares=[error_middleware(StoreUnavailable), session_middleware],
                           client_max_size=MAX_BYTES + 1024)
     bus = EventBus()
     signing_keys = ring_of(config)  # read, or made on first start, before anything is served
     signatures = Signatures(signing_keys)
-    store = make_store(config.storage, config.sqlite_path, webhooks.targets(config), clock)
+    live = LiveConfig(config)
+    store = make_store(config.storage, config.sqlite_path, webhooks.targets(live), clock)
     pool = WorkerPool(config.render.workers, config.render.worker_memory_mb << 20)
     alerts = AlertService(store, config.alerts, bus, clock)
     feeds = FeedCache(config, clock)
     receipts = ReceiptBook(store, clock, config.limits.screens_per_network)
-    renderer = RenderService(config, store, pool, clock)
+    renderer = RenderService(live, store, pool, clock)
     feeds.render_urls = renderer.urls
     cluster = Cluster(store, bus)
-    app[CONFIG] = config
-    app[CREDENTIALS] = Credentials(config)
+    stopping = Stopping(config.server.shutdown_grace_seconds)
+    live.subscribe(feeds.reconfigure)
+    live.subscribe(renderer.reconfigure)
+    app[CONFIG] = live
+    app[CREDENTIALS] = Credentials(live)
     app[LIMITS] = RequestLimits(config.limits, clock)
     app[EVENTS] = bus
     app[STORE] = store
@@ -96,7 +106,7 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     sources = DocumentSources(config, store, signing_keys, feeds, clock)
     app[SYNDICATION] = Syndication(sources)
     app[CAP_INGEST] = IngestSources(config, alerts, store, pool, load_trust(config.cap_ingest))
-    app[SESSIONS] = Sessions(config)
+    app[SESSIONS] = Sessions(live)
     app[SHELF] = shelf = PreviewShelf()
     bus.add_listener(shelf.on_change)  # a purge leaves no tile of the child
 
@@ -134,22 +144,22 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
         hub = Hub(store, feeds, receipts, signatures, config.push, clock, bus.last_seq,
                   config.limits.streams_per_key, config.alerts.poll_after_seconds)
         bus.add_listener(hub.on_change)
+        live.subscribe(hub.reconfigure)
+        stopping.when_stopping(hub.say_goodbye)
         app[HUB] = hub
         async with running(hub.run_keepalive(), "push-keepalive"):
             yield
         hub.close_all()
 
-    async def close_push_clients(app: web.Application) -> None:
-        """On shutdown: streams never end by themselves, so end them (screens reconnect)."""
-        app[HUB].close_all()
-
     async def webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
         async with aiohttp.ClientSession() as session:
-            senders = webhooks.Webhooks(sources, session, config.webhooks)
+            senders = webhooks.Webhooks(sources, live, session, config.webhooks)
             bus.add_listener(senders.on_change)
+            stopping.when_stopping(senders.stop)
             # the leading process sends; each delivery is claimed from the store as well
             async with cluster.leadership.duty("webhooks", senders.run):
                 yield
+                await senders.stopped(stopping.remaining())
 
     app.cleanup_ctx.extend([
         store_ctx,
@@ -164,7 +174,7 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
         push_ctx,
         webhooks_ctx,
     ])
-    app.on_shutdown.append(close_push_clients)
+    app.on_shutdown.append(stopping.on_shutdown)
     app.on_response_prepare.append(no_sniffing)
     app.router.add_routes(ROUTES)
     return app

@@ -14,7 +14,6 @@ from aiohttp import web
 if TYPE_CHECKING:
     from feedserver.alerts.service import AlertService
     from feedserver.auth import Credentials
-    from feedserver.config import Config
     from feedserver.events import EventBus
     from feedserver.feeds.creatives import RenderService
     from feedserver.feeds.document import FeedCache
@@ -23,13 +22,14 @@ if TYPE_CHECKING:
     from feedserver.interop.syndication import Syndication
     from feedserver.interop.upstream import Poller
     from feedserver.limits.requests import RequestLimits
+    from feedserver.liveconfig import LiveConfig
     from feedserver.push.fanout import Hub
     from feedserver.render.pool import WorkerPool
     from feedserver.signing.jws import Signatures
     from feedserver.signing.keys import KeyRing
     from feedserver.store.base import Store
 
-CONFIG: web.AppKey[Config] = web.AppKey("config")
+CONFIG: web.AppKey[LiveConfig] = web.AppKey("config")  # `.current`: the config in force
 CREDENTIALS: web.AppKey[Credentials] = web.AppKey("credentials")
 STORE: web.AppKey[Store] = web.AppKey("store")
 EVENTS: web.AppKey[EventBus] = web.AppKey("events")

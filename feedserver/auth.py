@@ -20,6 +20,7 @@ from aiohttp import web
 from feedserver.appkeys import CONFIG, CREDENTIALS, LIMITS
 from feedserver.config import ROLES, Config, Network
 from feedserver.errors import ApiError, not_found
+from feedserver.liveconfig import LiveConfig
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,13 @@ def _unknown() -> ApiError:
 
 
 class Credentials:
-    """Looks up who a token belongs to; built once from the config."""
+    """Looks up who a token belongs to, in the config in force (a reload swaps the tables)."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, live: LiveConfig) -> None:
+        self.reindex(live.current)
+        live.subscribe(self.reindex)
+
+    def reindex(self, config: Config) -> None:
         self.staff = {_digest(s.token): Actor(s.name, s.role) for s in config.staff}
         self.networks = {_digest(key): n for n in config.networks for key in n.keys}
 
@@ -156,7 +161,7 @@ def network_key(handler: Handler) -> Handler:
 
     def check(request: web.Request) -> None:
         name = request.match_info["network"]
-        network = request.app[CONFIG].network(name)
+        network = request.app[CONFIG].current.network(name)
         key_id = request.app[CREDENTIALS].screen_access(request, network)
         if network is None:  # only staff get this far
             raise not_found(f"network {name}")

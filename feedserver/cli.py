@@ -4,10 +4,13 @@ commands."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import ipaddress
 import logging
+import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 
 import uvloop
@@ -15,8 +18,12 @@ from aiohttp import web
 
 from feedserver.access_log import PathOnlyAccessLogger
 from feedserver.app import create_app
+from feedserver.appkeys import CONFIG
 from feedserver.cluster.workers import Supervisor, end_with_supervisor, worker_command
-from feedserver.config import MAX_WORKERS, Config, ConfigError, load_config
+from feedserver.config import LOG_FORMATS, MAX_WORKERS, Config, ConfigError, load_config
+from feedserver.lifecycle import NotRunning, pid_file, reload_on_sighup, running_pid
+from feedserver.liveconfig import reload
+from feedserver.logs import setup_logging
 from feedserver.ops.cli import add_ops_commands
 from feedserver.render import LAYOUT_NAMES, layouts
 from feedserver.render.cli import add_render_command
@@ -27,11 +34,21 @@ from feedserver.store.migrations import SchemaTooNew
 DEFAULT_CONFIG = "config/feedserver.yaml"
 
 
-def _load(path: str) -> Config:
+def _read(path: str) -> Config:
+    """The config file, checked; a ConfigError's message starts with the file's path."""
     try:
         return load_config(path, LAYOUT_NAMES)
     except ConfigError as exc:
-        print(f"{path}: {exc}" if not str(exc).startswith(path) else str(exc), file=sys.stderr)
+        if str(exc).startswith(path):
+            raise
+        raise ConfigError(f"{path}: {exc}") from exc
+
+
+def _load(path: str) -> Config:
+    try:
+        return _read(path)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
         raise SystemExit(2) from exc
 
 
@@ -68,14 +85,24 @@ def _is_loopback(host: str) -> bool:
 
 
 def serve(args: argparse.Namespace) -> int:
+    # SIGHUP means "reload" here, never "hang up": ignored until the server can reload
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     config = _load(args.config)
     where = _check_layouts()
     if args.listen:
         config = _with_listen(config, args.listen)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    setup_logging(args.log_format or config.logging.format)
+
+    def load() -> Config:  # again, on SIGHUP: the same file with the same overrides
+        reread = _read(args.config)
+        return _with_listen(reread, args.listen) if args.listen else reread
+
     workers = args.workers or config.server.workers
     if workers > 1 and not args.worker:
-        return Supervisor(worker_command(args.config, config.server.listen), workers).run()
+        with pid_file(config.data_dir):
+            command = worker_command(args.config, config.server.listen, args.log_format)
+            return Supervisor(command, workers,
+                              config.server.shutdown_grace_seconds, load).run()
     if args.worker:
         end_with_supervisor()
     logging.getLogger("feedserver").info(where)
@@ -89,16 +116,44 @@ def serve(args: argparse.Namespace) -> int:
     uvloop.install()
     access_log = {"access_log_class": PathOnlyAccessLogger} if config.server.access_log \
         else {"access_log": None}
+    app = create_app(config)
+    app.on_startup.append(reload_on_sighup(lambda app: reload(app[CONFIG], load)))
+    app.on_shutdown.insert(0, _stop_once)
+    if not args.worker:
+        app.cleanup_ctx.insert(0, _pid_file_ctx)
     try:
-        # aiohttp's keep-alive timer runs from a connection's start (or its last answer)
-        # until a whole request is in, whatever trickles meanwhile: the header deadline
-        web.run_app(create_app(config), host=host, port=port, reuse_port=args.worker,
+        # SIGTERM: aiohttp stops listening, closes idle connections, runs on_shutdown (push
+        # clients are told to reconnect), and gives requests in flight the grace (see
+        # feedserver.lifecycle) before the cleanup flushes and closes the store. aiohttp's
+        # keep-alive timer runs from a connection's start (or its last answer) until a whole
+        # request is in, whatever trickles meanwhile: the header deadline.
+        web.run_app(app, host=host, port=port, reuse_port=args.worker,
+                    shutdown_timeout=config.server.shutdown_grace_seconds,
                     keepalive_timeout=config.limits.header_timeout_seconds,
-                    **access_log, print=lambda text: print(text, flush=True))
+                    **access_log, print=_announce)
     except (SchemaTooNew, StoreUnavailable) as exc:
         print(f"storage: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _announce(text: str) -> None:
+    """aiohttp's "Running on ..." line, as a log line (so it is JSON when the log is)."""
+    logging.getLogger("feedserver").info(text.splitlines()[0])
+
+
+async def _pid_file_ctx(app: web.Application) -> AsyncIterator[None]:
+    with pid_file(app[CONFIG].current.data_dir):
+        yield
+
+
+async def _stop_once(app: web.Application) -> None:
+    """Once the stop has begun, another SIGTERM or SIGINT (systemd signals every process of
+    the unit; an impatient Ctrl-C) must not cut the cleanup short: it is only logged."""
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, logging.getLogger("feedserver").info,
+                                "already stopping (%s)", signal.Signals(signum).name)
 
 
 def _worker_count(text: str) -> int:
@@ -109,6 +164,21 @@ def _worker_count(text: str) -> int:
 
 def _with_listen(config: Config, listen: str) -> Config:
     return replace(config, server=replace(config.server, listen=listen))
+
+
+def reload_server(args: argparse.Namespace) -> int:
+    """`feedserver reload`: check the file here (a broken one never reaches the server), then
+    SIGHUP the server serving its data_dir; the server checks it again and logs the outcome."""
+    config = _load(args.config)
+    try:
+        pid = running_pid(config.data_dir)
+    except NotRunning as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    os.kill(pid, signal.SIGHUP)
+    print(f"{args.config}: ok; asked feedserver (pid {pid}) to reload it; its log says whether "
+          "it did")
+    return 0
 
 
 def check_config(args: argparse.Namespace) -> int:
@@ -128,8 +198,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--listen", help="HOST:PORT, overrides server.listen")
     serve_cmd.add_argument("--workers", type=_worker_count,
                            help="processes serving the port, overrides server.workers")
+    serve_cmd.add_argument("--log-format", choices=LOG_FORMATS,
+                           help="text or json (one object per line), overrides logging.format")
     serve_cmd.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     serve_cmd.set_defaults(run=serve)
+    reload_cmd = commands.add_parser("reload", help="make the running server re-read its config"
+                                     " (networks and staff change; see docs/deployment.md)")
+    reload_cmd.add_argument("--config", default=DEFAULT_CONFIG)
+    reload_cmd.set_defaults(run=reload_server)
     check_cmd = commands.add_parser("check-config", help="validate a config file and exit")
     check_cmd.add_argument("file", nargs="?", default=DEFAULT_CONFIG)
     check_cmd.set_defaults(run=check_config)

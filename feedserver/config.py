@@ -26,6 +26,7 @@ WEBHOOK_FORMATS = ("json", "cap")
 WEBHOOK_SCHEMES = ("feedserver", "standard")
 UPSTREAM_FORMATS = ("national-json",)
 UPSTREAM_MODES = ("publish", "draft")
+LOG_FORMATS = ("text", "json")
 REGION_RE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 HOST_PORT_RE = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[^:\s\[\]/]+):[0-9]{1,5}$")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -48,6 +49,7 @@ class ServerConfig:
     access_log: bool = False
     workers: int = 1  # processes serving one port (SO_REUSEPORT), see feedserver.cluster
     fetch_allow: tuple[str, ...] = ()  # "host:port" image fetches may reach although not public
+    shutdown_grace_seconds: int = 15  # SIGTERM: how long requests and webhook attempts may finish
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -93,6 +95,7 @@ class PushSettings:
     queue_limit: int = 64               # messages held for a client while it catches up
     keepalive_seconds: float = 15.0
     replay_limit: int = 1000            # more missed events than this: a fresh snapshot
+    reconnect_spread_seconds: int = 10  # at shutdown, screens are told to come back within this
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,11 @@ class LimitsConfig:
     # of its previous answer); also how long an idle kept-alive connection stays open
     header_timeout_seconds: float = 75.0
     body_timeout_seconds: float = 60.0  # a request body must be in within this long
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    format: str = "text"  # or "json": one JSON object per line (see feedserver.logs)
 
 
 @dataclass(frozen=True)
@@ -232,6 +240,7 @@ class Config:
     signing: SigningConfig = SigningConfig()
     cap_ingest: CapIngestConfig = CapIngestConfig()
     limits: LimitsConfig = LimitsConfig()
+    logging: LoggingConfig = LoggingConfig()
 
     def network(self, network_id: str) -> Network | None:
         return self._networks_by_id.get(network_id)
@@ -383,6 +392,8 @@ def _server(reader: _Reader) -> ServerConfig:
         access_log=reader.get("access_log", bool, False),
         workers=_workers(reader),
         fetch_allow=_fetch_allow(reader),
+        shutdown_grace_seconds=reader.positive("shutdown_grace_seconds",
+                                               ServerConfig.shutdown_grace_seconds),
     )
     reader.done()
     return server
@@ -652,6 +663,12 @@ def _cap_ingest(reader: _Reader) -> CapIngestConfig:
     return ingest
 
 
+def _logging(reader: _Reader) -> LoggingConfig:
+    settings = LoggingConfig(format=reader.one_of("format", LOG_FORMATS, "text"))
+    reader.done()
+    return settings
+
+
 def _storage(reader: _Reader) -> str:
     storage = reader.get("storage", str, "sqlite")
     if storage != "sqlite" and not storage.startswith(STORAGE_SCHEMES):
@@ -693,6 +710,7 @@ def parse_config(data: Any, layouts: frozenset[str] = frozenset()) -> Config:
         signing=_signing(_Reader(root.get("signing", dict, {}), "signing")),
         cap_ingest=_cap_ingest(_Reader(root.get("cap_ingest", dict, {}), "cap_ingest")),
         limits=_limits(_Reader(root.get("limits", dict, {}), "limits")),
+        logging=_logging(_Reader(root.get("logging", dict, {}), "logging")),
     )
     root.done()
     return config

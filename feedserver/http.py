@@ -31,7 +31,7 @@ MAX_POINT_TEXT = 40
 async def body_deadline(request: web.Request) -> AsyncIterator[None]:
     """Reading the body within `limits.body_timeout_seconds`, else 408: a client that sends
     its body byte by byte holds a connection and a handler only that long."""
-    seconds = request.app[CONFIG].limits.body_timeout_seconds
+    seconds = request.app[CONFIG].current.limits.body_timeout_seconds
     try:
         async with asyncio.timeout(seconds):
             yield

@@ -75,4 +75,4 @@ async def test_feeds_and_push_read_the_app_clock_and_the_config_settings(
     assert clock() - timedelta(seconds=300) < app[FEEDS].period_start(clock()) <= clock()
     assert app[POOL].workers == 3
     assert app[HUB].settings.keepalive_seconds == 7.0 and app[HUB].clock is clock
-    assert app[CONFIG].webhooks.retry_for_seconds == 600.0
+    assert app[CONFIG].current.webhooks.retry_for_seconds == 600.0

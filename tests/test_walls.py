@@ -43,6 +43,7 @@ WALLS = {
     "errors.py": DOMAIN, "http.py": DOMAIN, "formats.py": DOMAIN, "timeutil.py": DOMAIN,
     "tasks.py": DOMAIN, "config.py": DOMAIN, "appkeys.py": DOMAIN, "auth.py": DOMAIN,
     "limits/*.py": DOMAIN,
+    "liveconfig.py": DOMAIN, "lifecycle.py": DOMAIN, "logs.py": DOMAIN,
 }
 
 

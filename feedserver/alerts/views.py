@@ -116,7 +116,7 @@ async def alert_receipts(request: web.Request) -> web.Response:
         network["profiles"].append({"profile": row["profile"], "screens": row["screens"],
                                     "last_at": row["last_at"]})
     # past the bound a network's new screens are served but not counted (limits)
-    limit = request.app[CONFIG].limits.screens_per_network
+    limit = request.app[CONFIG].current.limits.screens_per_network
     for network in networks.values():
         network["screen_limit_reached"] = network["screens"] >= limit
     return json_response({"alert": alert.id, "version": alert.version,

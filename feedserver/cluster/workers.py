@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
 
 log = logging.getLogger(__name__)
@@ -25,14 +25,20 @@ RESTART_DELAY_SECONDS = 1.0
 # (a bad config, a port taken by another program): give up rather than spin.
 EARLY_DEATH_SECONDS = 10.0
 EARLY_DEATHS_ALLOWED = 5
-STOP_TIMEOUT_SECONDS = 30.0
+# A worker stops within its shutdown grace plus aiohttp's cancellation of what outlived it and
+# the cleanup (the render pool finishes the renders it is running, the store its last write,
+# each a few seconds on a loaded machine): allow this much on top, then SIGKILL.
+STOP_MARGIN_SECONDS = 30.0
 PR_SET_PDEATHSIG = 1
 
 
 class Supervisor:
-    def __init__(self, command: Sequence[str], workers: int) -> None:
+    def __init__(self, command: Sequence[str], workers: int, grace_seconds: float,
+                 load: Callable[[], object]) -> None:
         self.command = list(command)
+        self.load = load
         self.workers = workers
+        self.stop_timeout = grace_seconds + STOP_MARGIN_SECONDS
         self.children: dict[int, tuple[subprocess.Popen, float]] = {}
         self.stopping = False
         self.early_deaths = 0
@@ -48,9 +54,22 @@ class Supervisor:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
 
+    def _reload(self, signum: int, frame: FrameType | None) -> None:
+        """SIGHUP: check the config file once here, then have every worker take it (each
+        applies it to itself, or refuses a change that needs a restart, and logs it)."""
+        try:
+            self.load()
+        except ValueError as exc:  # ConfigError, with the place named
+            log.error("config reload refused, the running config stays in force: %s", exc)
+            return
+        for child, _ in self.children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGHUP)
+
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
+        signal.signal(signal.SIGHUP, self._reload)
         for slot in range(self.workers):
             self._spawn(slot)
         while not self.stopping:
@@ -70,17 +89,22 @@ class Supervisor:
                           code)
                 time.sleep(RESTART_DELAY_SECONDS)
                 self._spawn(slot)
-        self._wait()
-        return 0
+        return 0 if self._wait() else 1
 
-    def _wait(self) -> None:
-        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-        for child, _ in self.children.values():
+    def _wait(self) -> bool:
+        """Wait for every worker's graceful stop; whether all stopped cleanly (exit 0)."""
+        deadline = time.monotonic() + self.stop_timeout
+        clean = True
+        for slot, (child, _) in self.children.items():
             try:
-                child.wait(max(0.1, deadline - time.monotonic()))
+                code = child.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
+                log.error("worker %d (pid %d) did not stop within %.0fs; killed", slot,
+                          child.pid, self.stop_timeout)
                 child.kill()
-                child.wait()
+                code = child.wait()
+            clean = clean and code == 0
+        return clean
 
 
 def end_with_supervisor() -> None:
@@ -93,7 +117,8 @@ def end_with_supervisor() -> None:
         pass
 
 
-def worker_command(config_path: str, listen: str) -> list[str]:
+def worker_command(config_path: str, listen: str, log_format: str | None) -> list[str]:
     """One worker: this same server, told it is one of several on a shared port."""
+    log = ["--log-format", log_format] if log_format else []
     return [sys.executable, "-m", "feedserver", "serve", "--config", config_path,
-            "--listen", listen, "--worker"]
+            "--listen", listen, *log, "--worker"]

@@ -96,13 +96,13 @@ async def preview_alert(request: web.Request) -> web.Response:
     every network, with each layout report's warnings; fields that cannot be read are left out,
 a missing or unknown kind is a 422."""
     data = await read_json(request)
-    content, errors = normalise(data, request.app[CONFIG].alerts.default_contact)
+    content, errors = normalise(data, request.app[CONFIG].current.alerts.default_contact)
     if content["kind"] is None:  # a field that cannot be read is left out; the kind cannot be
         raise validation_failed([e for e in errors if e.field == "kind"])
     alert = _unsaved(content)
     service = request.app[RENDERER]
     shelf = request.app[SHELF]
-    targets = [(n, p) for n in request.app[CONFIG].networks for p in n.profiles]
+    targets = [(n, p) for n in request.app[CONFIG].current.networks for p in n.profiles]
     creatives = await asyncio.gather(*(service.preview(alert, p, PREVIEW_FORMAT)
                                        for _, p in targets))
     tiles = []

@@ -32,6 +32,7 @@ from aiohttp import web
 from feedserver.auth import ACTOR, SESSION_ACTOR, Actor, Handler, _guarded
 from feedserver.config import Config
 from feedserver.errors import ApiError
+from feedserver.liveconfig import LiveConfig
 
 COOKIE = "feedserver_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -111,12 +112,18 @@ class SignedOut:
 
 
 class Sessions:
-    def __init__(self, config: Config) -> None:
-        self.staff = {s.name: s for s in config.staff}
-        self.by_token = {s.token: s for s in config.staff}
+    def __init__(self, live: LiveConfig) -> None:
+        config = live.current
+        self.restaff(config)
+        live.subscribe(self.restaff)
         self.key = _load_key(config.data_dir / KEY_FILE)
         self.signed_out = SignedOut(config.data_dir / SIGNED_OUT_FILE)
         self.https = config.server.public_url.startswith("https://")
+
+    def restaff(self, config: Config) -> None:
+        """The staff in force: a member removed or given a new token is signed out."""
+        self.staff = {s.name: s for s in config.staff}
+        self.by_token = {s.token: s for s in config.staff}
 
     def _mac(self, session_id: str, name: str, expires: int) -> str:
         token = self.staff[name].token.encode()

@@ -62,7 +62,7 @@ def _same_origin(request: web.Request) -> bool:
     """A form post from another site (login CSRF) carries its own Origin."""
     origin = request.headers.get("Origin")
     return origin is None or origin == f"{request.scheme}://{request.host}" or \
-        origin == request.app[CONFIG].server.public_url
+        origin == request.app[CONFIG].current.server.public_url
 
 
 def _next(request: web.Request, value: str | None) -> str:
@@ -194,7 +194,7 @@ def _languages(config: Config) -> list[str]:
 
 def _alert_page(request: web.Request, alert_id: str | None) -> web.Response:
     session = request[SESSION]
-    config = request.app[CONFIG]
+    config = request.app[CONFIG].current
     words = _words(request)
     languages = _languages(config)
     settings = {

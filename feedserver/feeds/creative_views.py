@@ -82,7 +82,7 @@ async def current_creative(request: web.Request) -> web.Response:
 
 
 def _preview_target(request: web.Request) -> tuple[Profile, str]:
-    network = request.app[CONFIG].network(request.match_info["network"])
+    network = request.app[CONFIG].current.network(request.match_info["network"])
     if network is None:
         raise not_found(f"network {request.match_info['network']}")
     profile = network.profile(request.match_info["profile"])

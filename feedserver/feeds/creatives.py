@@ -15,6 +15,7 @@ from feedserver.alerts.model import Alert
 from feedserver.config import Config, Network, Profile
 from feedserver.feeds.document import VISIBLE, on_screens, shown_until
 from feedserver.geo.reach import could_reach
+from feedserver.liveconfig import LiveConfig
 from feedserver.render import shared
 from feedserver.render.creative import Creative, plan_report
 from feedserver.render.digest import EXTENSIONS, content_digest, creative_digest, rendered_part
@@ -31,8 +32,9 @@ PREVIEW_CACHE = 64  # creatives of drafts and previews kept, most recent first
 
 
 class RenderService:
-    def __init__(self, config: Config, store: Store, pool: WorkerPool, clock: Clock) -> None:
-        self.config, self.store, self.pool, self.clock = config, store, pool, clock
+    def __init__(self, live: LiveConfig, store: Store, pool: WorkerPool, clock: Clock) -> None:
+        self.live, self.store, self.pool, self.clock = live, store, pool, clock
+        config = live.current
         self._creatives: dict[str, Creative] = {}
         # as many jobs in the pool at once as it has workers
         # Creatives served to screens are rendered once per host for all its workers.
@@ -46,6 +48,16 @@ class RenderService:
         self._tasks: set[asyncio.Task[None]] = set()
         self._content: dict[tuple[str, int, str], str] = {}
         self._timer: asyncio.TimerHandle | None = None
+
+    @property
+    def config(self) -> Config:
+        return self.live.current
+
+    def reconfigure(self, config: Config) -> None:
+        """After a reload: every shown alert's creatives for the profiles now configured (a
+        new profile's are rendered, a removed one's forgotten)."""
+        for alert in list(self._alerts.values()):
+            self.schedule(alert)
 
     # naming -----------------------------------------------------------------------------
     def _content_digest(self, alert: Alert) -> str:

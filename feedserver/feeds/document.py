@@ -104,6 +104,11 @@ class FeedCache:
         self._classes: dict[tuple[float, float], frozenset[str]] = {}
         self._documents: dict[tuple, FeedDocument] = {}
 
+    def reconfigure(self, config: Config) -> None:
+        """After a reload: documents are built again for the profiles as now configured."""
+        self.config = config
+        self._documents.clear()
+
     def shows(self, alert: Alert) -> bool:
         """Whether the alert is on screens now."""
         return on_screens(alert, self.settings, self.clock())

@@ -42,7 +42,7 @@ def _query(request: web.Request) -> tuple[str | None, int]:
 
 
 async def list_deliveries(request: web.Request) -> web.Response:
-    network = request.app[CONFIG].network(request.match_info["network"])
+    network = request.app[CONFIG].current.network(request.match_info["network"])
     if network is None:
         raise not_found(f"network {request.match_info['network']}")
     state, limit = _query(request)

@@ -14,12 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import socket
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 
 from feedserver.alerts.model import Alert
-from feedserver.config import Network, Profile, PushSettings
+from feedserver.config import Config, Network, Profile, PushSettings
 from feedserver.errors import rate_limited
 from feedserver.feeds.document import FeedCache
 from feedserver.feeds.receipts import ReceiptBook
@@ -53,6 +54,11 @@ class Outgoing:
                  receipt: tuple[str, int] | None) -> None:
         self.frames = frames
         self.receipt = receipt
+
+    @classmethod
+    def plain(cls, sse: bytes) -> Outgoing:
+        """SSE bytes that are no event (a comment, a `retry:`); WebSockets get nothing."""
+        return cls((http_chunk(sse), sse, b""), None)
 
 
 def _message(seq: int, event_type: str, data: bytes,
@@ -91,8 +97,8 @@ class Group:
 class Client:
     """A connected screen: its transport, and until it has caught up, what waits for it."""
 
-    __slots__ = ("done", "group", "kind", "limit", "pending", "pending_limit", "screen",
-                 "slot", "transport")
+    __slots__ = ("done", "farewell", "group", "kind", "limit", "pending", "pending_limit",
+                 "screen", "slot", "transport")
 
     def __init__(self, group: Group, screen: str | None, transport: asyncio.Transport,
                  kind: int, slot: int, settings: PushSettings) -> None:
@@ -105,6 +111,9 @@ class Client:
         self.pending_limit = settings.queue_limit
         self.pending: list[Outgoing] | None = []
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # How a WebSocket says goodbye at shutdown (its close handshake, given the reconnect
+        # hint); an SSE client is told by the hub itself.
+        self.farewell: Callable[[str], Awaitable[object]] | None = None
 
     def send(self, message: Outgoing) -> bool:
         """Write (or hold, while catching up); False when the client cannot keep up."""
@@ -171,6 +180,7 @@ class Hub:
         self.dropped = 0
         self._joined = 0
         self._groups: dict[tuple[str, str, Place], Group] = {}
+        self._goodbyes: set[asyncio.Future[object]] = set()  # WebSocket closing handshakes
         self.closed = False
         self.streams_per_key = streams_per_key
         self.retry_after = retry_after  # a refused screen polls meanwhile
@@ -290,6 +300,43 @@ class Hub:
             await asyncio.sleep(self.settings.keepalive_seconds / KEEPALIVE_SLICES)
             self.keepalive(slot)
             slot = (slot + 1) % KEEPALIVE_SLICES
+
+    def reconfigure(self, config: Config) -> None:
+        """After a reload: groups take their network and profile as now configured, and their
+        connections stay. Screens of a network or profile that is gone are disconnected (they
+        reconnect and are refused), and so are a network's screens when one of its keys was
+        withdrawn: those with a key still valid come back and catch up with Last-Event-ID."""
+        for group in list(self._groups.values()):
+            network = config.network(group.network.id)
+            profile = network.profile(group.profile.id) if network else None
+            if network is None or profile is None or set(group.network.keys) - set(network.keys):
+                for client in list(group.clients):
+                    client.drop()
+                    self.leave(client)
+            else:
+                group.network, group.profile = network, profile
+
+    def say_goodbye(self) -> None:
+        """At a graceful shutdown: every screen is told to come back, each after its own delay
+        within `reconnect_spread_seconds`, so thousands of screens do not return in the same
+        second. SSE gets a `retry:` field and the end of its stream; a WebSocket a close frame
+        1012 (service restart) naming the delay. They reconnect with Last-Event-ID and miss
+        nothing. A client that cannot take the words (a full buffer) is cut off; it reconnects
+        all the same."""
+        self.closed = True
+        spread = self.settings.reconnect_spread_seconds
+        for group in list(self._groups.values()):
+            for client in list(group.clients):
+                delay_ms = round(random.uniform(1.0, max(1.0, spread)) * 1000)
+                if client.farewell is not None:
+                    goodbye = asyncio.ensure_future(
+                        client.farewell(f"service restart; reconnect in {delay_ms} ms"))
+                    self._goodbyes.add(goodbye)
+                    goodbye.add_done_callback(self._goodbyes.discard)
+                elif client.send(Outgoing.plain(b"retry: %d\n\n" % delay_ms)):
+                    self.leave(client)  # the handler returns and the stream ends properly
+                else:
+                    self._drop([client])
 
     def close_all(self) -> None:
         """At shutdown: end every stream and take no new ones (a browser may reuse a kept-alive

@@ -58,7 +58,7 @@ async def player(request: web.Request) -> web.Response:
     settings = {
         "feed": feed + query,
         "events": feed + "/events" + query,
-        "poll_seconds": request.app[CONFIG].alerts.poll_after_seconds,
+        "poll_seconds": request.app[CONFIG].current.alerts.poll_after_seconds,
         "rotate_seconds": int(rotate),
         "languages": list(profile.languages),
         # the keys this page trusts: a document or render signed by another is refused
@@ -67,6 +67,6 @@ async def player(request: web.Request) -> web.Response:
     }
     page = TEMPLATES.get_template("player.html").render(
         title=f"{network.name} — {profile.id}", settings=settings)
-    policy = security_policy(request.app[CONFIG].server.public_url)
+    policy = security_policy(request.app[CONFIG].current.server.public_url)
     return web.Response(text=page, content_type="text/html", charset="utf-8",
                         headers={**HEADERS, "Content-Security-Policy": policy})

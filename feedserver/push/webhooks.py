@@ -33,6 +33,7 @@ from feedserver.formats import compact_json
 from feedserver.geo.reach import screen_place
 from feedserver.interop.capservice import DocumentSources, cap_delivery_body
 from feedserver.interop.vocabulary import CAP_CONTENT_TYPE
+from feedserver.liveconfig import LiveConfig
 from feedserver.push.envelopes import envelope, heard_as, heard_entry
 from feedserver.signing.jws import signed_message
 from feedserver.store.base import Delivery, DeliveryTargets, Event
@@ -81,13 +82,14 @@ def delivery_type(event: Event, profile: Profile | None) -> str:
     return (profile_heard(event, profile) if profile else None) or event.type
 
 
-def targets(config: Config) -> DeliveryTargets:
+def targets(live: LiveConfig) -> DeliveryTargets:
     """For the store: which (network, profile) pairs get a delivery of an event: the profiles
-    it reaches, and those it is withdrawn from."""
-    hooked = [n for n in config.networks if n.webhook is not None]
+    it reaches, and those it is withdrawn from, in the networks configured now."""
 
     def event_targets(event: Event) -> Iterator[tuple[str, str | None, str]]:
-        for network in hooked:
+        for network in live.current.networks:
+            if network.webhook is None:
+                continue
             heard = [(p.id, kind) for p in network.profiles
                      if (kind := profile_heard(event, p)) is not None]
             body = FORMATS.get(network.webhook.format)
@@ -159,17 +161,25 @@ class Sender:
         self.session = session
         self.settings = settings
         self.wake = asyncio.Event()
+        self.stopping = False
+        self.attempting: Delivery | None = None  # claimed and being posted
 
     async def run(self) -> None:
+        """Until told to stop: an attempt under way when the stop comes is finished (posted
+        and its outcome recorded), then nothing new is claimed."""
         store = self.sources.store
-        while True:
+        while not self.stopping:
             self.wake.clear()
             try:
                 # claimed (a lease, SKIP LOCKED): with several instances, each delivery is
                 # sent by one of them, even while two believe they lead
                 claimed = await store.claim_delivery(self.network.id, self._lease_seconds())
                 if claimed is not None:
-                    await self._attempt(claimed)
+                    self.attempting = claimed
+                    try:
+                        await self._attempt(claimed)
+                    finally:
+                        self.attempting = None
                     continue
                 delivery = await store.next_delivery(self.network.id, self.sources.clock())
             except Exception:
@@ -246,25 +256,90 @@ class Sender:
 class Webhooks:
     """One sender per network with a webhook, woken by every committed event."""
 
-    def __init__(self, sources: DocumentSources, session: aiohttp.ClientSession,
-                 settings: WebhookSettings) -> None:
-        self.senders: list[Sender] = []
-        for network in sources.config.networks:
-            if network.webhook is None:
-                continue
+    def __init__(self, sources: DocumentSources, live: LiveConfig,
+                 session: aiohttp.ClientSession, settings: WebhookSettings) -> None:
+        self.sources = sources
+        self.session = session
+        self.settings = settings
+        self.senders: dict[str, Sender] = {}
+        self._group: asyncio.TaskGroup | None = None  # while run() runs (in the leader)
+        self._idle = asyncio.Event()  # cleared while run() runs
+        self._idle.set()
+        self.stopping = False
+        self.reconfigure(live.current)
+        live.subscribe(self.reconfigure)
+
+    def reconfigure(self, config: Config) -> None:
+        """A sender per hooked network as configured now: a changed webhook (URL, secret,
+        format) is used from its next attempt, a removed one's sender stops after the attempt
+        under way; what is in the outbox stays there."""
+        wanted = {n.id: n for n in config.networks if n.webhook is not None}
+        for network_id in self.senders.keys() - wanted.keys():
+            self._stop(self.senders.pop(network_id))
+        for network in wanted.values():
             body = FORMATS.get(network.webhook.format)
+            sender = self.senders.get(network.id)
+            if sender is not None and sender.body is body:
+                sender.network = network
+                continue
+            if sender is not None:
+                self._stop(self.senders.pop(network.id))
             if body is None:
                 log.error("network %s: webhook format %r is not available in this build; its "
                           "deliveries stay pending", network.id, network.webhook.format)
                 continue
-            self.senders.append(Sender(network, body, sources, session, settings))
+            sender = Sender(network, body, self.sources, self.session, self.settings)
+            self.senders[network.id] = sender
+            if self._group is not None and not self.stopping:
+                self._group.create_task(sender.run(), name=f"webhooks-{network.id}")
 
     def on_change(self, alert: Alert, event: Event | None) -> None:
         if event is not None:
-            for sender in self.senders:
+            for sender in self.senders.values():
                 sender.wake.set()
 
     async def run(self) -> None:
-        async with asyncio.TaskGroup() as group:
-            for sender in self.senders:
-                group.create_task(sender.run(), name=f"webhooks-{sender.network.id}")
+        self._idle.clear()
+        try:
+            async with asyncio.TaskGroup() as group:
+                self._group = group
+                for sender in self.senders.values():
+                    sender.stopping = self.stopping
+                    group.create_task(sender.run(), name=f"webhooks-{sender.network.id}")
+        finally:
+            self._group = None
+            self._idle.set()
+
+    @staticmethod
+    def _stop(sender: Sender) -> None:
+        sender.stopping = True
+        sender.wake.set()
+
+    def stop(self) -> None:
+        """A graceful stop begins: finish the attempts under way, start no new one."""
+        self.stopping = True
+        for sender in self.senders.values():
+            self._stop(sender)
+
+    async def stopped(self, timeout: float) -> None:
+        """Wait (at most `timeout`) for the attempts under way. One still waiting for its
+        receiver then is recorded as unanswered, its lease ended, so the next leader (after
+        the restart, or another instance) sends it again at once rather than when the lease
+        would lapse; receivers dedupe by its id. The POST itself is cancelled after this."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+            return
+        except TimeoutError:
+            pass
+        for sender in self.senders.values():
+            delivery = sender.attempting
+            if delivery is None:
+                continue
+            log.warning("webhook delivery %s to %s had no answer when the shutdown grace ended;"
+                        " it is sent again after the restart", delivery.id, sender.network.id)
+            try:
+                await self.sources.store.mark_delivery(
+                    delivery.id, state="pending", at=self.sources.clock(), status=None,
+                    error="no answer before the server stopped", next_at=None)
+            except Exception as exc:  # its lease lapses by itself all the same
+                log.warning("could not record delivery %s as unanswered: %s", delivery.id, exc)

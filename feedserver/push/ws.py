@@ -7,7 +7,7 @@ it would cost a zlib context per connection and a compression per client.
 
 from __future__ import annotations
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 
 from feedserver.appkeys import HUB
 from feedserver.push.fanout import WS
@@ -22,6 +22,8 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
         await ws.prepare(request)
         client = hub.join(asked.network, asked.profile, asked.place, asked.screen,
                           request.transport, WS)
+        client.farewell = lambda reason: ws.close(code=WSCloseCode.SERVICE_RESTART,
+                                                  message=reason.encode())
         try:
             opening = await hub.opening(client, asked.since)
             if await hub.go_live(client, opening, request.writer.drain):

@@ -50,7 +50,7 @@ async def test_a_preview_of_unsaved_content_has_one_tile_per_profile(client, spe
     body = await api.call("POST", "/v1/previews", expect=200, headers=auth(VIEWER),
                           json=missing_child_alert(test=True, regions=["NL"]))
     wall = yaml.safe_load(body)
-    profiles = [(n.id, p.id) for n in client.app[CONFIG].networks for p in n.profiles]
+    profiles = [(n.id, p.id) for n in client.app[CONFIG].current.networks for p in n.profiles]
     assert [(t["network"], t["profile"]) for t in wall["tiles"]] == profiles
     reached = {t["profile"]: t["reaches"] for t in wall["tiles"]}
     # a test alert: only the profile that takes test alerts; the others get a tile all the same

@@ -42,7 +42,7 @@ async def confirm(page: Page, button: str, reach: str) -> None:
 
 
 async def test_compose_preview_four_eyes_publish_resolve(console, browser, tmp_path):
-    profiles = sum(len(n.profiles) for n in console.app[CONFIG].networks)
+    profiles = sum(len(n.profiles) for n in console.app[CONFIG].current.networks)
     page = await new_page(browser)
     await page.goto(str(console.make_url("/console")))
     await sign_in(page, PUBLISHER)

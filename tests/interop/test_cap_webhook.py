@@ -67,7 +67,7 @@ def summary(root) -> tuple[str, list[str], int]:
 async def test_publish_update_resolve_cancel_bodies(client):
     await publish_update_resolve_then_cancel(client)
     sources = client.app[SYNDICATION].sources
-    network = client.app[CONFIG].network("net-a")
+    network = client.app[CONFIG].current.network("net-a")
     seen = []
     for event in await client.app[STORE].events_since(0):
         body = await cap_delivery_body(sources, event, network, None)

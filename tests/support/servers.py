@@ -24,7 +24,9 @@ def free_port() -> int:
 class ServerProcess:
     """`feedserver serve` in a child process, started and SIGKILLed on demand."""
 
-    def __init__(self, config: dict, workdir: Path) -> None:
+    def __init__(self, config: dict, workdir: Path,
+                 launcher: tuple[str, ...] = (sys.executable, "-m", "feedserver")) -> None:
+        self.launcher = launcher  # what runs `feedserver` (a wrapper may restrict it first)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.config_path = workdir / "feedserver.yaml"
@@ -35,7 +37,7 @@ class ServerProcess:
     async def start(self, timeout: float = 60) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "feedserver", "serve", "--config", str(self.config_path),
+            [*self.launcher, "serve", "--config", str(self.config_path),
              "--listen", f"127.0.0.1:{self.port}"],
             stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
             start_new_session=True)
@@ -53,6 +55,16 @@ class ServerProcess:
                 if time.monotonic() > deadline:
                     raise TimeoutError("server did not become healthy")
                 await asyncio.sleep(0.05)
+
+    def signal(self, signum: int) -> None:
+        """A signal to the server process alone (as systemd's `kill -TERM $MAINPID`)."""
+        assert self.process is not None
+        self.process.send_signal(signum)
+
+    async def exit_code(self, timeout: float) -> int:
+        """Wait (the event loop running on) for the server to exit by itself; its exit code."""
+        assert self.process is not None
+        return await asyncio.to_thread(self.process.wait, timeout)
 
     def kill(self) -> None:
         """SIGKILL to the server and its pool workers: no shutdown handlers, no flushing."""
