@@ -23,6 +23,7 @@ from feedserver.appkeys import (
     EVENTS,
     FEEDS,
     HUB,
+    METRICS,
     POLLERS,
     POOL,
     RECEIPTS,
@@ -49,6 +50,7 @@ from feedserver.interop.fetching import FetchRules
 from feedserver.interop.syndication import Syndication
 from feedserver.interop.trust import load_trust
 from feedserver.interop.upstream import run_pollers, upstream_pollers
+from feedserver.ops.metrics import Metrics
 from feedserver.photos import MAX_BYTES
 from feedserver.push import webhooks
 from feedserver.push.fanout import Hub
@@ -72,11 +74,14 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     signing_keys = ring_of(config)  # read, or made on first start, before anything is served
     signatures = Signatures(signing_keys)
     store = make_store(config.storage, config.sqlite_path, webhooks.targets(config), clock)
+    metrics = Metrics(config, clock)
+    metrics.time_store(store)
     pool = WorkerPool(config.render.workers, config.render.worker_memory_mb << 20)
     alerts = AlertService(store, config.alerts, bus, clock)
     feeds = FeedCache(config, clock)
     receipts = ReceiptBook(store, clock)
-    renderer = RenderService(config, store, pool, clock)
+    renderer = RenderService(config, store, pool, clock, metrics.rendered)
+    metrics.watch(store, receipts, renderer, pool)
     feeds.render_urls = renderer.urls
     cluster = Cluster(store, bus)
     app[CONFIG] = config
@@ -90,6 +95,7 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     app[RENDERER] = renderer
     app[SIGNING_KEYS] = signing_keys
     app[SIGNATURES] = signatures
+    app[METRICS] = metrics
     sources = DocumentSources(config, store, signing_keys, feeds, clock)
     app[SYNDICATION] = Syndication(sources)
     app[CAP_INGEST] = IngestSources(config, alerts, store, pool, load_trust(config.cap_ingest))
@@ -120,15 +126,16 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
 
     async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
         async with upstream_pollers(config.upstreams, alerts, store, pool, clock,
-                                    FetchRules.from_config(config)) as pollers, \
+                                    FetchRules.from_config(config),
+                                    metrics.upstream_polled) as pollers, \
                 cluster.leadership.duty("upstream-pollers", lambda: run_pollers(pollers)):
             app[POLLERS] = pollers
             yield
 
     async def push_ctx(app: web.Application) -> AsyncIterator[None]:
         hub = Hub(store, feeds, receipts, signatures, config.push, clock, bus.last_seq)
-        bus.add_listener(hub.on_change)
-        app[HUB] = hub
+        bus.add_listener(metrics.timed_fanout(hub.on_change))
+        app[HUB] = metrics.hub = hub
         async with running(hub.run_keepalive(), "push-keepalive"):
             yield
         hub.close_all()
@@ -139,7 +146,8 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
 
     async def webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
         async with aiohttp.ClientSession() as session:
-            senders = webhooks.Webhooks(sources, session, config.webhooks)
+            senders = webhooks.Webhooks(sources, session, config.webhooks,
+                                        metrics.webhook_failed)
             bus.add_listener(senders.on_change)
             # the leading process sends; each delivery is claimed from the store as well
             async with cluster.leadership.duty("webhooks", senders.run):
@@ -157,9 +165,10 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
         upstream_ctx,
         push_ctx,
         webhooks_ctx,
+        metrics.ctx,
     ])
     app.on_shutdown.append(close_push_clients)
-    app.on_response_prepare.append(no_sniffing)
+    app.on_response_prepare.extend([no_sniffing, metrics.count_response])
     app.router.add_routes(ROUTES)
     return app
 

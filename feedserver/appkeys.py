@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from feedserver.interop.cap_ingest import IngestSources
     from feedserver.interop.syndication import Syndication
     from feedserver.interop.upstream import Poller
+    from feedserver.ops.metrics import Metrics
     from feedserver.push.fanout import Hub
     from feedserver.render.pool import WorkerPool
     from feedserver.signing.jws import Signatures
@@ -43,3 +44,4 @@ CAP_INGEST: web.AppKey[IngestSources] = web.AppKey("cap_ingest")
 POLLERS: web.AppKey[dict[str, Poller]] = web.AppKey("upstream_pollers")
 SIGNING_KEYS: web.AppKey[KeyRing] = web.AppKey("signing_keys")
 SIGNATURES: web.AppKey[Signatures] = web.AppKey("signatures")
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics")

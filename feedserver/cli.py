@@ -18,6 +18,7 @@ from feedserver.app import create_app
 from feedserver.cluster.workers import Supervisor, end_with_supervisor, worker_command
 from feedserver.config import MAX_WORKERS, Config, ConfigError, load_config
 from feedserver.ops.cli import add_ops_commands
+from feedserver.ops.metrics import prepare_host, worker_gone
 from feedserver.render import LAYOUT_NAMES, layouts
 from feedserver.render.cli import add_render_command
 from feedserver.signing.cli import add_keys_command
@@ -75,7 +76,9 @@ def serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     workers = args.workers or config.server.workers
     if workers > 1 and not args.worker:
-        return Supervisor(worker_command(args.config, config.server.listen), workers).run()
+        prepare_host(config.data_dir)  # before the workers start: they inherit where to count
+        return Supervisor(worker_command(args.config, config.server.listen), workers,
+                          worker_gone).run()
     if args.worker:
         end_with_supervisor()
     logging.getLogger("feedserver").info(where)

@@ -7,6 +7,7 @@ billboard, so unknown keys, duplicate ids and bad values are all refused with th
 from __future__ import annotations
 
 import base64
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, field, fields
@@ -182,6 +183,21 @@ class CapIngestConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    """Where Prometheus scrapes besides `/metrics` with the admin token: `listen` is a
+    separate port that asks for no token, so it is refused on an address other hosts can
+    reach unless `allow_remote` says someone thought about it (a firewall)."""
+
+    listen: str | None = None
+    allow_remote: bool = False
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        host, _, port = (self.listen or "").rpartition(":")
+        return host.strip("[]"), int(port)
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig
     storage: str
@@ -195,6 +211,7 @@ class Config:
     webhooks: WebhookSettings = WebhookSettings()
     signing: SigningConfig = SigningConfig()
     cap_ingest: CapIngestConfig = CapIngestConfig()
+    metrics: MetricsConfig = MetricsConfig()
 
     def network(self, network_id: str) -> Network | None:
         return self._networks_by_id.get(network_id)
@@ -565,6 +582,31 @@ def _cap_ingest(reader: _Reader) -> CapIngestConfig:
     return ingest
 
 
+def _metrics(reader: _Reader) -> MetricsConfig:
+    listen = reader.get("listen", str, None)
+    metrics = MetricsConfig(listen=listen, allow_remote=reader.get("allow_remote", bool, False))
+    reader.done()
+    if listen is None:
+        return metrics
+    if not HOST_PORT_RE.match(listen):
+        raise ConfigError(f"{reader.at('listen')}: {listen!r} is not HOST:PORT")
+    host, _ = metrics.host_port
+    if not (metrics.allow_remote or _is_loopback(host)):
+        raise ConfigError(f"{reader.at('listen')}: {host} is not a loopback address, and this "
+                          "port serves /metrics without a token; listen on 127.0.0.1 (or ::1), "
+                          "or set metrics.allow_remote: true if a firewall guards it")
+    return metrics
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _storage(reader: _Reader) -> str:
     storage = reader.get("storage", str, "sqlite")
     if storage != "sqlite" and not storage.startswith(STORAGE_SCHEMES):
@@ -605,6 +647,7 @@ def parse_config(data: Any, layouts: frozenset[str] = frozenset()) -> Config:
         webhooks=_settings(_Reader(root.get("webhooks", dict, {}), "webhooks"), WebhookSettings),
         signing=_signing(_Reader(root.get("signing", dict, {}), "signing")),
         cap_ingest=_cap_ingest(_Reader(root.get("cap_ingest", dict, {}), "cap_ingest")),
+        metrics=_metrics(_Reader(root.get("metrics", dict, {}), "metrics")),
     )
     root.done()
     return config

@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
 
 log = logging.getLogger(__name__)
@@ -30,8 +30,11 @@ PR_SET_PDEATHSIG = 1
 
 
 class Supervisor:
-    def __init__(self, command: Sequence[str], workers: int) -> None:
+    def __init__(self, command: Sequence[str], workers: int,
+                 on_exit: Callable[[int], None] = lambda pid: None) -> None:
+        """`on_exit` hears the pid of each worker that exited (its metrics are tidied)."""
         self.command = list(command)
+        self.on_exit = on_exit
         self.workers = workers
         self.children: dict[int, tuple[subprocess.Popen, float]] = {}
         self.stopping = False
@@ -59,6 +62,7 @@ class Supervisor:
                 code = child.poll()
                 if code is None or self.stopping:
                     continue
+                self.on_exit(child.pid)
                 early = time.monotonic() - started < EARLY_DEATH_SECONDS
                 self.early_deaths = self.early_deaths + 1 if early else 0
                 if self.early_deaths > EARLY_DEATHS_ALLOWED:

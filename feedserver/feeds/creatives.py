@@ -25,7 +25,7 @@ from feedserver.render.digest import (
 )
 from feedserver.render.photos import PhotoData
 from feedserver.render.pool import WorkerPool
-from feedserver.render.queue import PRIMARY, REST, URGENT, Job, RenderQueue
+from feedserver.render.queue import PRIMARY, REST, URGENT, Job, RenderQueue, Timed
 from feedserver.render.report import warnings
 from feedserver.store.base import Event, Store
 from feedserver.timeutil import Clock
@@ -36,14 +36,15 @@ PREVIEW_CACHE = 64  # creatives of drafts and previews kept, most recent first
 
 
 class RenderService:
-    def __init__(self, config: Config, store: Store, pool: WorkerPool, clock: Clock) -> None:
+    def __init__(self, config: Config, store: Store, pool: WorkerPool, clock: Clock,
+                 timed: Timed | None = None) -> None:
         self.config, self.store, self.pool, self.clock = config, store, pool, clock
         self._creatives: dict[str, Creative] = {}
         # as many jobs in the pool at once as it has workers
         # Creatives served to screens are rendered once per host for all its workers.
         self.shared_dir = config.data_dir / "renders"
         self._queue = RenderQueue(pool, pool.workers, self._rendered, str(self.shared_dir),
-                                  self._wanted)
+                                  self._wanted, timed)
         self._served: dict[str, set[str]] = {}  # alert id -> digests of its shown version
         self._claimed: dict[str, tuple[Job, dict[str, Any]]] = {}  # digest -> job, alert
         self._alerts: dict[str, dict[str, Any]] = {}  # alert id -> its shown version
@@ -77,6 +78,11 @@ class RenderService:
         return {fmt: self.url(self.job(alert, profile, fmt).digest, fmt) for fmt in profile.formats}
 
     # rendering ----------------------------------------------------------------------------
+    @property
+    def queued(self) -> int:
+        """Creatives waiting for a render worker."""
+        return self._queue.queued
+
     async def _photos(self, alert: dict[str, Any]) -> dict[str, PhotoData]:
         photos = {}
         for photo_id in photo_ids(alert):

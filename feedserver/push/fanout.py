@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
 from feedserver.config import Network, Profile, PushSettings
@@ -159,6 +159,12 @@ class Hub:
     @property
     def connected(self) -> int:
         return sum(len(g.clients) for g in self._groups.values())
+
+    def streams(self) -> Iterator[tuple[str, str, int, str | None]]:
+        """(network, profile, kind, screen) of every connected client, for the metrics."""
+        for group in self._groups.values():
+            for client in group.clients:
+                yield group.network.id, group.profile.id, client.kind, client.screen
 
     def join(self, network: Network, profile: Profile, place: Place, screen: str | None,
              transport: asyncio.Transport, kind: int) -> Client:

@@ -151,8 +151,10 @@ class Sender:
     """Delivers one network's outbox, oldest first, one delivery at a time."""
 
     def __init__(self, network: Network, body: BodyFormat, sources: DocumentSources,
-                 session: aiohttp.ClientSession, settings: WebhookSettings) -> None:
+                 session: aiohttp.ClientSession, settings: WebhookSettings,
+                 on_failure: Callable[[str], None]) -> None:
         self.network = network
+        self.on_failure = on_failure
         self.body = body
         self.sources = sources
         self.session = session
@@ -208,6 +210,7 @@ class Sender:
             await store.mark_delivery(delivery.id, state="delivered", at=now,
                                       status=outcome.status, error=None, next_at=None)
             return
+        self.on_failure(self.network.id)
         attempts = delivery.attempts + 1
         expired = now - delivery.created_at >= timedelta(seconds=self.settings.retry_for_seconds)
         refused = outcome.refused and attempts >= self.settings.refusal_tries
@@ -246,7 +249,9 @@ class Webhooks:
     """One sender per network with a webhook, woken by every committed event."""
 
     def __init__(self, sources: DocumentSources, session: aiohttp.ClientSession,
-                 settings: WebhookSettings) -> None:
+                 settings: WebhookSettings,
+                 on_failure: Callable[[str], None] = lambda network: None) -> None:
+        """`on_failure` hears the network of each attempt not answered 2xx (the metrics)."""
         self.senders: list[Sender] = []
         for network in sources.config.networks:
             if network.webhook is None:
@@ -256,7 +261,7 @@ class Webhooks:
                 log.error("network %s: webhook format %r is not available in this build; its "
                           "deliveries stay pending", network.id, network.webhook.format)
                 continue
-            self.senders.append(Sender(network, body, sources, session, settings))
+            self.senders.append(Sender(network, body, sources, session, settings, on_failure))
 
     def on_change(self, alert: dict, event: Event | None) -> None:
         if event is not None:
