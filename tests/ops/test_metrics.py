@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+from contextlib import AsyncExitStack
 
 import aiohttp
 import pytest
 from aiohttp import web
 from support.alerts import amber_alert
 from support.api import auth, create, publish
+from support.cluster import open_stream, sessions_on_two_workers, wait_for_listeners
 from support.config import ADMIN, KEY_A, PUBLISHER, VIEWER, config_data
 from support.metrics import scrape, scrape_until
 from support.push import ADMIN as PUSH_ADMIN
 from support.push import KEY, NETWORK, Staff, push_config_data
-from support.servers import free_port
+from support.servers import ServerProcess, free_port
 from support.webhooks import Receiver, serve_receiver
 
 from feedserver.app import create_app
@@ -222,3 +226,49 @@ def test_loopback_listeners_are_accepted(tmp_path):
         config = parse_config({**config_data(tmp_path), "metrics": {"listen": listen}})
         assert config.metrics.listen == listen
     assert json.dumps(parse_config(config_data(tmp_path)).metrics.listen) == "null"
+
+
+@pytest.fixture
+async def two_workers(tmp_path):
+    """`feedserver serve` with server.workers: 2, both listening."""
+    config = config_data(tmp_path / "data")
+    config["server"]["workers"] = 2
+    process = ServerProcess(config, tmp_path)
+    await process.start()
+    await wait_for_listeners(process.port, 2)
+    yield process
+    process.kill()
+
+
+async def test_two_workers_add_up_whichever_answers_the_scrape(two_workers):
+    """Polls spread over both workers: either one's scrape counts them all, a screen seen by
+    both is one screen, and a dead worker's connections leave the gauge (its counts stay)."""
+    async with AsyncExitStack() as stack:
+        one, other = await sessions_on_two_workers(stack, two_workers.url, two_workers.port)
+        assert one.pid != other.pid
+        for pinned, polls, screens in ((one, 5, ["both-1"]), (other, 7, ["both-1", "only-2"])):
+            for n in range(polls):
+                async with pinned.session.get(POLL, params={
+                        "key": KEY_A, "screen": screens[n % len(screens)]}) as response:
+                    assert response.status == 200
+            pinned.check()
+        landscape = {"network": "net-a", "profile": "landscape"}
+        for pinned in (one, other):
+            page = await scrape(pinned.session)
+            pinned.check()
+            assert page.value("feedserver_polls_total", **landscape) == 12
+            assert page.value("feedserver_http_requests_total", route=FEED, status="200") == 12
+            # what the other worker has seen reaches the scraped one within SAMPLE_SECONDS
+            await scrape_until(pinned.session,
+                               lambda s: s.value("feedserver_screens", **landscape) == 2)
+            pinned.check()
+
+        stream = await open_stream(other, "/v1/feeds/net-a/landscape/events", KEY_A)
+        await stream.next()  # the snapshot: it has joined on the other worker
+        await scrape_until(one.session, lambda s: s.value("feedserver_push_connections") == 1)
+        one.check()
+        os.kill(other.pid, signal.SIGKILL)
+        after = await scrape_until(one.session,
+                                   lambda s: s.value("feedserver_push_connections") == 0)
+        one.check()
+        assert after.value("feedserver_polls_total", **landscape) == 12
