@@ -147,11 +147,12 @@ class Metrics:
             child = self._polls[(network, profile)] = self.polls.labels(network, profile)
         child.inc()
 
-    async def count_response(self, request: web.BaseRequest,
-                             response: web.StreamResponse) -> None:
-        """on_response_prepare: every answer, by the template of the route that matched."""
-        match = getattr(request, "match_info", None)
-        route = match.route if match is not None and match.route.resource is not None else None
+    async def count_response(self, request: web.Request, response: web.StreamResponse) -> None:
+        """on_response_prepare: every answer, by the template of the route that matched (a
+        404 or 405 has a route of its own per request, and no resource: one key for all)."""
+        route = request.match_info.route
+        if route.resource is None:
+            route = None
         key = (route, response.status)
         child = self._requests.get(key)
         if child is None:
@@ -229,7 +230,10 @@ class Metrics:
             if screen is not None:  # it connected
                 receipts.seen(net, prof, screen)
         if self.shared_dir:
-            self._write_screens(receipts.screens(self._since()))
+            try:
+                self._write_screens(receipts.screens(self._since()))
+            except OSError as exc:  # the scrape goes on; the others count without ours
+                log.warning("metrics: could not write the screens seen: %s", exc)
 
     def _since(self) -> float:
         """Screens seen since then count: within the grace after which one is offline."""
