@@ -129,10 +129,10 @@ class RenderQueue:
                 if not pending.future.done():
                     pending.future.set_exception(exc)
             else:
-                if self.timed is not None:
-                    self.timed(job.fmt, time.perf_counter() - started)
                 if not pending.future.done():  # cancelled by a waiter that went away
                     pending.future.set_result(creative)
+                if self.timed is not None:
+                    self.timed(job.fmt, time.perf_counter() - started)
             finally:
                 self._running.discard(digest)
                 self._pending.pop(digest, None)
