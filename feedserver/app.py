@@ -24,6 +24,7 @@ from feedserver.appkeys import (
     FEEDS,
     HUB,
     LIMITS,
+    METRICS,
     POLLERS,
     POOL,
     RECEIPTS,
@@ -53,6 +54,7 @@ from feedserver.interop.upstream import run_pollers, upstream_pollers
 from feedserver.lifecycle import Stopping
 from feedserver.limits.requests import RequestLimits
 from feedserver.liveconfig import LiveConfig
+from feedserver.ops.metrics import Metrics
 from feedserver.photos import MAX_BYTES
 from feedserver.push import webhooks
 from feedserver.push.fanout import Hub
@@ -81,11 +83,14 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     signatures = Signatures(signing_keys)
     live = LiveConfig(config)
     store = make_store(config.storage, config.sqlite_path, webhooks.targets(live), clock)
+    metrics = Metrics(config, clock)
+    metrics.time_store(store)
     pool = WorkerPool(config.render.workers, config.render.worker_memory_mb << 20)
     alerts = AlertService(store, config.alerts, bus, clock)
     feeds = FeedCache(config, clock)
     receipts = ReceiptBook(store, clock, config.limits.screens_per_network)
-    renderer = RenderService(live, store, pool, clock)
+    renderer = RenderService(live, store, pool, clock, metrics.rendered)
+    metrics.watch(store, receipts, renderer, pool)
     feeds.render_urls = renderer.urls
     cluster = Cluster(store, bus)
     stopping = Stopping(config.server.shutdown_grace_seconds)
@@ -103,6 +108,7 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     app[RENDERER] = renderer
     app[SIGNING_KEYS] = signing_keys
     app[SIGNATURES] = signatures
+    app[METRICS] = metrics
     sources = DocumentSources(config, store, signing_keys, feeds, clock)
     app[SYNDICATION] = Syndication(sources)
     app[CAP_INGEST] = IngestSources(config, alerts, store, pool, load_trust(config.cap_ingest))
@@ -135,7 +141,8 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
 
     async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
         async with upstream_pollers(config.upstreams, alerts, store, pool, clock,
-                                    FetchRules.from_config(config)) as pollers, \
+                                    FetchRules.from_config(config),
+                                    metrics.upstream_polled) as pollers, \
                 cluster.leadership.duty("upstream-pollers", lambda: run_pollers(pollers)):
             app[POLLERS] = pollers
             yield
@@ -143,17 +150,18 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     async def push_ctx(app: web.Application) -> AsyncIterator[None]:
         hub = Hub(store, feeds, receipts, signatures, config.push, clock, bus.last_seq,
                   config.limits.streams_per_key, config.alerts.poll_after_seconds)
-        bus.add_listener(hub.on_change)
+        bus.add_listener(metrics.timed_fanout(hub.on_change))
         live.subscribe(hub.reconfigure)
         stopping.when_stopping(hub.say_goodbye)
-        app[HUB] = hub
+        app[HUB] = metrics.hub = hub
         async with running(hub.run_keepalive(), "push-keepalive"):
             yield
         hub.close_all()
 
     async def webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
         async with aiohttp.ClientSession() as session:
-            senders = webhooks.Webhooks(sources, live, session, config.webhooks)
+            senders = webhooks.Webhooks(sources, live, session, config.webhooks,
+                                        metrics.webhook_failed)
             bus.add_listener(senders.on_change)
             stopping.when_stopping(senders.stop)
             # the leading process sends; each delivery is claimed from the store as well
@@ -173,9 +181,10 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
         upstream_ctx,
         push_ctx,
         webhooks_ctx,
+        metrics.ctx,
     ])
     app.on_shutdown.append(stopping.on_shutdown)
-    app.on_response_prepare.append(no_sniffing)
+    app.on_response_prepare.extend([no_sniffing, metrics.count_response])
     app.router.add_routes(ROUTES)
     return app
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from feedserver.interop.upstream import Poller
     from feedserver.limits.requests import RequestLimits
     from feedserver.liveconfig import LiveConfig
+    from feedserver.ops.metrics import Metrics
     from feedserver.push.fanout import Hub
     from feedserver.render.pool import WorkerPool
     from feedserver.signing.jws import Signatures
@@ -45,3 +46,4 @@ POLLERS: web.AppKey[dict[str, Poller]] = web.AppKey("upstream_pollers")
 SIGNING_KEYS: web.AppKey[KeyRing] = web.AppKey("signing_keys")
 SIGNATURES: web.AppKey[Signatures] = web.AppKey("signatures")
 LIMITS: web.AppKey[RequestLimits] = web.AppKey("limits")
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics")

@@ -25,6 +25,7 @@ from feedserver.lifecycle import NotRunning, pid_file, reload_on_sighup, running
 from feedserver.liveconfig import reload
 from feedserver.logs import setup_logging
 from feedserver.ops.cli import add_ops_commands
+from feedserver.ops.metrics import prepare_host, worker_gone
 from feedserver.render import LAYOUT_NAMES, layouts
 from feedserver.render.cli import add_render_command
 from feedserver.signing.cli import add_keys_command
@@ -100,9 +101,10 @@ def serve(args: argparse.Namespace) -> int:
     workers = args.workers or config.server.workers
     if workers > 1 and not args.worker:
         with pid_file(config.data_dir):
+            prepare_host(config.data_dir)  # before the workers start: they inherit where to count
             command = worker_command(args.config, config.server.listen, args.log_format)
-            return Supervisor(command, workers,
-                              config.server.shutdown_grace_seconds, load).run()
+            return Supervisor(command, workers, config.server.shutdown_grace_seconds, load,
+                              worker_gone).run()
     if args.worker:
         end_with_supervisor()
     logging.getLogger("feedserver").info(where)

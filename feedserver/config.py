@@ -226,6 +226,21 @@ class CapIngestConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    """Where Prometheus scrapes besides `/metrics` with the admin token: `listen` is a
+    separate port that asks for no token, so it is refused on an address other hosts can
+    reach unless `allow_remote` says someone thought about it (a firewall)."""
+
+    listen: str | None = None
+    allow_remote: bool = False
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        host, _, port = (self.listen or "").rpartition(":")
+        return host.strip("[]"), int(port)
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig
     storage: str
@@ -241,6 +256,7 @@ class Config:
     cap_ingest: CapIngestConfig = CapIngestConfig()
     limits: LimitsConfig = LimitsConfig()
     logging: LoggingConfig = LoggingConfig()
+    metrics: MetricsConfig = MetricsConfig()
 
     def network(self, network_id: str) -> Network | None:
         return self._networks_by_id.get(network_id)
@@ -669,6 +685,31 @@ def _logging(reader: _Reader) -> LoggingConfig:
     return settings
 
 
+def _metrics(reader: _Reader) -> MetricsConfig:
+    listen = reader.get("listen", str, None)
+    metrics = MetricsConfig(listen=listen, allow_remote=reader.get("allow_remote", bool, False))
+    reader.done()
+    if listen is None:
+        return metrics
+    if not HOST_PORT_RE.match(listen):
+        raise ConfigError(f"{reader.at('listen')}: {listen!r} is not HOST:PORT")
+    host, _ = metrics.host_port
+    if not (metrics.allow_remote or _is_loopback(host)):
+        raise ConfigError(f"{reader.at('listen')}: {host} is not a loopback address, and this "
+                          "port serves /metrics without a token; listen on 127.0.0.1 (or ::1), "
+                          "or set metrics.allow_remote: true if a firewall guards it")
+    return metrics
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _storage(reader: _Reader) -> str:
     storage = reader.get("storage", str, "sqlite")
     if storage != "sqlite" and not storage.startswith(STORAGE_SCHEMES):
@@ -711,6 +752,7 @@ def parse_config(data: Any, layouts: frozenset[str] = frozenset()) -> Config:
         cap_ingest=_cap_ingest(_Reader(root.get("cap_ingest", dict, {}), "cap_ingest")),
         limits=_limits(_Reader(root.get("limits", dict, {}), "limits")),
         logging=_logging(_Reader(root.get("logging", dict, {}), "logging")),
+        metrics=_metrics(_Reader(root.get("metrics", dict, {}), "metrics")),
     )
     root.done()
     return config

@@ -15,6 +15,7 @@ from feedserver.console.sessions import signed_in
 from feedserver.feeds import creative_views as renders
 from feedserver.feeds import views as feeds
 from feedserver.interop import views as interop
+from feedserver.ops import metrics_views
 from feedserver.push import deliveries, player, sse, ws
 
 ALERT = "/v1/alerts/{alert_id}"
@@ -25,6 +26,8 @@ ROUTES = [
     web.get("/healthz", public(meta.healthz)),
     web.get("/v1/openapi.yaml", public(meta.openapi)),
     web.get("/v1/keys", public(meta.keys)),
+    # Prometheus; or, when `metrics.listen` is set, also on that port without a token
+    web.get("/metrics", staff("admin", metrics_views.metrics)),
     web.get("/v1/alerts", staff("viewer", alerts.list_alerts)),
     web.post("/v1/alerts", staff("editor", alerts.create_alert)),
     web.get(ALERT, staff("viewer", alerts.get_alert)),

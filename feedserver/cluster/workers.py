@@ -34,9 +34,12 @@ PR_SET_PDEATHSIG = 1
 
 class Supervisor:
     def __init__(self, command: Sequence[str], workers: int, grace_seconds: float,
-                 load: Callable[[], object]) -> None:
+                 load: Callable[[], object],
+                 on_exit: Callable[[int], None] = lambda pid: None) -> None:
+        """`on_exit` hears the pid of each worker that exited (its metrics are tidied)."""
         self.command = list(command)
         self.load = load
+        self.on_exit = on_exit
         self.workers = workers
         self.stop_timeout = grace_seconds + STOP_MARGIN_SECONDS
         self.children: dict[int, tuple[subprocess.Popen, float]] = {}
@@ -78,6 +81,7 @@ class Supervisor:
                 code = child.poll()
                 if code is None or self.stopping:
                     continue
+                self.on_exit(child.pid)
                 early = time.monotonic() - started < EARLY_DEATH_SECONDS
                 self.early_deaths = self.early_deaths + 1 if early else 0
                 if self.early_deaths > EARLY_DEATHS_ALLOWED:

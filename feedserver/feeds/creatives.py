@@ -21,7 +21,7 @@ from feedserver.render.creative import Creative, plan_report
 from feedserver.render.digest import EXTENSIONS, content_digest, creative_digest, rendered_part
 from feedserver.render.photos import PhotoData
 from feedserver.render.pool import WorkerPool
-from feedserver.render.queue import PRIMARY, REST, URGENT, Job, RenderQueue
+from feedserver.render.queue import PRIMARY, REST, URGENT, Job, RenderQueue, Timed
 from feedserver.render.report import warnings
 from feedserver.store.base import Event, Store
 from feedserver.timeutil import Clock
@@ -32,7 +32,8 @@ PREVIEW_CACHE = 64  # creatives of drafts and previews kept, most recent first
 
 
 class RenderService:
-    def __init__(self, live: LiveConfig, store: Store, pool: WorkerPool, clock: Clock) -> None:
+    def __init__(self, live: LiveConfig, store: Store, pool: WorkerPool, clock: Clock,
+                 timed: Timed | None = None) -> None:
         self.live, self.store, self.pool, self.clock = live, store, pool, clock
         config = live.current
         self._creatives: dict[str, Creative] = {}
@@ -40,7 +41,7 @@ class RenderService:
         # Creatives served to screens are rendered once per host for all its workers.
         self.shared_dir = config.data_dir / "renders"
         self._queue = RenderQueue(pool, pool.workers, self._rendered, str(self.shared_dir),
-                                  self._wanted)
+                                  self._wanted, timed)
         self._served: dict[str, set[str]] = {}  # alert id -> digests of its shown version
         self._claimed: dict[str, tuple[Job, Alert]] = {}  # digest -> job, alert
         self._alerts: dict[str, Alert] = {}  # alert id -> its shown version
@@ -84,6 +85,11 @@ class RenderService:
         return {fmt: self.url(self.job(alert, profile, fmt).digest, fmt) for fmt in profile.formats}
 
     # rendering ----------------------------------------------------------------------------
+    @property
+    def queued(self) -> int:
+        """Creatives waiting for a render worker."""
+        return self._queue.queued
+
     async def _photos(self, alert: Alert) -> dict[str, PhotoData]:
         photos = {}
         for photo_id in alert.photo_ids():

@@ -17,6 +17,9 @@ from feedserver.store.base import Receipt, Store
 log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL_SECONDS = 1.0
+# Screens remembered as seen (for the metrics' distinct screens): a bound, since a network key
+# could name any number of made-up screens.
+MAX_SCREENS_SEEN = 100_000
 
 
 ENDED = ("cancelled", "expired")
@@ -37,10 +40,12 @@ class ReceiptBook:
         self.turned_away = 0  # receipts not recorded because their network was at the bound
         self._pending: dict[tuple[str, int, str, str, str], datetime] = {}
         self._counted: dict[tuple[str, str, int], set[tuple[str, str]]] = {}
+        self._seen: dict[tuple[str, str, str], datetime] = {}
 
     def record(self, network: str, profile: str, screen: str,
                alerts: Iterable[tuple[str, int]]) -> None:
         now = self.clock()
+        self.seen(network, profile, screen, now)
         for alert_id, version in alerts:
             counted = self._counted.get((network, alert_id, version))
             if counted is None:
@@ -61,6 +66,24 @@ class ReceiptBook:
         for key in [k for k in self._counted if k[1] == alert.id]:
             if gone or key[2] != alert.version:
                 del self._counted[key]
+
+    def seen(self, network: str, profile: str, screen: str, at: datetime | None = None) -> None:
+        """The screen asked for its feed (or is connected) now."""
+        key = (network, profile, screen)
+        if key in self._seen or len(self._seen) < MAX_SCREENS_SEEN:
+            self._seen[key] = at or self.clock()
+
+    def screens(self, since: float) -> dict[tuple[str, str], dict[str, float]]:
+        """Per network and profile, the screens seen since `since` (a Unix time) and when;
+        those seen before are forgotten."""
+        found: dict[tuple[str, str], dict[str, float]] = {}
+        for (network, profile, screen), at in list(self._seen.items()):
+            when = at.timestamp()
+            if when < since:
+                del self._seen[(network, profile, screen)]
+            else:
+                found.setdefault((network, profile), {})[screen] = when
+        return found
 
     async def flush(self) -> None:
         if not self._pending:

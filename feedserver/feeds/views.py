@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 from aiohttp import web
 
-from feedserver.appkeys import FEEDS, RECEIPTS, SIGNATURES
+from feedserver.appkeys import FEEDS, METRICS, RECEIPTS, SIGNATURES
 from feedserver.auth import NETWORK
 from feedserver.config import Network, Profile
 from feedserver.errors import not_found
@@ -43,6 +43,7 @@ def screen_view(request: web.Request) -> ScreenView:
     facts = screen_facts(request)
     place = screen_place(profile, facts.at, facts.region)
     app = request.app
+    app[METRICS].poll(network.id, profile.id)
     document = app[FEEDS].document(network, profile, place)
     if facts.screen is not None:
         app[RECEIPTS].record(network.id, profile.id, facts.screen, document.receipt_keys)

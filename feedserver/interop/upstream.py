@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
 
 import aiohttp
@@ -41,14 +41,20 @@ MAX_LIST_BYTES = 4 * 1024 * 1024
 MAX_BACKOFF_SECONDS = 900
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=30, sock_connect=10)
 LIVE = ("draft", "active")
+# what a poll came to, for the metrics: one of these, per upstream
+OK, UNCHANGED, MALFORMED, REFUSED, UNREACHABLE, FAILED = (
+    "ok", "unchanged", "malformed", "http_error", "unreachable", "failed")
+Reported = Callable[[str, str], None]  # (upstream id, result)
 
 
 class Poller:
     """One upstream: fetch, compare, mirror. `poll_once` is the whole job, run on a timer."""
 
     def __init__(self, upstream: Upstream, session: aiohttp.ClientSession, alerts: AlertService,
-                 store: Store, pool: Executor, clock: Clock, fetch_rules: FetchRules) -> None:
+                 store: Store, pool: Executor, clock: Clock, fetch_rules: FetchRules,
+                 report: Reported = lambda upstream, result: None) -> None:
         self.upstream = upstream
+        self.report = report
         self.session = session
         self.fetch_rules = fetch_rules
         self.alerts = alerts
@@ -71,7 +77,7 @@ class Poller:
                 await self.poll_once()
             except Exception:
                 log.exception("upstream %s: mirroring failed", self.upstream.id)
-                self._failed("mirroring failed")
+                self._failed("mirroring failed", FAILED)
             await asyncio.sleep(self.delay())
 
     def delay(self) -> float:
@@ -88,18 +94,22 @@ class Poller:
                 if parsed is not None:
                     await self._mirror(parsed)
             except Malformed as exc:
-                return self._failed(f"malformed answer ({exc}); keeping the last good state")
+                return self._failed(f"malformed answer ({exc}); keeping the last good state",
+                                    MALFORMED)
             except aiohttp.ClientResponseError as exc:
-                return self._failed(f"answered HTTP {exc.status}; keeping the last good state")
+                return self._failed(f"answered HTTP {exc.status}; keeping the last good state",
+                                    REFUSED)
             except (aiohttp.ClientError, TimeoutError) as exc:
                 return self._failed(f"unreachable ({type(exc).__name__}); keeping the last "
-                                    "good state")
+                                    "good state", UNREACHABLE)
             finally:
                 self.polled.set()
             self.failures = 0
+            self.report(self.upstream.id, OK if parsed is not None else UNCHANGED)
             return True
 
-    def _failed(self, why: str) -> bool:
+    def _failed(self, why: str, result: str) -> bool:
+        self.report(self.upstream.id, result)
         self.failures += 1
         log.warning("upstream %s: %s; retry %d", self.upstream.id, why, self.failures)
         return False
@@ -206,11 +216,12 @@ class Poller:
 @contextlib.asynccontextmanager
 async def upstream_pollers(upstreams: tuple[Upstream, ...], alerts: AlertService, store: Store,
                            pool: Executor, clock: Clock, fetch_rules: FetchRules,
+                           report: Reported = lambda upstream, result: None,
                            ) -> AsyncIterator[dict[str, Poller]]:
     """One poller per configured upstream, for as long as the block runs (not yet polling:
-    see `run_pollers`)."""
+    see `run_pollers`); `report` hears what each poll came to (the metrics)."""
     async with aiohttp.ClientSession() as session:
-        yield {u.id: Poller(u, session, alerts, store, pool, clock, fetch_rules)
+        yield {u.id: Poller(u, session, alerts, store, pool, clock, fetch_rules, report)
                for u in upstreams}
 
 

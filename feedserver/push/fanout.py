@@ -208,6 +208,12 @@ class Hub:
     def connected(self) -> int:
         return sum(len(g.clients) for g in self._groups.values())
 
+    def streams(self) -> Iterator[tuple[str, str, int, str | None]]:
+        """(network, profile, kind, screen) of every connected client, for the metrics."""
+        for group in self._groups.values():
+            for client in group.clients:
+                yield group.network.id, group.profile.id, client.kind, client.screen
+
     def join(self, network: Network, profile: Profile, place: Place, screen: str | None,
              transport: asyncio.Transport, kind: int) -> Client:
         """Register a client; from now on it is sent every event after `self.last_seq`."""

@@ -154,8 +154,10 @@ class Sender:
     """Delivers one network's outbox, oldest first, one delivery at a time."""
 
     def __init__(self, network: Network, body: BodyFormat, sources: DocumentSources,
-                 session: aiohttp.ClientSession, settings: WebhookSettings) -> None:
+                 session: aiohttp.ClientSession, settings: WebhookSettings,
+                 on_failure: Callable[[str], None]) -> None:
         self.network = network
+        self.on_failure = on_failure
         self.body = body
         self.sources = sources
         self.session = session
@@ -219,6 +221,7 @@ class Sender:
             await store.mark_delivery(delivery.id, state="delivered", at=now,
                                       status=outcome.status, error=None, next_at=None)
             return
+        self.on_failure(self.network.id)
         attempts = delivery.attempts + 1
         expired = now - delivery.created_at >= timedelta(seconds=self.settings.retry_for_seconds)
         refused = outcome.refused and attempts >= self.settings.refusal_tries
@@ -257,8 +260,11 @@ class Webhooks:
     """One sender per network with a webhook, woken by every committed event."""
 
     def __init__(self, sources: DocumentSources, live: LiveConfig,
-                 session: aiohttp.ClientSession, settings: WebhookSettings) -> None:
+                 session: aiohttp.ClientSession, settings: WebhookSettings,
+                 on_failure: Callable[[str], None] = lambda network: None) -> None:
+        """`on_failure` hears the network of each attempt not answered 2xx (the metrics)."""
         self.sources = sources
+        self.on_failure = on_failure
         self.session = session
         self.settings = settings
         self.senders: dict[str, Sender] = {}
@@ -288,7 +294,8 @@ class Webhooks:
                 log.error("network %s: webhook format %r is not available in this build; its "
                           "deliveries stay pending", network.id, network.webhook.format)
                 continue
-            sender = Sender(network, body, self.sources, self.session, self.settings)
+            sender = Sender(network, body, self.sources, self.session, self.settings,
+                            self.on_failure)
             self.senders[network.id] = sender
             if self._group is not None and not self.stopping:
                 self._group.create_task(sender.run(), name=f"webhooks-{network.id}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -40,15 +41,19 @@ class _Pending:
 
 
 Done = Callable[[Job, asyncio.Future[Creative]], None]
+Timed = Callable[[str, float], None]  # (format, seconds) of each creative rendered
 
 
 class RenderQueue:
     def __init__(self, pool: Executor, workers: int, on_done: Done,
                  shared_dir: str | None = None,
-                 shareable: Callable[[str], bool] = lambda digest: False) -> None:
+                 shareable: Callable[[str], bool] = lambda digest: False,
+                 timed: Timed | None = None) -> None:
         """`shared_dir`: where the creatives that are `shareable` (served to screens) are
-        rendered once for every process of the host (see `shared`)."""
+        rendered once for every process of the host (see `shared`); `timed` hears how long
+        each render took (the metrics)."""
         self.pool, self.workers, self.on_done = pool, workers, on_done
+        self.timed = timed
         self.shared_dir, self.shareable = shared_dir, shareable
         self._heap: asyncio.PriorityQueue[tuple[int, int, str]] = asyncio.PriorityQueue()
         self._pending: dict[str, _Pending] = {}
@@ -85,6 +90,11 @@ class RenderQueue:
             self._heap.put_nowait((priority, next(self._order), job.digest))
         return pending.future
 
+    @property
+    def queued(self) -> int:
+        """Jobs waiting for a worker (not those running)."""
+        return len(self._pending) - len(self._running)
+
     def waiting(self, digest: str) -> asyncio.Future[Creative] | None:
         """The render of `digest` if it is queued or running; it becomes urgent."""
         pending = self._pending.get(digest)
@@ -100,6 +110,7 @@ class RenderQueue:
                 continue  # a stale entry left by a raised priority
             self._running.add(digest)
             job = pending.job
+            started = time.perf_counter()
             try:
                 creative = await asyncio.get_running_loop().run_in_executor(
                     self.pool,
@@ -121,6 +132,8 @@ class RenderQueue:
             else:
                 if not pending.future.done():  # cancelled by a waiter that went away
                     pending.future.set_result(creative)
+                if self.timed is not None:
+                    self.timed(job.fmt, time.perf_counter() - started)
             finally:
                 self._running.discard(digest)
                 self._pending.pop(digest, None)

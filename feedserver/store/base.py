@@ -203,6 +203,10 @@ class Store(ABC):
         """The network's deliveries, newest first."""
 
     @abstractmethod
+    async def delivery_backlog(self) -> dict[str, int]:
+        """Pending deliveries per network (networks with none are left out)."""
+
+    @abstractmethod
     async def claim_delivery(self, network: str, lease_seconds: float) -> Delivery | None:
         """Lease the network's oldest pending delivery to this instance, if it is due and no
         other instance holds a running lease on it; None otherwise. Deliveries of one network

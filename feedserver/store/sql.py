@@ -310,6 +310,11 @@ class SqlStore(Store):
         return [_delivery(row) for row in rows]
 
 
+    async def delivery_backlog(self) -> dict[str, int]:
+        rows = await self.db.fetch("SELECT network, COUNT(*) FROM deliveries"
+                                   " WHERE state = 'pending' GROUP BY network")
+        return {network: count for network, count in rows}
+
     async def claim_delivery(self, network: str, lease_seconds: float) -> Delivery | None:
         # Only heads are candidates, so each alert's order holds. PostgreSQL locks the
         # oldest due one with SKIP LOCKED: a second claimer at the same moment gets None
