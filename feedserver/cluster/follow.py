@@ -10,11 +10,11 @@ lost costs at most `fallback_seconds` of delay, because the follower also looks 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from feedserver.events import EventBus
 from feedserver.store.base import Store
+from feedserver.tasks import wait_at_most
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,7 @@ class LogFollower:
         listening = asyncio.create_task(self._listen(), name="log-wakeups")
         try:
             while True:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._poked.wait(), self.fallback_seconds)
+                await wait_at_most(self._poked, self.fallback_seconds)
                 self._poked.clear()
                 try:
                     await self.catch_up()

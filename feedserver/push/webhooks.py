@@ -15,7 +15,6 @@ the CAP 1.2 message of the event's alert version once per network (built by the 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import logging
@@ -37,6 +36,7 @@ from feedserver.liveconfig import LiveConfig
 from feedserver.push.envelopes import envelope, heard_as, heard_entry
 from feedserver.signing.jws import signed_message
 from feedserver.store.base import Delivery, DeliveryTargets, Event
+from feedserver.tasks import wait_at_most
 
 log = logging.getLogger(__name__)
 
@@ -191,8 +191,7 @@ class Sender:
             due_in = None if delivery is None else self._due_in(delivery)
             wait = self.settings.idle_check_seconds if due_in is None \
                 else due_in if due_in > 0 else CLAIM_RETRY_SECONDS
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), wait)
+            await wait_at_most(self.wake, wait)
 
     def _lease_seconds(self) -> float:
         """Long enough to post (at most `timeout_seconds`) and record the outcome, and no
@@ -333,11 +332,8 @@ class Webhooks:
         receiver then is recorded as unanswered, its lease ended, so the next leader (after
         the restart, or another instance) sends it again at once rather than when the lease
         would lapse; receivers dedupe by its id. The POST itself is cancelled after this."""
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
+        if await wait_at_most(self._idle, timeout):
             return
-        except TimeoutError:
-            pass
         for sender in self.senders.values():
             delivery = sender.attempting
             if delivery is None:

@@ -6,10 +6,11 @@ SQL is written once with PostgreSQL's `$1` placeholders; SQLite gets them as `?1
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
+
+from feedserver.tasks import wait_at_most
 
 Row = Sequence[Any]
 
@@ -68,5 +69,4 @@ class Waker:
         self._event = asyncio.Event()
 
     async def wait(self, timeout: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._event.wait(), timeout)
+        await wait_at_most(self._event, timeout)
