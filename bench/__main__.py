@@ -19,7 +19,7 @@ from bench.probe import Settings
 from bench.procs import raise_nofile
 from bench.table import Row, markdown
 
-SECTIONS = ("poll", "place", "push", "render")
+SECTIONS = ("poll", "workers", "place", "push", "render")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -46,6 +46,8 @@ async def run(args: argparse.Namespace) -> list[Row]:
         match name:
             case "poll":
                 rows += await poll.section(settings)
+            case "workers":
+                rows += await poll.workers_section(settings)
             case "place":
                 rows += await place.section(settings)
             case "push":

@@ -142,11 +142,13 @@ def rss_kib(pids: Sequence[int]) -> int:
 
 
 async def wait_for_text(
-    log: Path, text: str, proc: asyncio.subprocess.Process, timeout: float = 30.0
+    log: Path, text: str, proc: asyncio.subprocess.Process, timeout: float = 30.0,
+    count: int = 1,
 ) -> None:
-    """Return once the process wrote `text` to its log (aiohttp's "Running on" line)."""
+    """Return once the process (or its workers) wrote `text` to its log `count` times
+    (aiohttp's "Running on" line, once per worker)."""
     deadline = time.monotonic() + timeout
-    while text not in log.read_text(errors="replace"):
+    while log.read_text(errors="replace").count(text) < count:
         if proc.returncode is not None:
             raise RuntimeError(
                 f"{log.name}: exited {proc.returncode}: {log.read_text(errors='replace')[-500:]}"
