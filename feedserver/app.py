@@ -24,6 +24,7 @@ from feedserver.appkeys import (
     FEEDS,
     HUB,
     POLLERS,
+    POLLS,
     POOL,
     RECEIPTS,
     RENDERER,
@@ -41,6 +42,7 @@ from feedserver.errors import error_middleware
 from feedserver.events import EventBus
 from feedserver.feeds.creatives import RenderService
 from feedserver.feeds.document import FeedCache
+from feedserver.feeds.polls import KnownPolls, lean_polls
 from feedserver.feeds.receipts import ReceiptBook
 from feedserver.http import no_sniffing
 from feedserver.interop.cap_ingest import IngestSources
@@ -66,7 +68,10 @@ Ctx = Callable[[web.Application], AsyncIterator[None]]
 
 def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     """The server for `config`; `clock` is what every part reads the time from."""
-    app = web.Application(middlewares=[error_middleware(StoreUnavailable), session_middleware],
+    # Per-request hooks go before lean_polls: it answers a screen's repeat polls itself, so
+    # only the middlewares ahead of it see every poll (see feedserver.feeds.polls).
+    app = web.Application(middlewares=[error_middleware(StoreUnavailable), session_middleware,
+                                       lean_polls],
                           client_max_size=MAX_BYTES + 1024)
     bus = EventBus()
     signing_keys = ring_of(config)  # read, or made on first start, before anything is served
@@ -87,6 +92,7 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     app[ALERTS] = alerts
     app[FEEDS] = feeds
     app[RECEIPTS] = receipts
+    app[POLLS] = KnownPolls()
     app[RENDERER] = renderer
     app[SIGNING_KEYS] = signing_keys
     app[SIGNATURES] = signatures
