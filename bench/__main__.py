@@ -19,7 +19,7 @@ from bench.probe import Settings
 from bench.procs import raise_nofile
 from bench.table import Row, markdown
 
-SECTIONS = ("poll", "workers", "place", "push", "render")
+SECTIONS = ("poll", "workers", "place", "push", "push-workers", "render")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -52,6 +52,8 @@ async def run(args: argparse.Namespace) -> list[Row]:
                 rows += await place.section(settings)
             case "push":
                 rows += await push.section(steps, publishes)
+            case "push-workers":
+                rows += await push.workers_section(5000 if args.quick else 50_000, publishes)
             case "render":
                 rows += await render.section()
         print(f"bench: {name} took {time.monotonic() - started:.0f} s", file=sys.stderr)

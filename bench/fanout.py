@@ -26,6 +26,7 @@ from bench.stats import median, percentile
 
 COLLECT_TIMEOUT = 15.0
 SETTLE_SECONDS = 1.0
+CLIENTS_PER_SOURCE = 20_000  # of the ~28,000 ephemeral ports a loopback address has
 
 
 class Publisher(Protocol):
@@ -66,10 +67,12 @@ class SwarmProcess:
         self.proc = proc
 
     @classmethod
-    async def start(cls, url: str, ready_token: str) -> SwarmProcess:
-        args = python("bench.swarm", "--url", url, "--ready-token", ready_token)
+    async def start(cls, url: str, ready_token: str, sources: int, cpus: str | None
+                    ) -> SwarmProcess:
+        args = python("bench.swarm", "--url", url, "--ready-token", ready_token,
+                      "--sources", str(sources))
         proc = await asyncio.create_subprocess_exec(
-            *pinned(args, LOAD_CPUS),
+            *pinned(args, cpus),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             limit=2**24,
@@ -108,17 +111,20 @@ async def fan_out(
     steps: Sequence[int],
     publishes: int,
     ready_token: str = "",
+    cpus: str | None = LOAD_CPUS,
 ) -> list[Step]:
     """Grow the swarm through `steps` clients; at each, measure `publishes` sends, and memory
     per connection as the server's RSS growth over the clients this step added (so what
-    publishes leave behind, such as cached renders, is not counted as connection memory)."""
-    swarm = await SwarmProcess.start(url, ready_token)
+    publishes leave behind, such as cached renders, is not counted as connection memory).
+    The swarm runs on `cpus`, from as many loopback addresses as its ports need."""
+    sources = -(-max(steps) // CLIENTS_PER_SOURCE)
+    swarm = await SwarmProcess.start(url, ready_token, sources, cpus)
     results, clients = [], 0
     try:
         for target in steps:
             await quiet(server)
             before, connected = rss_kib(server_tree(server)), clients
-            grown = await swarm.ask(300, cmd="grow", to=target)
+            grown = await swarm.ask(600, cmd="grow", to=target)
             await asyncio.sleep(SETTLE_SECONDS)
             clients = grown["clients"]
             added = rss_kib(server_tree(server)) - before

@@ -37,11 +37,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+NOFILE_WANTED = 131_072  # 50,000 clients and their server ends, with room to spare
+
+
 def raise_nofile() -> int:
-    """Lift this process's (and so its children's) open-file limit to the hard limit."""
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return hard
+    """Lift this process's (and so its children's) open-file limit: to NOFILE_WANTED where
+    allowed (root, or a hard limit that high), else to the hard limit. The limit reached."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    for limit in (max(NOFILE_WANTED, hard), hard):
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, limit), max(soft, limit)))
+        except (ValueError, OSError):
+            continue
+        return max(soft, limit)
+    return soft
 
 
 async def wait_for_port(port: int, timeout: float = 20.0) -> None:

@@ -56,4 +56,4 @@ async def feed_document(request: web.Request) -> web.Response:
     facts = screen_facts(request)
     poll = Poll(network, profile, screen_place(profile, facts.at, facts.region), facts.screen)
     request.app[POLLS].remember(request, poll)
-    return answer_poll(request, poll)
+    return await answer_poll(request, poll)
