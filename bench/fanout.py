@@ -15,6 +15,7 @@ from typing import Protocol
 
 from bench.procs import (
     LOAD_CPUS,
+    nofile_limit,
     pinned,
     python,
     quiet,
@@ -27,6 +28,7 @@ from bench.stats import median, percentile
 COLLECT_TIMEOUT = 15.0
 SETTLE_SECONDS = 1.0
 CLIENTS_PER_SOURCE = 20_000  # of the ~28,000 ephemeral ports a loopback address has
+FILES_SPARE = 500  # open files a swarm process needs besides its clients' sockets
 
 
 class Publisher(Protocol):
@@ -67,10 +69,10 @@ class SwarmProcess:
         self.proc = proc
 
     @classmethod
-    async def start(cls, url: str, ready_token: str, sources: int, cpus: str | None
+    async def start(cls, url: str, ready_token: str, source: str, cpus: str | None
                     ) -> SwarmProcess:
         args = python("bench.swarm", "--url", url, "--ready-token", ready_token,
-                      "--sources", str(sources))
+                      "--source", source)
         proc = await asyncio.create_subprocess_exec(
             *pinned(args, cpus),
             stdin=asyncio.subprocess.PIPE,
@@ -95,12 +97,47 @@ class SwarmProcess:
         await stop(self.proc)
 
 
-async def _deliver(swarm: SwarmProcess, marker: str, send) -> list[float]:
+class Swarm:
+    """Enough swarm processes for the clients: each within the open-file limit of a process
+    and the ephemeral ports of its own loopback source address (127.0.0.1, .2, ...)."""
+
+    def __init__(self, procs: list[SwarmProcess]) -> None:
+        self.procs = procs
+
+    @classmethod
+    async def start(cls, url: str, ready_token: str, clients: int, cpus: str | None) -> Swarm:
+        per_process = min(CLIENTS_PER_SOURCE, nofile_limit() - FILES_SPARE)
+        count = -(-clients // per_process)
+        return cls([await SwarmProcess.start(url, ready_token, f"127.0.0.{1 + i}", cpus)
+                    for i in range(count)])
+
+    async def ask(self, wait: float, **command: object) -> list[dict]:
+        """The same command to every process (a grow to N clients in all is shared out)."""
+        share = command.get("to")
+        count = len(self.procs)
+        return await asyncio.gather(*(
+            proc.ask(wait, **command) if share is None else
+            proc.ask(wait, **{**command, "to": share // count + (i < share % count)})
+            for i, proc in enumerate(self.procs)
+        ))
+
+    async def grow(self, to: int) -> dict:
+        replies = await self.ask(600, cmd="grow", to=to)
+        return {"clients": sum(r["clients"] for r in replies),
+                "failed": sum(r["failed"] for r in replies)}
+
+    async def close(self) -> None:
+        await asyncio.gather(*(proc.close() for proc in self.procs))
+
+
+async def _deliver(swarm: Swarm, marker: str, send) -> list[float]:
     await swarm.ask(10, cmd="arm", marker=marker)
     t0 = time.monotonic()
     await send()
-    reply = await swarm.ask(COLLECT_TIMEOUT + 10, cmd="collect", t0=t0, timeout=COLLECT_TIMEOUT)
-    return reply["latencies_ms"] + [float("inf")] * (reply["clients"] - reply["received"])
+    replies = await swarm.ask(COLLECT_TIMEOUT + 10, cmd="collect", t0=t0,
+                              timeout=COLLECT_TIMEOUT)
+    return [x for r in replies for x in r["latencies_ms"]] + [float("inf")] * sum(
+        r["clients"] - r["received"] for r in replies)
 
 
 async def fan_out(
@@ -116,15 +153,14 @@ async def fan_out(
     """Grow the swarm through `steps` clients; at each, measure `publishes` sends, and memory
     per connection as the server's RSS growth over the clients this step added (so what
     publishes leave behind, such as cached renders, is not counted as connection memory).
-    The swarm runs on `cpus`, from as many loopback addresses as its ports need."""
-    sources = -(-max(steps) // CLIENTS_PER_SOURCE)
-    swarm = await SwarmProcess.start(url, ready_token, sources, cpus)
+    The swarm runs on `cpus`, in as many processes as the clients need."""
+    swarm = await Swarm.start(url, ready_token, max(steps), cpus)
     results, clients = [], 0
     try:
         for target in steps:
             await quiet(server)
             before, connected = rss_kib(server_tree(server)), clients
-            grown = await swarm.ask(600, cmd="grow", to=target)
+            grown = await swarm.grow(target)
             await asyncio.sleep(SETTLE_SECONDS)
             clients = grown["clients"]
             added = rss_kib(server_tree(server)) - before

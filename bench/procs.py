@@ -53,6 +53,11 @@ def raise_nofile() -> int:
     return soft
 
 
+def nofile_limit() -> int:
+    """The open-file limit of this process (and of the children it starts)."""
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
 async def wait_for_port(port: int, timeout: float = 20.0) -> None:
     """Return once something accepts connections on 127.0.0.1:port."""
     deadline = time.monotonic() + timeout

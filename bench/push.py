@@ -2,8 +2,9 @@
 connection, feedserver beside nginx's nchan module with the same swarm and message.
 
 Both servers run on core 0 (one nchan worker; one feedserver process with its pool), the
-client swarm on core 1. The workers rows (`--only push-workers`) hold 50,000 clients on 2
-workers each (`serve --workers 2`, nchan's `worker_processes 2`), everything unpinned.
+client swarm on core 1. The workers rows (`--only push-workers`) hold 50,000 clients (or as
+many as the open-file limit of a process lets two hold) on 2 workers each (`serve --workers
+2`, nchan's `worker_processes 2`), everything unpinned.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from bench import payloads
 from bench.fanout import Step, fan_out
 from bench.fs import FeedServer, feedserver
 from bench.nginx import NCHAN_LOCATIONS, nginx
-from bench.procs import LOAD_CPUS, PINNING, SERVER_CPUS
+from bench.procs import LOAD_CPUS, PINNING, SERVER_CPUS, nofile_limit
 from bench.table import BenchFailure, Row
 
 # (row name, Step field, unit); p50 only at the largest client count.
@@ -35,6 +36,7 @@ GOALS = {"p99_ms": "ratio <= 1.2", "kib_per_connection": "figure < 16"}
 TOP_GOALS = {"last_ms": "figure < 1000", "p99_ms": "ratio <= 1.0"}
 WORKERS_GOALS = {"kib_per_connection": "figure < 12"}
 WORKERS = 2
+SERVER_FILES_SPARE = 2000  # a worker's own files, and the kernel's uneven share of clients
 
 
 class NchanPublisher:
@@ -125,7 +127,8 @@ def _check(server: str, step: Step) -> None:
                            f" connect, {step.missing} never got a message")
 
 
-def rows(ours: list[Step], nchan: list[Step], publishes: int, workers: int = 1) -> list[Row]:
+def rows(ours: list[Step], nchan: list[Step], publishes: int, workers: int = 1,
+         note: str = "") -> list[Row]:
     """Per client count: p99, last delivery and memory per connection (and p50 at the top)."""
     result = []
     pinning = "pinned" if PINNING and workers == 1 else "unpinned"
@@ -152,6 +155,7 @@ def rows(ours: list[Step], nchan: list[Step], publishes: int, workers: int = 1) 
                     getattr(ref, field),
                     measured,
                     goal,
+                    note,
                 )
             )
     return result
@@ -164,8 +168,14 @@ async def section(steps: Sequence[int], publishes: int) -> list[Row]:
     return rows(ours, nchan, publishes)
 
 
-async def workers_section(clients: int, publishes: int) -> list[Row]:
-    """`clients` idle clients on 2 workers each, nchan first, then feedserver."""
+async def workers_section(wanted: int, publishes: int) -> list[Row]:
+    """`wanted` idle clients on 2 workers each (as many as the open-file limit of a process
+    lets 2 workers hold), nchan first, then feedserver."""
+    limit = nofile_limit()
+    clients = min(wanted, WORKERS * (limit - SERVER_FILES_SPARE))
+    note = "" if clients == wanted else (
+        f"{wanted:,} wanted: {limit:,} open files per process here (hard limit; raising it"
+        " needs CAP_SYS_RESOURCE)")
     nchan = await nchan_fan_out((clients,), publishes, WORKERS)
     ours = await feedserver_fan_out((clients,), publishes, WORKERS)
-    return rows(ours, nchan, publishes, WORKERS)
+    return rows(ours, nchan, publishes, WORKERS, note)

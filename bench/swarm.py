@@ -1,6 +1,6 @@
 """A swarm of idle SSE clients in its own process, driven over stdin/stdout (JSON lines).
 
-Run as `python -m bench.swarm --url URL [--ready-token TEXT] [--sources N]`. Each client is
+Run as `python -m bench.swarm --url URL [--ready-token TEXT] [--source ADDR]`. Each client is
 a raw asyncio protocol on one socket (a few hundred bytes of state, so the swarm measures the
 server, not itself). A client counts as connected once it has a 200 and, if given, has seen
 the ready token (feedserver's `snapshot` event). Commands, one JSON object a line:
@@ -13,8 +13,9 @@ the ready token (feedserver's `snapshot` event). Commands, one JSON object a lin
 
 T is a time.monotonic() of the driver: CLOCK_MONOTONIC is one clock for all processes.
 
-One source address has about 28,000 ephemeral ports (Linux's default range) towards one
-server port; `--sources N` spreads the clients over 127.0.0.1 ... 127.0.0.N (all loopback).
+One process holds as many clients as it may open files, and one source address has about
+28,000 ephemeral ports (Linux's default range): more clients take several swarms, each from
+its own loopback address (`--source 127.0.0.N`; see bench.fanout.Swarm).
 """
 
 from __future__ import annotations
@@ -109,23 +110,22 @@ def _request(url: str) -> tuple[str, int, bytes]:
     return parts.hostname or "127.0.0.1", parts.port or 80, request.encode()
 
 
-async def grow(swarm: Swarm, url: str, ready_token: bytes, to: int, sources: int = 1) -> dict:
-    """Connect clients until `to` are ready (at most CONNECT_CONCURRENCY handshakes at once),
-    from `sources` loopback addresses in turn."""
+async def grow(swarm: Swarm, url: str, ready_token: bytes, to: int, source: str) -> dict:
+    """Connect clients from `source` until `to` are ready (at most CONNECT_CONCURRENCY
+    handshakes at once)."""
     loop = asyncio.get_running_loop()
     host, port, request = _request(url)
     gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
     failed = 0
     started = time.monotonic()
 
-    async def one(number: int) -> None:
+    async def one() -> None:
         nonlocal failed
-        source = (f"127.0.0.{1 + number % sources}", 0)
         async with gate:
             try:
                 _t, client = await loop.create_connection(
                     lambda: SseClient(swarm, request, ready_token), host, port,
-                    local_addr=source,
+                    local_addr=(source, 0),
                 )
                 await asyncio.wait_for(client.ready, READY_TIMEOUT)
             except (OSError, TimeoutError) as exc:
@@ -135,7 +135,7 @@ async def grow(swarm: Swarm, url: str, ready_token: bytes, to: int, sources: int
             else:
                 swarm.clients.append(client)
 
-    await asyncio.gather(*(one(n) for n in range(len(swarm.clients), to)))
+    await asyncio.gather(*(one() for _ in range(max(0, to - len(swarm.clients)))))
     return {
         "clients": len(swarm.clients),
         "failed": failed,
@@ -154,7 +154,7 @@ async def collect(swarm: Swarm, t0: float, timeout: float) -> dict:
     }
 
 
-async def serve(url: str, ready_token: bytes, sources: int) -> None:
+async def serve(url: str, ready_token: bytes, source: str) -> None:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
@@ -163,7 +163,7 @@ async def serve(url: str, ready_token: bytes, sources: int) -> None:
         command = json.loads(line)
         match command["cmd"]:
             case "grow":
-                reply = await grow(swarm, url, ready_token, command["to"], sources)
+                reply = await grow(swarm, url, ready_token, command["to"], source)
             case "arm":
                 swarm.arm(command["marker"])
                 reply = {"armed": command["marker"]}
@@ -184,12 +184,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="idle SSE clients for the push bench")
     parser.add_argument("--url", required=True)
     parser.add_argument("--ready-token", default="")
-    parser.add_argument("--sources", type=int, default=1, help="loopback source addresses")
+    parser.add_argument("--source", default="127.0.0.1", help="loopback source address")
     args = parser.parse_args()
     raise_nofile()
     loop = new_loop(uvloop=True)
     try:
-        loop.run_until_complete(serve(args.url, args.ready_token.encode(), args.sources))
+        loop.run_until_complete(serve(args.url, args.ready_token.encode(), args.source))
     finally:
         loop.close()
 

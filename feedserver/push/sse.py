@@ -11,7 +11,7 @@ from aiohttp import HttpVersion11, web
 
 from feedserver.appkeys import HUB
 from feedserver.push.fanout import SSE_CHUNKED, SSE_PLAIN
-from feedserver.push.streams import stream_request
+from feedserver.push.streams import join, stream_request
 
 HEADERS = {
     "Content-Type": "text/event-stream",
@@ -29,10 +29,11 @@ async def events(request: web.Request) -> web.StreamResponse:
     if chunked:
         response.enable_chunked_encoding()
     await response.prepare(request)
-    client = hub.join(asked.network, asked.profile, asked.place, asked.screen,
-                      request.transport, SSE_CHUNKED if chunked else SSE_PLAIN)
+    client = join(request, asked, SSE_CHUNKED if chunked else SSE_PLAIN)
+    since = asked.since
+    del asked  # what the stream needs is in `client`; the frame of every stream stays small
     try:
-        if hub.go_live(client, await hub.opening(client, asked.since)):
+        if hub.go_live(client, await hub.opening(client, since)):
             await client.done
     finally:
         hub.leave(client)

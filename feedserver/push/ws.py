@@ -11,7 +11,7 @@ from aiohttp import web
 
 from feedserver.appkeys import HUB
 from feedserver.push.fanout import WS
-from feedserver.push.streams import stream_request
+from feedserver.push.streams import join, stream_request
 
 
 async def websocket(request: web.Request) -> web.WebSocketResponse:
@@ -19,10 +19,11 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     hub = request.app[HUB]
     ws = web.WebSocketResponse(compress=False, max_msg_size=4096)
     await ws.prepare(request)
-    client = hub.join(asked.network, asked.profile, asked.place, asked.screen,
-                      request.transport, WS)
+    client = join(request, asked, WS)
+    since = asked.since
+    del asked  # what the stream needs is in `client`; the frame of every stream stays small
     try:
-        if hub.go_live(client, await hub.opening(client, asked.since)):
+        if hub.go_live(client, await hub.opening(client, since)):
             async for _message in ws:
                 pass  # screens only listen
     finally:
