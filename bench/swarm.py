@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import socket
 import sys
 import time
 from urllib.parse import urlsplit
@@ -32,6 +33,7 @@ from bench.loops import new_loop
 from bench.procs import raise_nofile
 
 CONNECT_CONCURRENCY = 100
+IP_BIND_ADDRESS_NO_PORT = 24  # Linux's, not in Python's socket module
 READY_TIMEOUT = 30.0
 
 
@@ -110,6 +112,23 @@ def _request(url: str) -> tuple[str, int, bytes]:
     return parts.hostname or "127.0.0.1", parts.port or 80, request.encode()
 
 
+async def _connected(loop: asyncio.AbstractEventLoop, source: str, host: str, port: int
+                     ) -> socket.socket:
+    """A socket from `source` connected to host:port. The port is picked at connect time
+    (IP_BIND_ADDRESS_NO_PORT): a bind to port 0 must find a port free for every destination,
+    which gets slow as thousands are taken."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
+        sock.bind((source, 0))
+        sock.setblocking(False)
+        await loop.sock_connect(sock, (host, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 async def grow(swarm: Swarm, url: str, ready_token: bytes, to: int, source: str) -> dict:
     """Connect clients from `source` until `to` are ready (at most CONNECT_CONCURRENCY
     handshakes at once)."""
@@ -124,8 +143,8 @@ async def grow(swarm: Swarm, url: str, ready_token: bytes, to: int, source: str)
         async with gate:
             try:
                 _t, client = await loop.create_connection(
-                    lambda: SseClient(swarm, request, ready_token), host, port,
-                    local_addr=(source, 0),
+                    lambda: SseClient(swarm, request, ready_token),
+                    sock=await _connected(loop, source, host, port),
                 )
                 await asyncio.wait_for(client.ready, READY_TIMEOUT)
             except (OSError, TimeoutError) as exc:
