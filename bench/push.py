@@ -1,23 +1,25 @@
 """Push rows: 1k/5k/10k idle SSE clients, publish -> delivery p50/p99/last and memory per
 connection, feedserver beside nginx's nchan module with the same swarm and message.
 
-Both servers run on core 0 (one nchan worker; one feedserver process with its pool), the
-client swarm on core 1. The workers rows (`--only push-workers`) hold 50,000 clients (or as
-many as the open-file limit of a process lets two hold) on 2 workers each (`serve --workers
-2`, nchan's `worker_processes 2`), everything unpinned.
+Both servers run on core 0 (one nchan worker; one feedserver process with its pool), both up
+at once with their publishes interleaved, each with its own client swarm on core 1. The
+workers rows (`--only push-workers`) hold 50,000 clients (or as many as the open-file limit
+of a process lets two hold) on 2 workers each (`serve --workers 2`, nchan's
+`worker_processes 2`), everything unpinned.
 """
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import aiohttp
 
 from bench import payloads
-from bench.fanout import Step, fan_out
+from bench.fanout import Side, Step, fan_out
 from bench.fs import FeedServer, feedserver
 from bench.nginx import NCHAN_LOCATIONS, nginx
 from bench.procs import LOAD_CPUS, PINNING, SERVER_CPUS, nofile_limit
@@ -61,22 +63,18 @@ class NchanPublisher:
         """nchan keeps no alert state; nothing to undo."""
 
 
-async def nchan_fan_out(steps: Sequence[int], publishes: int, workers: int = 1) -> list[Step]:
-    """The reference: nginx + nchan (one worker on one core, or `workers` unpinned) with the
-    same swarm and message."""
-    cpus = SERVER_CPUS if workers == 1 else None
+@contextlib.asynccontextmanager
+async def nchan_side(clients: int, workers: int) -> AsyncIterator[Side]:
+    """The reference: nginx + nchan (one worker on one core, or `workers` unpinned)."""
     async with (
         nginx(
-            locations=NCHAN_LOCATIONS, nchan=True, connections=max(steps) + 5000, cpus=cpus,
-            workers=workers,
+            locations=NCHAN_LOCATIONS, nchan=True, connections=clients + 5000,
+            cpus=SERVER_CPUS if workers == 1 else None, workers=workers,
         ) as server,
         aiohttp.ClientSession() as session,
     ):
         publisher = NchanPublisher(session, server.url("/pub"))
-        return await fan_out(
-            server.url("/sub"), publisher, (server.pid,), steps=steps, publishes=publishes,
-            cpus=LOAD_CPUS if workers == 1 else None,
-        )
+        yield Side(server.url("/sub"), publisher, (server.pid,))
 
 
 class FeedServerPublisher:
@@ -101,22 +99,25 @@ class FeedServerPublisher:
         await self.fs.cancel(self.alert_id)
 
 
-async def feedserver_fan_out(steps: Sequence[int], publishes: int, workers: int = 1
-                             ) -> list[Step]:
-    """feedserver (one process on one core, or `workers` unpinned) with the same swarm."""
-    cpus = SERVER_CPUS if workers == 1 else None
+@contextlib.asynccontextmanager
+async def feedserver_side(workers: int) -> AsyncIterator[Side]:
+    """feedserver (one process on one core, or `workers` unpinned)."""
     with tempfile.TemporaryDirectory(prefix="bench-push-") as tmp:
-        async with feedserver(Path(tmp), profiles=1, cpus=cpus, workers=workers) as fs:
+        async with feedserver(Path(tmp), profiles=1, workers=workers,
+                              cpus=SERVER_CPUS if workers == 1 else None) as fs:
             publisher = FeedServerPublisher(fs, await fs.upload_photo())
-            return await fan_out(
-                fs.feed_url(suffix="/events"),
-                publisher,
-                fs.pids,
-                steps=steps,
-                publishes=publishes,
-                ready_token="snapshot",
-                cpus=LOAD_CPUS if workers == 1 else None,
-            )
+            yield Side(fs.feed_url(suffix="/events"), publisher, fs.pids, "snapshot")
+
+
+async def compare(steps: Sequence[int], publishes: int, workers: int = 1
+                  ) -> tuple[list[Step], list[Step]]:
+    """feedserver's and nchan's figures, both servers up and their publishes interleaved."""
+    async with nchan_side(max(steps), workers) as nchan, feedserver_side(workers) as ours:
+        theirs, mine = await fan_out(
+            [nchan, ours], steps=steps, publishes=publishes,
+            cpus=LOAD_CPUS if workers == 1 else None,
+        )
+    return mine, theirs
 
 
 def _check(server: str, step: Step) -> None:
@@ -162,20 +163,18 @@ def rows(ours: list[Step], nchan: list[Step], publishes: int, workers: int = 1,
 
 
 async def section(steps: Sequence[int], publishes: int) -> list[Row]:
-    """Push rows: nchan first (the reference), then feedserver, each with a fresh swarm."""
-    nchan = await nchan_fan_out(steps, publishes)
-    ours = await feedserver_fan_out(steps, publishes)
+    """Push rows: feedserver beside nchan, each with its own swarm, publishes interleaved."""
+    ours, nchan = await compare(steps, publishes)
     return rows(ours, nchan, publishes)
 
 
 async def workers_section(wanted: int, publishes: int) -> list[Row]:
     """`wanted` idle clients on 2 workers each (as many as the open-file limit of a process
-    lets 2 workers hold), nchan first, then feedserver."""
+    lets 2 workers hold), feedserver beside nchan."""
     limit = nofile_limit()
     clients = min(wanted, WORKERS * (limit - SERVER_FILES_SPARE))
     note = "" if clients == wanted else (
         f"{wanted:,} wanted: {limit:,} open files per process here (hard limit; raising it"
         " needs CAP_SYS_RESOURCE)")
-    nchan = await nchan_fan_out((clients,), publishes, WORKERS)
-    ours = await feedserver_fan_out((clients,), publishes, WORKERS)
+    ours, nchan = await compare((clients,), publishes, WORKERS)
     return rows(ours, nchan, publishes, WORKERS, note)
