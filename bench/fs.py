@@ -22,6 +22,7 @@ from bench import sizes
 from bench.procs import free_port, started, wait_for_text
 
 NETWORK = "bench"
+START_TIMEOUT = 120.0  # seconds; workers start side by side on a machine that may be busy
 KEY = "bench-network-key"
 TOKEN = "bench-publisher-token"
 
@@ -198,6 +199,6 @@ async def feedserver(
         proc = await stack.enter_async_context(
             started(serve_command(config_path, port, workers), cpus=cpus, log=log)
         )
-        await wait_for_text(log, "Running on", proc, count=workers)
+        await wait_for_text(log, "Running on", proc, START_TIMEOUT, count=workers)
         session = await stack.enter_async_context(aiohttp.ClientSession())
         yield FeedServer(port=port, pids=(proc.pid,), profiles=profiles, session=session)
