@@ -99,7 +99,9 @@ class SwarmProcess:
 
 class Swarm:
     """Enough swarm processes for the clients: each within the open-file limit of a process
-    and the ephemeral ports of its own loopback source address (127.0.0.1, .2, ...)."""
+    and the ephemeral ports of its own loopback source address (127.0.0.2, .3, ...). Never
+    127.0.0.1: tens of thousands of clients there would take the ports that servers (ours and
+    anyone's on this machine) are about to listen on."""
 
     def __init__(self, procs: list[SwarmProcess]) -> None:
         self.procs = procs
@@ -108,7 +110,7 @@ class Swarm:
     async def start(cls, url: str, ready_token: str, clients: int, cpus: str | None) -> Swarm:
         per_process = min(CLIENTS_PER_SOURCE, nofile_limit() - FILES_SPARE)
         count = -(-clients // per_process)
-        return cls([await SwarmProcess.start(url, ready_token, f"127.0.0.{1 + i}", cpus)
+        return cls([await SwarmProcess.start(url, ready_token, f"127.0.0.{2 + i}", cpus)
                     for i in range(count)])
 
     async def ask(self, wait: float, **command: object) -> list[dict]:

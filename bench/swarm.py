@@ -203,7 +203,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="idle SSE clients for the push bench")
     parser.add_argument("--url", required=True)
     parser.add_argument("--ready-token", default="")
-    parser.add_argument("--source", default="127.0.0.1", help="loopback source address")
+    parser.add_argument("--source", default="127.0.0.2", help="loopback source address")
     args = parser.parse_args()
     raise_nofile()
     loop = new_loop(uvloop=True)
