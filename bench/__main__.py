@@ -19,7 +19,7 @@ from bench.probe import Settings
 from bench.procs import raise_nofile
 from bench.table import Row, markdown
 
-SECTIONS = ("poll", "place", "push", "render")
+SECTIONS = ("poll", "workers", "place", "push", "push-workers", "render")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -46,10 +46,16 @@ async def run(args: argparse.Namespace) -> list[Row]:
         match name:
             case "poll":
                 rows += await poll.section(settings)
+            case "workers":
+                rows += await poll.workers_section(settings)
             case "place":
                 rows += await place.section(settings)
             case "push":
                 rows += await push.section(steps, publishes)
+            case "push-workers":
+                # connecting the clients takes most of it; 3 publishes keep the run short
+                rows += await push.workers_section(5000 if args.quick else 50_000,
+                                                   min(publishes, 3))
             case "render":
                 rows += await render.section()
         print(f"bench: {name} took {time.monotonic() - started:.0f} s", file=sys.stderr)

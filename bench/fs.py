@@ -1,7 +1,7 @@
 """feedserver under test: a temporary config and data dir, the server process, and its API.
 
-The server is the real `feedserver serve --config FILE --listen 127.0.0.1:PORT` (the uvloop
-and SO_REUSEPORT experiments run the same CLI through bench.fs_serve).
+The server is the real `feedserver serve --config FILE --listen 127.0.0.1:PORT`, with
+`--workers N` for several processes on the port.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ import yaml
 from PIL import Image, ImageDraw
 
 from bench import sizes
-from bench.procs import free_port, python, started, wait_for_text
+from bench.procs import free_port, started, wait_for_text
 
 NETWORK = "bench"
+START_TIMEOUT = 120.0  # seconds; workers start side by side on a machine that may be busy
 KEY = "bench-network-key"
 TOKEN = "bench-publisher-token"
 
@@ -167,12 +168,10 @@ class FeedServer:
         await self._call("POST", f"/v1/alerts/{alert_id}/cancel", json={"reason": "bench"})
 
 
-def serve_command(config_path: Path, port: int, knobs: tuple[str, ...]) -> list[str]:
-    """The real CLI; through bench.fs_serve when an experiment turns knobs (its flags)."""
-    serve = ["serve", "--config", str(config_path), "--listen", f"127.0.0.1:{port}"]
-    if not knobs:
-        return [str(Path(sys.executable).with_name("feedserver")), *serve]
-    return python("bench.fs_serve", *knobs, *serve)
+def serve_command(config_path: Path, port: int, workers: int) -> list[str]:
+    """The real CLI."""
+    return [str(Path(sys.executable).with_name("feedserver")), "serve", "--config",
+            str(config_path), "--listen", f"127.0.0.1:{port}", "--workers", str(workers)]
 
 
 @contextlib.asynccontextmanager
@@ -183,27 +182,23 @@ async def feedserver(
     profiles: int = 1,
     formats: tuple[str, ...] = ("jpg",),
     cpus: str | None = None,
-    knobs: tuple[str, ...] = (),
     workers: int = 1,
 ) -> AsyncIterator[FeedServer]:
     """feedserver on the config and data in `workdir` (written on first use, then reused, so
-    that SO_REUSEPORT workers can start on data a single process published); `workers` > 1
-    share the port. `--listen` overrides the config's port (public_url keeps the first).
-    `knobs` are bench.fs_serve flags."""
+    that workers can start on data a single process published); `workers` > 1 share the port
+    (`serve --workers N`: a supervisor and N processes). `--listen` overrides the config's port
+    (public_url keeps the first)."""
     port = port or free_port()
     config_path = workdir / "feedserver.yaml"
     if not config_path.exists():
         workdir.mkdir(parents=True, exist_ok=True)
         config_path.write_text(yaml.safe_dump(config(workdir / "data", port, profiles, formats)))
-    knobs += ("--reuse-port",) * (workers > 1)
-    command = serve_command(config_path, port, knobs)
+    log = workdir / "server.log"
+    log.write_bytes(b"")
     async with contextlib.AsyncExitStack() as stack:
-        pids = []
-        for worker in range(workers):
-            log = workdir / f"server-{worker}.log"
-            log.write_bytes(b"")
-            proc = await stack.enter_async_context(started(command, cpus=cpus, log=log))
-            await wait_for_text(log, "Running on", proc)
-            pids.append(proc.pid)
+        proc = await stack.enter_async_context(
+            started(serve_command(config_path, port, workers), cpus=cpus, log=log)
+        )
+        await wait_for_text(log, "Running on", proc, START_TIMEOUT, count=workers)
         session = await stack.enter_async_context(aiohttp.ClientSession())
-        yield FeedServer(port=port, pids=tuple(pids), profiles=profiles, session=session)
+        yield FeedServer(port=port, pids=(proc.pid,), profiles=profiles, session=session)

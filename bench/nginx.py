@@ -1,4 +1,4 @@
-"""Our own nginx: a temporary prefix and config on a free loopback port, one worker.
+"""Our own nginx: a temporary prefix and config on a free loopback port, one worker or more.
 
 Used twice: as the practical limit for polls (static files, `etag on`, 304 on If-None-Match)
 and, with Debian's nchan module, as the reference for SSE fan-out.
@@ -18,7 +18,7 @@ NCHAN_MODULE_DIRS = ("/usr/lib/nginx/modules", "/usr/share/nginx/modules")
 
 _CONF = """\
 {modules}
-worker_processes 1;
+worker_processes {workers};
 worker_rlimit_nofile {nofile};
 pid nginx.pid;
 error_log logs/error.log warn;
@@ -82,8 +82,10 @@ async def nginx(
     nchan: bool = False,
     connections: int = 1024,
     cpus: str | None = None,
+    workers: int = 1,
 ) -> AsyncIterator[Nginx]:
-    """nginx serving `files` from html/ (and `locations`), for the duration of the block."""
+    """nginx serving `files` from html/ (and `locations`), for the duration of the block;
+    `workers` processes share the port (nginx's reuse of one listening socket)."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="bench-nginx-") as tmp:
         prefix = Path(tmp)
@@ -95,6 +97,7 @@ async def nginx(
         modules = f"load_module {nchan_module()};" if nchan else ""
         conf = _CONF.format(
             modules=modules,
+            workers=workers,
             nofile=connections + 100,
             connections=connections,
             port=port,

@@ -37,11 +37,25 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+NOFILE_WANTED = 131_072  # 50,000 clients and their server ends, with room to spare
+
+
 def raise_nofile() -> int:
-    """Lift this process's (and so its children's) open-file limit to the hard limit."""
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return hard
+    """Lift this process's (and so its children's) open-file limit: to NOFILE_WANTED where
+    allowed (root, or a hard limit that high), else to the hard limit. The limit reached."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    for limit in (max(NOFILE_WANTED, hard), hard):
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, limit), max(soft, limit)))
+        except (ValueError, OSError):
+            continue
+        return max(soft, limit)
+    return soft
+
+
+def nofile_limit() -> int:
+    """The open-file limit of this process (and of the children it starts)."""
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 async def wait_for_port(port: int, timeout: float = 20.0) -> None:
@@ -142,11 +156,13 @@ def rss_kib(pids: Sequence[int]) -> int:
 
 
 async def wait_for_text(
-    log: Path, text: str, proc: asyncio.subprocess.Process, timeout: float = 30.0
+    log: Path, text: str, proc: asyncio.subprocess.Process, timeout: float = 30.0,
+    count: int = 1,
 ) -> None:
-    """Return once the process wrote `text` to its log (aiohttp's "Running on" line)."""
+    """Return once the process (or its workers) wrote `text` to its log `count` times
+    (aiohttp's "Running on" line, once per worker)."""
     deadline = time.monotonic() + timeout
-    while text not in log.read_text(errors="replace"):
+    while log.read_text(errors="replace").count(text) < count:
         if proc.returncode is not None:
             raise RuntimeError(
                 f"{log.name}: exited {proc.returncode}: {log.read_text(errors='replace')[-500:]}"

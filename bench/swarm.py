@@ -1,9 +1,9 @@
 """A swarm of idle SSE clients in its own process, driven over stdin/stdout (JSON lines).
 
-Run as `python -m bench.swarm --url URL [--ready-token TEXT]`. Each client is a raw asyncio
-protocol on one socket (a few hundred bytes of state, so the swarm measures the server, not
-itself). A client counts as connected once it has a 200 and, if given, has seen the ready
-token (feedserver's `snapshot` event). Commands, one JSON object a line:
+Run as `python -m bench.swarm --url URL [--ready-token TEXT] [--source ADDR]`. Each client is
+a raw asyncio protocol on one socket (a few hundred bytes of state, so the swarm measures the
+server, not itself). A client counts as connected once it has a 200 and, if given, has seen
+the ready token (feedserver's `snapshot` event). Commands, one JSON object a line:
 
     {"cmd": "grow", "to": N}            -> {"clients": N, "failed": F, "seconds": S}
     {"cmd": "arm", "marker": "..."}     -> {"armed": "..."}
@@ -12,6 +12,10 @@ token (feedserver's `snapshot` event). Commands, one JSON object a line:
     {"cmd": "quit"}
 
 T is a time.monotonic() of the driver: CLOCK_MONOTONIC is one clock for all processes.
+
+One process holds as many clients as it may open files, and one source address has about
+28,000 ephemeral ports (Linux's default range): more clients take several swarms, each from
+its own loopback address (`--source 127.0.0.N`; see bench.fanout.Swarm).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import socket
 import sys
 import time
 from urllib.parse import urlsplit
@@ -28,6 +33,7 @@ from bench.loops import new_loop
 from bench.procs import raise_nofile
 
 CONNECT_CONCURRENCY = 100
+IP_BIND_ADDRESS_NO_PORT = 24  # Linux's, not in Python's socket module
 READY_TIMEOUT = 30.0
 
 
@@ -106,8 +112,26 @@ def _request(url: str) -> tuple[str, int, bytes]:
     return parts.hostname or "127.0.0.1", parts.port or 80, request.encode()
 
 
-async def grow(swarm: Swarm, url: str, ready_token: bytes, to: int) -> dict:
-    """Connect clients until `to` are ready (at most CONNECT_CONCURRENCY handshakes at once)."""
+async def _connected(loop: asyncio.AbstractEventLoop, source: str, host: str, port: int
+                     ) -> socket.socket:
+    """A socket from `source` connected to host:port. The port is picked at connect time
+    (IP_BIND_ADDRESS_NO_PORT): a bind to port 0 must find a port free for every destination,
+    which gets slow as thousands are taken."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
+        sock.bind((source, 0))
+        sock.setblocking(False)
+        await loop.sock_connect(sock, (host, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+async def grow(swarm: Swarm, url: str, ready_token: bytes, to: int, source: str) -> dict:
+    """Connect clients from `source` until `to` are ready (at most CONNECT_CONCURRENCY
+    handshakes at once)."""
     loop = asyncio.get_running_loop()
     host, port, request = _request(url)
     gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
@@ -119,7 +143,8 @@ async def grow(swarm: Swarm, url: str, ready_token: bytes, to: int) -> dict:
         async with gate:
             try:
                 _t, client = await loop.create_connection(
-                    lambda: SseClient(swarm, request, ready_token), host, port
+                    lambda: SseClient(swarm, request, ready_token),
+                    sock=await _connected(loop, source, host, port),
                 )
                 await asyncio.wait_for(client.ready, READY_TIMEOUT)
             except (OSError, TimeoutError) as exc:
@@ -148,7 +173,7 @@ async def collect(swarm: Swarm, t0: float, timeout: float) -> dict:
     }
 
 
-async def serve(url: str, ready_token: bytes) -> None:
+async def serve(url: str, ready_token: bytes, source: str) -> None:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
@@ -157,7 +182,7 @@ async def serve(url: str, ready_token: bytes) -> None:
         command = json.loads(line)
         match command["cmd"]:
             case "grow":
-                reply = await grow(swarm, url, ready_token, command["to"])
+                reply = await grow(swarm, url, ready_token, command["to"], source)
             case "arm":
                 swarm.arm(command["marker"])
                 reply = {"armed": command["marker"]}
@@ -178,11 +203,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="idle SSE clients for the push bench")
     parser.add_argument("--url", required=True)
     parser.add_argument("--ready-token", default="")
+    parser.add_argument("--source", default="127.0.0.2", help="loopback source address")
     args = parser.parse_args()
     raise_nofile()
     loop = new_loop(uvloop=True)
     try:
-        loop.run_until_complete(serve(args.url, args.ready_token.encode()))
+        loop.run_until_complete(serve(args.url, args.ready_token.encode(), args.source))
     finally:
         loop.close()
 

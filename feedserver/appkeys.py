@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from feedserver.events import EventBus
     from feedserver.feeds.creatives import RenderService
     from feedserver.feeds.document import FeedCache
+    from feedserver.feeds.polls import KnownPolls
     from feedserver.feeds.receipts import ReceiptBook
     from feedserver.interop.cap_ingest import IngestSources
     from feedserver.interop.syndication import Syndication
@@ -37,6 +38,7 @@ EVENTS: web.AppKey[EventBus] = web.AppKey("events")
 ALERTS: web.AppKey[AlertService] = web.AppKey("alerts")
 FEEDS: web.AppKey[FeedCache] = web.AppKey("feeds")
 RECEIPTS: web.AppKey[ReceiptBook] = web.AppKey("receipts")
+POLLS: web.AppKey[KnownPolls] = web.AppKey("polls")
 POOL: web.AppKey[WorkerPool] = web.AppKey("pool")
 RENDERER: web.AppKey[RenderService] = web.AppKey("renderer")
 HUB: web.AppKey[Hub] = web.AppKey("hub")

@@ -15,7 +15,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from feedserver.alerts.model import VISIBLE, Alert
 from feedserver.config import AlertsConfig, Config, Network, Profile
@@ -75,8 +75,13 @@ class FeedDocument:
 
     def variant(self, client: str) -> tuple[bytes, str]:
         """The body and ETag for a client; each client keeps its own poll interval."""
-        digest = hashlib.blake2b(client.encode(), digest_size=2).digest()
-        return self.variants[int.from_bytes(digest) % len(self.variants)]
+        return self.variants[client_slot(client) % len(self.variants)]
+
+
+@lru_cache(maxsize=65536)  # a screen (or an address) asks again on every poll
+def client_slot(client: str) -> int:
+    """A number that is the same for a client in every process and on every host."""
+    return int.from_bytes(hashlib.blake2b(client.encode(), digest_size=2).digest())
 
 
 def encode(doc: dict) -> tuple[bytes, str]:

@@ -6,17 +6,16 @@ from typing import NamedTuple
 
 from aiohttp import web
 
-from feedserver.appkeys import FEEDS, METRICS, RECEIPTS, SIGNATURES
+from feedserver.appkeys import FEEDS, METRICS, POLLS, RECEIPTS
 from feedserver.auth import NETWORK
 from feedserver.config import Network, Profile
 from feedserver.errors import not_found
 from feedserver.feeds.document import FeedDocument
+from feedserver.feeds.polls import CACHING, Poll, answer_poll
 from feedserver.geo.reach import Place, screen_place
-from feedserver.http import etag_matches, screen_facts
-from feedserver.signing.jws import HEADER as JWS_HEADER
+from feedserver.http import screen_facts
 
-CACHING = {"Cache-Control": "private, no-cache", "Vary": "Authorization"}
-JSON_TYPE = {"Content-Type": "application/json; charset=utf-8"}
+__all__ = ["CACHING", "ScreenView", "feed_document", "screen_profile", "screen_view"]
 
 
 def screen_profile(request: web.Request) -> tuple[Network, Profile]:
@@ -51,11 +50,11 @@ def screen_view(request: web.Request) -> ScreenView:
 
 
 async def feed_document(request: web.Request) -> web.Response:
-    """The hot path of the whole server: a dictionary lookup and a few header comparisons."""
-    view = screen_view(request)
-    body, etag = view.document.variant(view.screen or request.remote or "")
-    if etag_matches(request, etag):
-        return web.Response(status=304, headers={**CACHING, "ETag": etag})
-    signature = request.app[SIGNATURES].header(body, etag)
-    return web.Response(body=body, headers={**CACHING, "ETag": etag, **JSON_TYPE,
-                                            JWS_HEADER: signature})
+    """The hot path of the whole server, its first poll of a URL: what the URL comes to is
+    checked here and remembered, so that the screen's next polls take the lean path
+    (`feedserver.feeds.polls`)."""
+    network, profile = screen_profile(request)
+    facts = screen_facts(request)
+    poll = Poll(network, profile, screen_place(profile, facts.at, facts.region), facts.screen)
+    request.app[POLLS].remember(request, poll)
+    return await answer_poll(request, poll)

@@ -70,6 +70,10 @@ class RequestLimits:
                 "limits.requests_per_minute_per_address",
                 f"more than {allowance.count} requests a minute from this address", wait)
 
+    def client(self, request: web.BaseRequest) -> str:
+        """Who the request comes from, as counted (behind a trusted proxy, its client)."""
+        return self.rule(origin(request))[0]
+
     def sign_in_wait(self, request: web.BaseRequest) -> float | None:
         """Seconds until this address may try to sign in again, or None when it may now."""
         return self.sign_in_failures.wait(self._sign_in_key(request), self.now())

@@ -93,6 +93,30 @@ class Group:
         self.place = place
         self.clients: set[Client] = set()
 
+    def broadcast(self, message: Outgoing, limit: int) -> tuple[list[Client], list[Client]]:
+        """Write the message to every live client, hold it for those still catching up.
+
+        The loop every event runs once per connection, so it does only what must be done per
+        connection: one write of bytes shared by the group. Gives back the clients that could
+        not keep up (to drop) and those with a screen id (for receipts).
+        """
+        frames = message.frames
+        stalled: list[Client] = []
+        named: list[Client] = []
+        for client in self.clients:
+            if client.pending is None:
+                transport = client.transport
+                if transport.is_closing() or transport.get_write_buffer_size() > limit:
+                    stalled.append(client)
+                    continue
+                transport.write(frames[client.kind])
+            elif not client.hold(message):
+                stalled.append(client)
+                continue
+            if client.screen is not None:
+                named.append(client)
+        return stalled, named
+
 
 class Client:
     """A connected screen: its transport, and until it has caught up, what waits for it."""
@@ -120,11 +144,16 @@ class Client:
         if self.done.done():
             return False
         if self.pending is not None:
-            if len(self.pending) >= self.pending_limit:
-                return False
-            self.pending.append(message)
-            return True
+            return self.hold(message)
         return self._write(message)
+
+    def hold(self, message: Outgoing) -> bool:
+        """Keep a message for after the catch-up; False when too many are waiting."""
+        assert self.pending is not None
+        if len(self.pending) >= self.pending_limit:
+            return False
+        self.pending.append(message)
+        return True
 
     def _write(self, message: Outgoing) -> bool:
         transport = self.transport
@@ -271,8 +300,9 @@ class Hub:
             if message is None:
                 self._drop(list(group.clients))
                 continue
-            self._drop([client for client in group.clients if not client.send(message)])
-            self._record(group, [c for c in group.clients if c.screen is not None], message)
+            stalled, named = group.broadcast(message, self.settings.send_buffer_bytes)
+            self._drop(stalled)
+            self._record(group, named, message)
 
     def _event_message(self, event: Event, heard: str, group: Group,
                        now: datetime) -> Outgoing | None:

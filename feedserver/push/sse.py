@@ -11,7 +11,7 @@ from aiohttp import HttpVersion11, web
 
 from feedserver.appkeys import HUB
 from feedserver.push.fanout import SSE_CHUNKED, SSE_PLAIN
-from feedserver.push.streams import stream_request
+from feedserver.push.streams import join, stream_request
 
 HEADERS = {
     "Content-Type": "text/event-stream",
@@ -30,8 +30,7 @@ async def events(request: web.Request) -> web.StreamResponse:
         if chunked:
             response.enable_chunked_encoding()
         await response.prepare(request)
-        client = hub.join(asked.network, asked.profile, asked.place, asked.screen,
-                          request.transport, SSE_CHUNKED if chunked else SSE_PLAIN)
+        client = join(request, asked, SSE_CHUNKED if chunked else SSE_PLAIN)
         try:
             opening = await hub.opening(client, asked.since)
             if await hub.go_live(client, opening, request.writer.drain):

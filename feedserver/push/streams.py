@@ -13,6 +13,7 @@ from feedserver.errors import ApiError, FieldError
 from feedserver.feeds.views import screen_profile
 from feedserver.geo.reach import Place, screen_place
 from feedserver.http import screen_facts
+from feedserver.push.fanout import Client
 
 
 @dataclass(frozen=True)
@@ -58,3 +59,12 @@ def stream_request(request: web.Request) -> StreamRequest:
                            [FieldError("since", "must be a non-negative integer")]) from None
     return StreamRequest(network, profile, facts.screen,
                          screen_place(profile, facts.at, facts.region), since, request[KEY_ID])
+
+
+def join(request: web.Request, asked: StreamRequest, kind: int) -> Client:
+    """The prepared stream joins the hub. A stream never goes back to waiting for another
+    request on its connection, so aiohttp's keep-alive timer (one per connection, about 600
+    bytes) is stopped: the hub's keepalives find a dead peer instead."""
+    request.protocol.keep_alive(False)
+    return request.app[HUB].join(asked.network, asked.profile, asked.place, asked.screen,
+                                 request.transport, kind)

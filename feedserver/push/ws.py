@@ -11,7 +11,7 @@ from aiohttp import WSCloseCode, web
 
 from feedserver.appkeys import HUB
 from feedserver.push.fanout import WS
-from feedserver.push.streams import stream_request
+from feedserver.push.streams import join, stream_request
 
 
 async def websocket(request: web.Request) -> web.WebSocketResponse:
@@ -20,8 +20,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     with hub.admitted(asked.key_id):
         ws = web.WebSocketResponse(compress=False, max_msg_size=4096)
         await ws.prepare(request)
-        client = hub.join(asked.network, asked.profile, asked.place, asked.screen,
-                          request.transport, WS)
+        client = join(request, asked, WS)
         client.farewell = lambda reason: ws.close(code=WSCloseCode.SERVICE_RESTART,
                                                   message=reason.encode())
         try:

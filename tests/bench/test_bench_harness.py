@@ -47,6 +47,12 @@ def test_clean_wrk_summary_has_no_errors() -> None:
     assert (result.bad_status, result.socket_errors) == (0, 0)
 
 
+def test_the_304_count_is_read_when_the_script_gave_it() -> None:
+    assert parse(WRK_OUTPUT).not_304 is None
+    assert parse(WRK_OUTPUT + "answers other than 304: 12\n").not_304 == 12
+    assert parse(WRK_OUTPUT + "answers other than 304: 0\n").not_304 == 0
+
+
 def test_output_without_summary_is_refused() -> None:
     with pytest.raises(WrkError, match="unable to connect"):
         parse("unable to connect to 127.0.0.1:1 Connection refused\n")
