@@ -18,6 +18,7 @@ from feedserver.render import shared
 from feedserver.render.creative import Creative, plan_report
 from feedserver.render.digest import (
     EXTENSIONS,
+    canvas_digest,
     content_digest,
     creative_digest,
     photo_ids,
@@ -49,24 +50,30 @@ class RenderService:
         self._alerts: dict[str, dict[str, Any]] = {}  # alert id -> its shown version
         self._previews: OrderedDict[str, Creative] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._content: dict[tuple[str, int, str], str] = {}
+        self._contents: dict[tuple[str, int, str], tuple[str, dict[str, Any]]] = {}
         self._timer: asyncio.TimerHandle | None = None
 
     # naming -----------------------------------------------------------------------------
-    def _content_digest(self, alert: dict[str, Any]) -> str:
+    def _content(self, alert: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The alert's rendered part and its digest, worked out once per version."""
         key = (alert["id"], alert["version"], alert["status"])
-        if key not in self._content:
-            if len(self._content) > 10_000:
-                self._content.clear()
-            self._content[key] = content_digest(alert)
-        return self._content[key]
+        if key not in self._contents:
+            if len(self._contents) > 10_000:
+                self._contents.clear()
+            self._contents[key] = (content_digest(alert), rendered_part(alert))
+        return self._contents[key]
 
     def job(self, alert: dict[str, Any], profile: Profile, fmt: str) -> Job:
-        digest = creative_digest(
-            self._content_digest(alert), profile.size, profile.layout, profile.languages, fmt
-        )
+        content, part = self._content(alert)
+        size, layout, languages = profile.size, profile.layout, profile.languages
         return Job(
-            digest, rendered_part(alert), profile.size, profile.layout, profile.languages, fmt
+            creative_digest(content, size, layout, languages, fmt),
+            part,
+            size,
+            layout,
+            languages,
+            fmt,
+            canvas_digest(content, size, layout, languages),
         )
 
     def url(self, digest: str, fmt: str) -> str:
