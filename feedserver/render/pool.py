@@ -43,7 +43,10 @@ def start_worker(limit_bytes: int | None, warm: Callable[[], None] | None) -> No
     if limit_bytes:
         resource.setrlimit(resource.RLIMIT_DATA, (limit_bytes, limit_bytes))
     if warm is not None:
-        warm()
+        try:
+            warm()
+        except Exception:  # a worker that could not warm (a tight memory limit) starts cold
+            log.exception("worker pool: warming a new worker failed; it starts cold")
 
 
 def _settle(outer: Future, inner: Future) -> None:
