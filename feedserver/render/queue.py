@@ -1,6 +1,7 @@
 """The order in which creatives reach the process pool: what a client is waiting for first,
-then each profile's primary format, then the rest. Only as many jobs as the pool has workers
-are handed over at a time, so a new alert's primary creatives overtake an older backlog.
+then each profile's primary format, then the rest, each of these two the largest first. Only
+as many jobs as the pool has workers are handed over at a time, so a new alert's primary
+creatives overtake an older backlog.
 
 A profile's other formats go to the pool together, painted from one canvas: painting (text
 above all) costs more than encoding. Its primary format goes alone and first, so that every
@@ -55,7 +56,7 @@ class RenderQueue:
         rendered once for every process of the host (see `shared`)."""
         self.pool, self.workers, self.on_done = pool, workers, on_done
         self.shared_dir, self.shareable = shared_dir, shareable
-        self._heap: asyncio.PriorityQueue[tuple[int, int, str]] = asyncio.PriorityQueue()
+        self._heap: asyncio.PriorityQueue[tuple[int, int, int, str]] = asyncio.PriorityQueue()
         self._pending: dict[str, _Pending] = {}
         self._canvases: dict[str, set[str]] = {}  # canvas -> digests pending with it
         self._running: set[str] = set()
@@ -86,11 +87,18 @@ class RenderQueue:
             pending.future.add_done_callback(lambda f: self.on_done(job, f))
             self._pending[job.digest] = pending
             self._canvases.setdefault(job.canvas, set()).add(job.digest)
-            self._heap.put_nowait((priority, next(self._order), job.digest))
+            self._push(job, priority)
         elif priority < pending.priority and job.digest not in self._running:
             pending.priority = priority
-            self._heap.put_nowait((priority, next(self._order), job.digest))
+            self._push(job, priority)
         return pending.future
+
+    def _push(self, job: Job, priority: int) -> None:
+        """Urgent jobs in the order they came (a client waits for each); within the other
+        classes the largest first, so that no big render is left to run alone at the end
+        while the other workers have nothing to do."""
+        size = 0 if priority == URGENT else job.size[0] * job.size[1]
+        self._heap.put_nowait((priority, -size, next(self._order), job.digest))
 
     def waiting(self, digest: str) -> asyncio.Future[Creative] | None:
         """The render of `digest` if it is queued or running; it becomes urgent."""
@@ -124,7 +132,7 @@ class RenderQueue:
 
     async def _feed(self) -> None:
         while True:
-            _, _, digest = await self._heap.get()
+            *_, digest = await self._heap.get()
             leader = self._pending.get(digest)
             if leader is None or digest in self._running:
                 continue  # a stale entry left by a raised priority, or taken with its canvas

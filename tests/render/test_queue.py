@@ -15,7 +15,7 @@ def job(name: str, size: tuple[int, int]) -> Job:
     return Job(name, samples.alert(), size, "auto", ("nl",), "jpg", name)
 
 
-async def test_urgent_then_primary_then_the_rest_and_one_render_per_digest():
+async def test_urgent_then_primary_then_the_rest_largest_first_and_one_render_per_digest():
     finished: list[str] = []
     with ProcessPoolExecutor(max_workers=1) as pool:
         queue = RenderQueue(pool, 1, lambda j, f: finished.append(j.digest))
@@ -30,7 +30,7 @@ async def test_urgent_then_primary_then_the_rest_and_one_render_per_digest():
             results = await asyncio.wait_for(asyncio.gather(*rest, primary), 120)
         finally:
             await queue.stop()
-    assert finished == ["rest-2", "primary", "rest-0", "rest-1"]
+    assert finished == ["rest-2", "primary", "rest-1", "rest-0"]  # the larger first
     assert all(r.content_type == "image/jpeg" for r in results)
     assert URGENT < PRIMARY < REST
 
