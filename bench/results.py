@@ -23,6 +23,9 @@ reference. The `measured` column says how both figures were taken:
 - `median of N publishes`: push latencies, the median over N publishes of each one's
   p50/p99/last delivery. `RSS growth over the clients added`: one reading per client count.
 - `best of N`: the fastest of N interleaved runs (render timings in one process).
+- `median of N publishes (wall) beside median of N serial passes (CPU)`: render rows, each
+  publish's wall time until the creatives are ready against the CPU time of the same renders
+  one after another in one process (÷ cores: the floor), the passes run between the publishes.
 - `one publish`: a single measurement, no repetition (publish until renders are ready).
 - `pinned`: the server on core 0, the load (wrk, the SSE swarm) on core 1; `unpinned`: both
   free to use either core (the SO_REUSEPORT rows, which are about using both, and the render

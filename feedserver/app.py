@@ -61,6 +61,7 @@ from feedserver.photos import MAX_BYTES
 from feedserver.push import webhooks
 from feedserver.push.fanout import Hub
 from feedserver.render.pool import WorkerPool
+from feedserver.render.warm import warm_up
 from feedserver.routes import ROUTES
 from feedserver.signing.jws import Signatures
 from feedserver.signing.keys import ring_of
@@ -90,7 +91,7 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     store = make_store(config.storage, config.sqlite_path, webhooks.targets(live), clock)
     metrics = Metrics(config, clock)
     metrics.time_store(store)
-    pool = WorkerPool(config.render.workers, config.render.worker_memory_mb << 20)
+    pool = WorkerPool(config.render.workers, config.render.worker_memory_mb << 20, warm_up)
     alerts = AlertService(store, config.alerts, bus, clock)
     feeds = FeedCache(config, clock)
     receipts = ReceiptBook(store, clock, config.limits.screens_per_network)

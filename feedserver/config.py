@@ -83,7 +83,9 @@ DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 class RenderConfig:
     """The worker processes that decode photos, read CAP and render creatives."""
 
-    workers: int = 2  # each holds one job at a time
+    # each holds one job at a time: one per core this process may run on, so a publish
+    # uses every core (renders are CPU-bound)
+    workers: int = min(len(os.sched_getaffinity(0)), 64)
     # A worker's heap limit: an 8K WebP creative needs about 384 MiB, a 6000x6600 PNG photo
     # about 500 MiB; a job past it fails alone. 0 turns the limit off.
     worker_memory_mb: int = 448

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import subprocess
 import sys
 from dataclasses import replace
@@ -104,7 +105,7 @@ def test_refusals_name_the_place(path, value, message):
 def test_render_push_and_webhook_settings_have_defaults_and_can_be_set():
     data = config_data(Path("/tmp/unused"))
     defaults = parse_config(data)
-    assert defaults.render.workers == 2
+    assert defaults.render.workers == len(os.sched_getaffinity(0))  # one per usable core
     assert defaults.push.keepalive_seconds == 15.0 and defaults.push.queue_limit == 64
     assert defaults.webhooks.retry_for_seconds == 26 * 3600
     data.update(render={"workers": 4}, push={"keepalive_seconds": 5, "send_buffer_bytes": 8192},

@@ -11,14 +11,20 @@ import logging
 from collections import OrderedDict
 from typing import Any
 
-from feedserver.alerts.model import Alert
+from feedserver.alerts.model import Alert, Shown
 from feedserver.config import Config, Network, Profile
 from feedserver.feeds.document import VISIBLE, on_screens, shown_until
 from feedserver.geo.reach import could_reach
 from feedserver.liveconfig import LiveConfig
 from feedserver.render import shared
 from feedserver.render.creative import Creative, plan_report
-from feedserver.render.digest import EXTENSIONS, content_digest, creative_digest, rendered_part
+from feedserver.render.digest import (
+    EXTENSIONS,
+    canvas_digest,
+    content_digest,
+    creative_digest,
+    rendered_part,
+)
 from feedserver.render.photos import PhotoData
 from feedserver.render.pool import WorkerPool
 from feedserver.render.queue import PRIMARY, REST, URGENT, Job, RenderQueue, Timed
@@ -47,7 +53,7 @@ class RenderService:
         self._alerts: dict[str, Alert] = {}  # alert id -> its shown version
         self._previews: OrderedDict[str, Creative] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._content: dict[tuple[str, int, str], str] = {}
+        self._contents: dict[tuple[str, int, str], tuple[str, Shown]] = {}
         self._timer: asyncio.TimerHandle | None = None
 
     @property
@@ -61,20 +67,26 @@ class RenderService:
             self.schedule(alert)
 
     # naming -----------------------------------------------------------------------------
-    def _content_digest(self, alert: Alert) -> str:
+    def _content(self, alert: Alert) -> tuple[str, Shown]:
+        """The alert's rendered part and its digest, worked out once per version."""
         key = (alert.id, alert.version, alert.status)
-        if key not in self._content:
-            if len(self._content) > 10_000:
-                self._content.clear()
-            self._content[key] = content_digest(alert)
-        return self._content[key]
+        if key not in self._contents:
+            if len(self._contents) > 10_000:
+                self._contents.clear()
+            self._contents[key] = (content_digest(alert), rendered_part(alert))
+        return self._contents[key]
 
     def job(self, alert: Alert, profile: Profile, fmt: str) -> Job:
-        digest = creative_digest(
-            self._content_digest(alert), profile.size, profile.layout, profile.languages, fmt
-        )
+        content, part = self._content(alert)
+        size, layout, languages = profile.size, profile.layout, profile.languages
         return Job(
-            digest, rendered_part(alert), profile.size, profile.layout, profile.languages, fmt
+            creative_digest(content, size, layout, languages, fmt),
+            part,
+            size,
+            layout,
+            languages,
+            fmt,
+            canvas_digest(content, size, layout, languages),
         )
 
     def url(self, digest: str, fmt: str) -> str:

@@ -34,6 +34,30 @@ def _title(alert: Shown, lang: str) -> str:
     )
 
 
+def render_creatives(
+    alert: Shown,
+    photos: dict[str, PhotoData],
+    size: tuple[int, int],
+    layout: str,
+    languages: tuple[str, ...],
+    fmts: tuple[str, ...],
+) -> list[Creative]:
+    """The creatives of one size in several formats, from one plan and one painted canvas:
+    resolving and painting cost more than encoding, so formats that share them are rendered
+    together. Each is byte for byte what `render_creative` gives for its format alone."""
+    plan = resolve(alert, photos, size, layout, languages)
+    canvas = paint(plan, photos) if set(fmts) - {"html"} else None
+    built = report.build(plan)
+    out = []
+    for fmt in fmts:
+        if fmt == "html":
+            body = paint_html(plan, photos, _title(alert, plan.layers[0].languages[0]))
+        else:
+            body = encode(canvas, fmt)
+        out.append(Creative(body, CONTENT_TYPES[fmt], built))
+    return out
+
+
 def render_creative(
     alert: Shown,
     photos: dict[str, PhotoData],
@@ -43,12 +67,7 @@ def render_creative(
     fmt: str,
 ) -> Creative:
     """One creative; equal input gives equal bytes."""
-    plan = resolve(alert, photos, size, layout, languages)
-    if fmt == "html":
-        body = paint_html(plan, photos, _title(alert, plan.layers[0].languages[0]))
-    else:
-        body = encode(paint(plan, photos), fmt)
-    return Creative(body, CONTENT_TYPES[fmt], report.build(plan))
+    return render_creatives(alert, photos, size, layout, languages, (fmt,))[0]
 
 
 def plan_report(

@@ -46,3 +46,11 @@ def creative_digest(
         separators=(",", ":"),
     )
     return hashlib.sha256(key.encode()).hexdigest()[:40]
+
+
+def canvas_digest(
+    content: str, size: tuple[int, int], layout: str, languages: tuple[str, ...]
+) -> str:
+    """What creatives of one alert, size, layout and languages share whatever their format:
+    one plan and one painted canvas."""
+    return creative_digest(content, size, layout, languages, "")

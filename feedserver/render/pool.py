@@ -36,11 +36,17 @@ class WorkerLost(RuntimeError):
     """The job's worker died on every try: the job itself kills workers."""
 
 
-def limit_memory(limit_bytes: int | None) -> None:
+def start_worker(limit_bytes: int | None, warm: Callable[[], None] | None) -> None:
     """Worker initializer: cap the worker's heap (RLIMIT_DATA counts malloc and anonymous
-    mmap, not shared libraries), so an allocation past it raises MemoryError in that job."""
+    mmap, not shared libraries), so an allocation past it raises MemoryError in that job;
+    then warm it, so that its first job costs no more than the next."""
     if limit_bytes:
         resource.setrlimit(resource.RLIMIT_DATA, (limit_bytes, limit_bytes))
+    if warm is not None:
+        try:
+            warm()
+        except Exception:  # a worker that could not warm (a tight memory limit) starts cold
+            log.exception("worker pool: warming a new worker failed; it starts cold")
 
 
 def _settle(outer: Future, inner: Future) -> None:
@@ -61,9 +67,12 @@ class WorkerPool(Executor):
     would inherit its sockets and pipes and keep clients' connections open after it is gone.
     Callbacks run on the process pool's own thread, hence the lock."""
 
-    def __init__(self, workers: int, memory_limit_bytes: int | None) -> None:
+    def __init__(self, workers: int, memory_limit_bytes: int | None,
+                 warm: Callable[[], None] | None = None) -> None:
+        """`warm` runs in every worker as it starts (a module-level function)."""
         self.workers = workers
         self.memory_limit_bytes = memory_limit_bytes
+        self.warm = warm
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(PRELOAD)
         self._lock = threading.Lock()
@@ -74,8 +83,8 @@ class WorkerPool(Executor):
 
     def _new_executor(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(max_workers=self.workers, mp_context=self._context,
-                                   initializer=limit_memory,
-                                   initargs=(self.memory_limit_bytes,))
+                                   initializer=start_worker,
+                                   initargs=(self.memory_limit_bytes, self.warm))
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
         outer: Future[T] = Future()
@@ -150,7 +159,7 @@ class WorkerPool(Executor):
         return None
 
     async def start(self) -> None:
-        """Start every worker now rather than at the first job."""
+        """Start (and warm) every worker now rather than at the first job."""
         await asyncio.gather(*(self.run(os.getpid) for _ in range(self.workers)))
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:

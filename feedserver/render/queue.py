@@ -1,6 +1,11 @@
 """The order in which creatives reach the process pool: what a client is waiting for first,
-then each profile's primary format, then the rest. Only as many jobs as the pool has workers
-are handed over at a time, so a new alert's primary creatives overtake an older backlog."""
+then each profile's primary format, then the rest, each of these two the largest first. Only
+as many jobs as the pool has workers are handed over at a time, so a new alert's primary
+creatives overtake an older backlog.
+
+A profile's other formats go to the pool together, painted from one canvas: painting (text
+above all) costs more than encoding. Its primary format goes alone and first, so that every
+profile's primary creative is ready before any profile's other formats take a worker."""
 
 from __future__ import annotations
 
@@ -22,7 +27,8 @@ URGENT, PRIMARY, REST = 0, 1, 2
 
 @dataclass(frozen=True)
 class Job:
-    """One creative to make: everything the pool needs, and the digest that names the result."""
+    """One creative to make: everything the pool needs, and the digest that names the result.
+    Jobs with the same `canvas` differ only in format (see `digest.canvas_digest`)."""
 
     digest: str
     alert: Shown
@@ -30,6 +36,7 @@ class Job:
     layout: str
     languages: tuple[str, ...]
     fmt: str
+    canvas: str
 
 
 @dataclass
@@ -55,8 +62,9 @@ class RenderQueue:
         self.pool, self.workers, self.on_done = pool, workers, on_done
         self.timed = timed
         self.shared_dir, self.shareable = shared_dir, shareable
-        self._heap: asyncio.PriorityQueue[tuple[int, int, str]] = asyncio.PriorityQueue()
+        self._heap: asyncio.PriorityQueue[tuple[int, int, int, str]] = asyncio.PriorityQueue()
         self._pending: dict[str, _Pending] = {}
+        self._canvases: dict[str, set[str]] = {}  # canvas -> digests pending with it
         self._running: set[str] = set()
         self._order = itertools.count()
         self._feeders: list[asyncio.Task[None]] = []
@@ -84,16 +92,24 @@ class RenderQueue:
             pending = _Pending(job, photos, priority)
             pending.future.add_done_callback(lambda f: self.on_done(job, f))
             self._pending[job.digest] = pending
-            self._heap.put_nowait((priority, next(self._order), job.digest))
+            self._canvases.setdefault(job.canvas, set()).add(job.digest)
+            self._push(job, priority)
         elif priority < pending.priority and job.digest not in self._running:
             pending.priority = priority
-            self._heap.put_nowait((priority, next(self._order), job.digest))
+            self._push(job, priority)
         return pending.future
 
     @property
     def queued(self) -> int:
         """Jobs waiting for a worker (not those running)."""
         return len(self._pending) - len(self._running)
+
+    def _push(self, job: Job, priority: int) -> None:
+        """Urgent jobs in the order they came (a client waits for each); within the other
+        classes the largest first, so that no big render is left to run alone at the end
+        while the other workers have nothing to do."""
+        size = 0 if priority == URGENT else job.size[0] * job.size[1]
+        self._heap.put_nowait((priority, -size, next(self._order), job.digest))
 
     def waiting(self, digest: str) -> asyncio.Future[Creative] | None:
         """The render of `digest` if it is queued or running; it becomes urgent."""
@@ -102,38 +118,65 @@ class RenderQueue:
             return None
         return self.submit(pending.job, pending.photos, URGENT)
 
+    def _batch(self, leader: _Pending) -> list[_Pending]:
+        """The leader and, when it is a secondary format, the other secondary formats of its
+        canvas not yet taken (in digest order, so equal queues make equal batches)."""
+        if leader.priority != REST:
+            return [leader]
+        shared = self.shareable(leader.job.digest)
+        return [leader] + [
+            self._pending[digest]
+            for digest in sorted(self._canvases.get(leader.job.canvas, ()))
+            if digest != leader.job.digest and digest not in self._running
+            and self._pending[digest].priority == REST and self.shareable(digest) == shared
+        ]
+
+    def _finish(self, pending: _Pending) -> None:
+        digest, canvas = pending.job.digest, pending.job.canvas
+        self._running.discard(digest)
+        self._pending.pop(digest, None)
+        digests = self._canvases.get(canvas)
+        if digests is not None:
+            digests.discard(digest)
+            if not digests:
+                del self._canvases[canvas]
+
     async def _feed(self) -> None:
         while True:
-            _, _, digest = await self._heap.get()
-            pending = self._pending.get(digest)
-            if pending is None or digest in self._running:
-                continue  # a stale entry left by a raised priority
-            self._running.add(digest)
-            job = pending.job
+            *_, digest = await self._heap.get()
+            leader = self._pending.get(digest)
+            if leader is None or digest in self._running:
+                continue  # a stale entry left by a raised priority, or taken with its canvas
+            batch = self._batch(leader)
+            self._running.update(p.job.digest for p in batch)
+            job = leader.job
             started = time.perf_counter()
             try:
-                creative = await asyncio.get_running_loop().run_in_executor(
+                creatives = await asyncio.get_running_loop().run_in_executor(
                     self.pool,
                     render_stored,
                     self.shared_dir if self.shareable(digest) else None,
-                    digest,
+                    tuple(p.job.digest for p in batch),
                     job.alert,
-                    pending.photos,
+                    leader.photos,
                     job.size,
                     job.layout,
                     job.languages,
-                    job.fmt,
+                    tuple(p.job.fmt for p in batch),
                 )
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                if not pending.future.done():
-                    pending.future.set_exception(exc)
+                for pending in batch:
+                    if not pending.future.done():
+                        pending.future.set_exception(exc)
             else:
-                if not pending.future.done():  # cancelled by a waiter that went away
-                    pending.future.set_result(creative)
-                if self.timed is not None:
-                    self.timed(job.fmt, time.perf_counter() - started)
+                elapsed = (time.perf_counter() - started) / len(batch)
+                for pending, creative in zip(batch, creatives, strict=True):
+                    if not pending.future.done():  # cancelled by a waiter that went away
+                        pending.future.set_result(creative)
+                    if self.timed is not None:  # a batch shares one canvas: its time, shared
+                        self.timed(pending.job.fmt, elapsed)
             finally:
-                self._running.discard(digest)
-                self._pending.pop(digest, None)
+                for pending in batch:
+                    self._finish(pending)

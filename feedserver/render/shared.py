@@ -19,7 +19,7 @@ from pathlib import Path
 
 from feedserver.alerts.model import Shown
 
-from .creative import Creative, render_creative
+from .creative import Creative, render_creatives
 from .photos import PhotoData
 
 SUFFIX = ".creative"
@@ -51,31 +51,37 @@ def _write(path: Path, creative: Creative) -> None:
     os.replace(temporary, path)
 
 
-def render_stored(directory: str | None, digest: str, alert: Shown,
+def render_stored(directory: str | None, digests: tuple[str, ...], alert: Shown,
                   photos: dict[str, PhotoData], size: tuple[int, int], layout: str,
-                  languages: tuple[str, ...], fmt: str) -> Creative:
-    """In a pool worker: the creative from the shared directory, rendered into it if missing.
+                  languages: tuple[str, ...], fmts: tuple[str, ...]) -> list[Creative]:
+    """In a pool worker: the creatives (one per digest and format, all of one size) from the
+    shared directory, those missing rendered into it from one canvas.
 
-    Without a directory (a preview of a draft, which stays private), just render.
+    Without a directory (a preview of a draft, which stays private), just render. The locks
+    are taken in digest order, so two processes rendering overlapping sets cannot deadlock.
     """
     if directory is None:
-        return render_creative(alert, photos, size, layout, languages, fmt)
-    path = _path(directory, digest)
-    found = _read(path)
-    if found is not None:
+        return render_creatives(alert, photos, size, layout, languages, fmts)
+    paths = [_path(directory, digest) for digest in digests]
+    found = [_read(path) for path in paths]
+    if all(found):
         return found
     os.makedirs(directory, mode=0o700, exist_ok=True)
-    lock = os.open(path.with_suffix(LOCK_SUFFIX), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # waits while another process renders it
-        found = _read(path)
-        if found is not None:
-            return found
-        creative = render_creative(alert, photos, size, layout, languages, fmt)
-        _write(path, creative)
-        return creative
-    finally:
-        os.close(lock)
+    with contextlib.ExitStack() as locks:
+        for i in sorted(range(len(paths)), key=digests.__getitem__):
+            if found[i] is None:
+                lock = os.open(paths[i].with_suffix(LOCK_SUFFIX), os.O_RDWR | os.O_CREAT, 0o600)
+                locks.callback(os.close, lock)
+                fcntl.flock(lock, fcntl.LOCK_EX)  # waits while another process renders it
+                found[i] = _read(paths[i])
+        missing = [i for i, creative in enumerate(found) if creative is None]
+        if missing:
+            made = render_creatives(alert, photos, size, layout, languages,
+                                    tuple(fmts[i] for i in missing))
+            for i, creative in zip(missing, made, strict=True):
+                _write(paths[i], creative)
+                found[i] = creative
+    return found
 
 
 def forget(directory: Path, digests: Iterable[str]) -> None:

@@ -11,12 +11,20 @@ from pathlib import Path
 
 import pytest
 from fontTools.ttLib import TTFont
-from PIL import Image
+from PIL import Image, ImageFont
 from support import samples
 
 from feedserver.alerts.model import Shown
 from feedserver.render import PhotoData, plan_report, render_creative
-from feedserver.render.fonts import FONT_FILES, LATIN, WEB_FONT_FILES, cut
+from feedserver.render.fonts import (
+    FONT_FILES,
+    LATIN,
+    UNHINTED_FONT_FILES,
+    UNHINTED_FROM_PX,
+    WEB_FONT_FILES,
+    cut,
+    font,
+)
 from feedserver.render.plan import resolve
 
 CHILD = samples.alert()["children"][0]
@@ -37,9 +45,24 @@ def assert_sound(report: dict) -> None:
 
 
 def test_the_fonts_have_every_latin_extended_letter_of_these_names():
-    for path in FONT_FILES.values():
+    for path in [*FONT_FILES.values(), *UNHINTED_FONT_FILES.values()]:
         cmap = TTFont(path)["cmap"].getBestCmap()
         assert all(ord(c) in cmap for c in "Łukasz Zoë Đorđe Ağaoğlu ŞşŽžĆćŐőŰű")
+
+
+def test_the_unhinted_fonts_are_the_shipped_fonts_less_their_hinting_only():
+    for weight, path in UNHINTED_FONT_FILES.items():
+        hinted, unhinted = TTFont(FONT_FILES[weight]), TTFont(path)
+        assert not {"fpgm", "prep", "cvt "} & set(unhinted.keys())
+        assert hinted.getGlyphOrder() == unhinted.getGlyphOrder()
+        assert hinted["hmtx"].metrics == unhinted["hmtx"].metrics
+        assert hinted["cmap"].getBestCmap() == unhinted["cmap"].getBestCmap()
+        assert all(hinted[table].compile(hinted) == unhinted[table].compile(unhinted)
+                   for table in ("GSUB", "GDEF", "hhea", "OS/2"))
+        text = "AVATAR Tweede Voertuig: Yvonne, Łukasz Ağaoğlu — 12-AB-34 “LT” ffi"
+        for px in (UNHINTED_FROM_PX, 97, 1000):  # shaped (kerning, ligatures) alike
+            assert font(weight, px).getlength(text) == ImageFont.truetype(
+                str(FONT_FILES[weight]), px, layout_engine=ImageFont.Layout.RAQM).getlength(text)
 
 
 def test_the_web_fonts_are_the_latin_cut_of_the_shipped_fonts():

@@ -21,7 +21,7 @@ from support.config import EDITOR, KEY_A, KEY_B, PUBLISHER, VIEWER, config_data
 
 from feedserver.access_log import PathOnlyAccessLogger
 from feedserver.app import create_app
-from feedserver.appkeys import RENDERER
+from feedserver.appkeys import POOL, RENDERER
 from feedserver.config import parse_config
 
 
@@ -85,6 +85,22 @@ async def assert_served(client: TestClient, network: str, profile: str, key: str
 
 async def current_jpg(client: TestClient, profile: str = "landscape"):
     return await client.get(f"/v1/feeds/net-a/{profile}/current.jpg", params={"key": KEY_A})
+
+
+# evaluated in a worker: how many word widths it has measured (a CacheInfo does not pickle)
+MEASURED_WORDS = ("__import__('feedserver.render.fonts').render.fonts"
+                  "._unit_width.cache_info().currsize")
+
+
+async def test_workers_start_warm_also_after_one_died(client):
+    """A worker has measured text before its first job (fonts open, layouts read), so the first
+    alert after a start costs no more than the next; so has the replacement of a dead one."""
+    pool = client.app[POOL]
+    assert await pool.run(eval, MEASURED_WORDS) > 0
+    kill_a_worker()
+    await health_until(client, 503)
+    await health_until(client, 200)
+    assert await pool.run(eval, MEASURED_WORDS) > 0
 
 
 async def test_renders_lost_with_a_killed_worker_run_again_and_the_pool_goes_on(client):

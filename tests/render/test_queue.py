@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 
 from support import samples
 
+from feedserver.render import render_creative
 from feedserver.render.queue import PRIMARY, REST, URGENT, Job, RenderQueue
 
 
 def job(name: str, size: tuple[int, int]) -> Job:
-    return Job(name, samples.shown(), size, "auto", ("nl",), "jpg")
+    return Job(name, samples.shown(), size, "auto", ("nl",), "jpg", name)
 
 
-async def test_urgent_then_primary_then_the_rest_and_one_render_per_digest():
+async def test_urgent_then_primary_then_the_rest_largest_first_and_one_render_per_digest():
     finished: list[str] = []
     with ProcessPoolExecutor(max_workers=1) as pool:
         queue = RenderQueue(pool, 1, lambda j, f: finished.append(j.digest))
@@ -29,7 +30,7 @@ async def test_urgent_then_primary_then_the_rest_and_one_render_per_digest():
             results = await asyncio.wait_for(asyncio.gather(*rest, primary), 120)
         finally:
             await queue.stop()
-    assert finished == ["rest-2", "primary", "rest-0", "rest-1"]
+    assert finished == ["rest-2", "primary", "rest-1", "rest-0"]  # the larger first
     assert all(r.content_type == "image/jpeg" for r in results)
     assert URGENT < PRIMARY < REST
 
@@ -40,3 +41,40 @@ async def test_nothing_is_queued_after_stop():
         queue.start()
         await queue.stop()
         assert queue.submit(job("late", (800, 600)), {}, URGENT).cancelled()
+
+
+class Recording(Executor):
+    """A real process pool that also notes the formats each pool call was given."""
+
+    def __init__(self, pool: Executor) -> None:
+        self.pool, self.calls = pool, []
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.calls.append(args[-1])  # render_stored's formats
+        return self.pool.submit(fn, *args, **kwargs)
+
+
+async def test_a_profiles_other_formats_share_one_call_after_every_primary(tmp_path):
+    alert, photos = samples.shown(), samples.photos()
+
+    def of(size: tuple[int, int], fmt: str) -> Job:
+        return Job(f"{size}-{fmt}", alert, size, "auto", ("nl",), fmt, str(size))
+
+    big, small = (1024, 768), (480, 270)
+    with ProcessPoolExecutor(max_workers=1) as processes:
+        pool = Recording(processes)
+        queue = RenderQueue(pool, 1, lambda j, f: None, str(tmp_path), lambda digest: True)
+        jobs = [(of(size, fmt), PRIMARY if fmt == "jpg" else REST)
+                for size in (big, small) for fmt in ("jpg", "png", "webp", "html")]
+        futures = {job.fmt + str(job.size): queue.submit(job, photos, p) for job, p in jobs}
+        queue.start()
+        try:
+            await asyncio.wait_for(asyncio.gather(*futures.values()), 120)
+        finally:
+            await queue.stop()
+    rest = ["html", "png", "webp"]
+    assert [sorted(call) for call in pool.calls] == [["jpg"], ["jpg"], rest, rest]
+    for job, _ in jobs:  # each what it would be alone, also as stored for the other processes
+        alone = render_creative(alert, photos, job.size, "auto", ("nl",), job.fmt)
+        assert futures[job.fmt + str(job.size)].result() == alone
+        assert (tmp_path / f"{job.digest}.creative").read_bytes().endswith(alone.body)
