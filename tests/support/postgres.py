@@ -119,8 +119,9 @@ class TestDatabases:
 
 def terminate_connections(name: str, instance: str = "") -> None:
     """Every session on the database ends, as when PostgreSQL restarts; or only those of one
-    store instance, as when its process is killed."""
-    _run(_admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+    store instance, as when its process is killed. Each is waited for (up to 10 s): the
+    backend lets go of its locks only when it has exited, not when it is told to."""
+    _run(_admin("SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity"
                 f" WHERE datname = '{name}' AND pid <> pg_backend_pid()"
                 f" AND application_name LIKE 'feedserver {instance}%'"))
 
