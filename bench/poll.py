@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import tempfile
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -102,23 +103,43 @@ def server_probes(name: str, feed: Probe, jpg: str | None) -> dict[str, Probe]:
     return probes
 
 
+async def answer_headers(session: aiohttp.ClientSession, url: str) -> dict[str, dict[str, str]]:
+    """The headers of feedserver's 200 and 304 for `url`, beyond those aiohttp writes itself
+    (Date, Server, Content-Length) and the ETag: the bare reference sends the same."""
+    own = {"Date", "Server", "Content-Length", "ETag"}
+    answers = {}
+    etag = ""
+    for status in (200, 304):
+        async with session.get(url, headers={"If-None-Match": etag} if etag else {}) as r:
+            if r.status != status:
+                raise BenchFailure(f"poll: {url} answered {r.status}, not {status}")
+            etag = r.headers["ETag"]
+            answers[str(status)] = {k: v for k, v in r.headers.items() if k not in own}
+    return answers
+
+
 @contextlib.asynccontextmanager
 async def bare_aiohttp(
     workdir: Path,
     feed: bytes,
     jpg: bytes,
     *,
+    headers: dict[str, dict[str, str]] | None = None,
     knobs: tuple[str, ...] = (),
     workers: int = 1,
     cpus: str | None = SERVER_CPUS,
 ) -> AsyncIterator[tuple[str, tuple[int, ...]]]:
-    """The bare aiohttp reference serving `feed` and `jpg` from memory: (base URL, pids)."""
+    """The bare aiohttp reference serving `feed` and `jpg` from memory, with feedserver's
+    `headers` when given: (base URL, pids)."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "feed.json").write_bytes(feed)
     (workdir / "current.jpg").write_bytes(jpg)
     port = free_port()
     args = python("bench.bare", "--port", str(port), "--feed", str(workdir / "feed.json"))
     args += ["--jpg", str(workdir / "current.jpg"), *knobs]
+    if headers:
+        (workdir / "headers.json").write_text(json.dumps(headers))
+        args += ["--headers", str(workdir / "headers.json")]
     args += ["--reuse-port"] * (workers > 1)
     async with contextlib.AsyncExitStack() as stack:
         procs = [
@@ -147,6 +168,7 @@ async def pinned_rows(work: Path, settings: Settings) -> tuple[list[Row], float]
         )
         ready10 = await published(main, 1)
         feed = await fetch(session, main.feed_url()) or b""
+        headers = await answer_headers(session, main.feed_url())
         jpg_url = main.feed_url(suffix="/current.jpg")
         jpg = await fetch(session, jpg_url)
         if jpg is None:
@@ -157,14 +179,15 @@ async def pinned_rows(work: Path, settings: Settings) -> tuple[list[Row], float]
         screen_url = main.feed_url() + "&screen=bench-screen-1&at=52.0907,5.1214"
         probes[SCREEN_AT] = await conditional(session, screen_url, main.pids)
 
-        bare, bare_pids = await stack.enter_async_context(bare_aiohttp(work / "bare", feed, jpg))
+        bare, bare_pids = await stack.enter_async_context(
+            bare_aiohttp(work / "bare", feed, jpg, headers=headers))
         probes |= server_probes(
             "bare aiohttp",
             await conditional(session, bare + "/feed", bare_pids),
             bare + "/current.jpg",
         )
         uv, uv_pids = await stack.enter_async_context(
-            bare_aiohttp(work / "bare", feed, jpg, knobs=("--uvloop",))
+            bare_aiohttp(work / "bare", feed, jpg, headers=headers, knobs=("--uvloop",))
         )
         probes[BARE_UVLOOP] = await conditional(session, uv + "/feed", uv_pids)
         files = {"feed.json": feed, "current.jpg": jpg}

@@ -44,7 +44,7 @@ from feedserver.errors import error_middleware
 from feedserver.events import EventBus
 from feedserver.feeds.creatives import RenderService
 from feedserver.feeds.document import FeedCache
-from feedserver.feeds.polls import KnownPolls, lean_polls
+from feedserver.feeds.polls import KnownPolls
 from feedserver.feeds.receipts import ReceiptBook
 from feedserver.http import no_sniffing
 from feedserver.interop.cap_ingest import IngestSources
@@ -79,10 +79,9 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     Parts that look up networks, profiles, keys or staff are handed `live`, the holder of the
     config in force, so a reload (SIGHUP) reaches them; see `feedserver.liveconfig`.
     """
-    # Per-request hooks go before lean_polls: it answers a screen's repeat polls itself, so
-    # only the middlewares ahead of it see every poll (see feedserver.feeds.polls).
-    app = web.Application(middlewares=[error_middleware(StoreUnavailable), session_middleware,
-                                       lean_polls],
+    # A screen's repeat polls are answered ahead of the router and these middlewares, by
+    # app[POLLS] (see feedserver.feeds.polls and feedserver.serving).
+    app = web.Application(middlewares=[error_middleware(StoreUnavailable), session_middleware],
                           client_max_size=MAX_BYTES + 1024)
     bus = EventBus()
     signing_keys = ring_of(config)  # read, or made on first start, before anything is served
@@ -104,14 +103,14 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     live.subscribe(renderer.reconfigure)
     app[CONFIG] = live
     app[CREDENTIALS] = Credentials(live)
-    app[LIMITS] = RequestLimits(config.limits, clock)
+    app[LIMITS] = limits = RequestLimits(config.limits, clock)
     app[EVENTS] = bus
     app[STORE] = store
     app[POOL] = pool
     app[ALERTS] = alerts
     app[FEEDS] = feeds
     app[RECEIPTS] = receipts
-    app[POLLS] = polls = KnownPolls()
+    app[POLLS] = polls = KnownPolls(feeds, receipts, limits, signatures, metrics)
     live.subscribe(polls.forget_all)  # a reload may withdraw what a remembered poll had
     app[RENDERER] = renderer
     app[SIGNING_KEYS] = signing_keys

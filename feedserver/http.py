@@ -153,6 +153,9 @@ def json_response(data: dict, status: int = 200, headers: dict | None = None) ->
 
 
 
+NO_SNIFFING = {"X-Content-Type-Options": "nosniff"}
+
+
 async def no_sniffing(request: web.BaseRequest, response: web.StreamResponse) -> None:
     """`on_response_prepare`: no answer is ever read as another type than it says (a JSON
     error or a feed document taken for HTML by a browser)."""

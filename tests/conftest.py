@@ -21,6 +21,7 @@ from support.servers import ServerProcess
 from feedserver.access_log import PathOnlyAccessLogger
 from feedserver.app import create_app
 from feedserver.config import Config, parse_config
+from feedserver.serving import answer_known_polls_first
 
 
 @pytest.fixture(scope="session")
@@ -63,6 +64,7 @@ async def client(make_config, aiohttp_client) -> TestClient:
     connections) closes before its database is dropped."""
     server = TestServer(create_app(make_config()))
     await server.start_server(access_log_class=PathOnlyAccessLogger)
+    answer_known_polls_first(server.runner)  # as `feedserver serve` does
     return await aiohttp_client(server)
 
 

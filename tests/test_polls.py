@@ -3,12 +3,17 @@ and still keep every rule of the route (access, receipts, places, ETags, headers
 
 from __future__ import annotations
 
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from support.alerts import amber_alert, missing_child_alert
 from support.api import auth, publish
 from support.config import KEY_A, KEY_B, PUBLISHER, VIEWER, config_data
+from support.metrics import scrape
 
+from feedserver.app import create_app
 from feedserver.appkeys import CONFIG, POLLS, RECEIPTS
 from feedserver.config import parse_config
+from feedserver.serving import answer_known_polls_first
 
 UTRECHT = "52.0907,5.1214"
 NEAR_UTRECHT = {"circles": [{"lat": 52.0907, "lon": 5.1214, "radius_km": 10}]}
@@ -103,3 +108,35 @@ async def test_a_reload_that_withdraws_a_key_is_not_outlived_by_a_remembered_pol
     assert (await client.get(URL)).status == 401
     renewed = URL.replace(KEY_A, "key-network-a-renewed")
     assert (await client.get(renewed)).status == 200
+
+
+async def test_repeat_polls_are_answered_ahead_of_the_router_and_middlewares(
+        make_config, aiohttp_client):
+    """`feedserver serve` (and the `client` fixture) put the lean path in front of the
+    application: a middleware sees a URL's first poll and no repeat, yet every answer is
+    whole and counted in the metrics like one of the route's."""
+    routed: list[str] = []
+
+    @web.middleware
+    async def seen_by_the_router(request, handler):
+        routed.append(request.path_qs)
+        return await handler(request)
+
+    app = create_app(make_config())
+    app.middlewares.append(seen_by_the_router)
+    server = TestServer(app)
+    await server.start_server()
+    answer_known_polls_first(server.runner)
+    client = await aiohttp_client(server)
+    first = await client.get(URL)
+    assert_poll_headers(first, 200)
+    for _ in range(3):
+        again = await client.get(URL, headers={"If-None-Match": first.headers["ETag"]})
+        assert_poll_headers(again, 304)
+    assert_poll_headers(await client.get(URL), 200)
+    assert routed == [URL]
+    page = await scrape(client)
+    for status, count in (("200", 2), ("304", 3)):
+        assert page.value("feedserver_http_requests_total", route="/v1/feeds/{network}/{profile}",
+                          status=status) == count
+    assert page.value("feedserver_polls_total", network="net-a", profile="landscape") == 5

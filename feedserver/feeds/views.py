@@ -11,7 +11,7 @@ from feedserver.auth import NETWORK
 from feedserver.config import Network, Profile
 from feedserver.errors import not_found
 from feedserver.feeds.document import FeedDocument
-from feedserver.feeds.polls import CACHING, Poll, answer_poll
+from feedserver.feeds.polls import CACHING, Poll
 from feedserver.geo.reach import Place, screen_place
 from feedserver.http import screen_facts
 
@@ -55,6 +55,8 @@ async def feed_document(request: web.Request) -> web.Response:
     (`feedserver.feeds.polls`)."""
     network, profile = screen_profile(request)
     facts = screen_facts(request)
-    poll = Poll(network, profile, screen_place(profile, facts.at, facts.region), facts.screen)
-    request.app[POLLS].remember(request, poll)
-    return await answer_poll(request, poll)
+    poll = Poll(network, profile, screen_place(profile, facts.at, facts.region), facts.screen,
+                request.match_info.route)
+    known = request.app[POLLS]
+    known.remember(request, poll)
+    return known.answer(request, poll)

@@ -1,20 +1,21 @@
 """Prometheus metrics: what the server does, counted where it happens, exposed at `/metrics`.
 
 Built once in `create_app` and handed to the parts that report, as callbacks (`render/` and
-`store/` know no aiohttp and nothing of this module). Cheap where it matters: a poll costs one
-`inc()` on a counter child bound once per (network, profile), and one per (route, status) for
-the request count; no label lookup per request. Labels are bounded: route templates (never
-raw paths), statuses, event types, formats, store operations, and networks, profiles and
-upstreams of the config. Never a screen id or an alert id.
+`store/` know no aiohttp and nothing of this module). Cheap where it matters: a poll adds one
+to a plain tally per (network, profile) and one per (route, status), no label lookup and no
+lock; the tallies go into the counters at each scrape and, with workers, every second.
+Labels are bounded: route templates (never raw paths), statuses, event types, formats, store
+operations, and networks, profiles and upstreams of the config. Never a screen id or an alert
+id.
 
 With several workers on one host (`server.workers`), each worker writes its figures into
 memory-mapped files in a private directory (prometheus-client's multiprocess mode, set up by
 the supervisor before the workers start), so a scrape answered by any worker gives the host's
 totals. State a worker only knows by looking (its open connections, render queue, pool
-health) is sampled at each scrape and every `SAMPLE_SECONDS` in every worker. Distinct
-screens cannot be summed over workers (a screen polls any of them), so each worker writes the
-screens it has seen to that directory and the scraped worker counts the union. Several
-instances are scraped one by one and summed in Prometheus.
+health) is sampled at each scrape and every 5 s in every worker. Distinct screens cannot
+be summed over workers (a screen polls any of them), so each worker writes the screens it
+has seen to that directory and the scraped worker counts the union. Several instances are
+scraped one by one and summed in Prometheus.
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client reads it when imported
-SAMPLE_SECONDS = 5.0
+FLUSH_SECONDS = 1.0
+FLUSHES_PER_SAMPLE = 5  # gauges every 5 s
 SCREENS_FILE = "screens_{pid}.json"
 UNMATCHED = "unmatched"  # requests no route matched (404/405): one label, whatever the path
 STORE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
@@ -133,6 +135,7 @@ class Metrics:
         self.store_seconds = Histogram("feedserver_store_seconds", "Store calls by operation",
                                        ["operation"], registry=own, buckets=STORE_BUCKETS)
         self._requests: dict[tuple[Any, int], Any] = {}
+        self._tally: dict[Any, int] = {}  # counter children and what they have not been added
         self._polls = {(n.id, p.id): self.polls.labels(n.id, p.id)
                        for n in config.networks for p in n.profiles}
         self._connections: dict[tuple[str, str, str], Any] = {}
@@ -141,25 +144,38 @@ class Metrics:
 
     # what the parts call ----------------------------------------------------------------------
     def poll(self, network: str, profile: str) -> None:
-        """A screen asked for its feed: the hot path, one `inc()` of a bound child."""
+        """A screen asked for its feed: the hot path, tallied here and added to the counter
+        at the next flush."""
         child = self._polls.get((network, profile))
         if child is None:  # a profile added to the config since the start
             child = self._polls[(network, profile)] = self.polls.labels(network, profile)
-        child.inc()
+        tally = self._tally
+        tally[child] = tally.get(child, 0) + 1
 
     async def count_response(self, request: web.Request, response: web.StreamResponse) -> None:
         """on_response_prepare: every answer, by the template of the route that matched (a
         404 or 405 has a route of its own per request, and no resource: one key for all)."""
-        route = request.match_info.route
-        if route.resource is None:
-            route = None
-        key = (route, response.status)
+        self.count(request.match_info.route, response.status)
+
+    def count(self, route: web.AbstractRoute, status: int) -> None:
+        """One answer of `route` (also called by the lean poll path, which runs no hooks)."""
+        key = (route if route.resource is not None else None, status)
         child = self._requests.get(key)
         if child is None:
-            child = self._requests[key] = self.requests.labels(
-                route.resource.canonical if route else UNMATCHED,
-                route.method if route else "", str(response.status))
-        child.inc()
+            template = route.resource.canonical if route.resource is not None else UNMATCHED
+            method = route.method if route.resource is not None else ""
+            child = self._requests[key] = self.requests.labels(template, method, str(status))
+        tally = self._tally
+        tally[child] = tally.get(child, 0) + 1
+
+    def flush(self) -> None:
+        """Add what was tallied since the last flush to the counters. An `inc()` per request
+        took a lock (and, with workers, wrote a memory-mapped file): a poll's largest cost
+        after aiohttp's own. Flushed at every scrape of this process and, with workers, every
+        `FLUSH_SECONDS` (another worker's scrape reads the files)."""
+        tally, self._tally = self._tally, {}
+        for child, count in tally.items():
+            child.inc(count)
 
     def rendered(self, fmt: str, seconds: float) -> None:
         self.render_seconds.labels(fmt).observe(seconds)
@@ -295,6 +311,7 @@ class Metrics:
         and its content type: this worker sampled now, the others' files, and the
         scrape-time figures."""
         encode, content_type = choose_encoder(accept)
+        self.flush()
         self.sample()
         screens = GaugeMetricFamily("feedserver_screens", "Distinct screens seen within "
                                     "alerts.offline_grace_seconds", labels=["network", "profile"])
@@ -315,23 +332,29 @@ class Metrics:
         return web.Response(body=body, headers={"Content-Type": content_type})
 
     async def _sample_forever(self) -> None:
-        """Other workers' gauges are at most this old when one worker answers a scrape."""
+        """Other workers' counts are at most FLUSH_SECONDS old, and their gauges at most
+        SAMPLE_SECONDS, when one worker answers a scrape."""
+        flushes = 0
         while True:
-            await asyncio.sleep(SAMPLE_SECONDS)
+            await asyncio.sleep(FLUSH_SECONDS)
+            flushes += 1
             try:
-                self.sample()
+                self.flush()
+                if flushes % FLUSHES_PER_SAMPLE == 0:
+                    self.sample()
             except Exception:
                 log.exception("metrics: sampling failed")
 
     async def ctx(self, app: web.Application) -> AsyncIterator[None]:
         """cleanup_ctx: the sampler (with several workers) and the separate listener (when
-        `metrics.listen` is configured)."""
+        `metrics.listen` is configured); what was tallied is counted at the end."""
         async with running(self._sample_forever(), "metrics-sampler") if self.shared_dir \
                 else contextlib.nullcontext():
             runner = await self._listen()
             yield
             if runner is not None:
                 await runner.cleanup()
+        self.flush()
 
     async def _listen(self) -> web.AppRunner | None:
         """`metrics.listen`: `/metrics` alone, without a token (config allows only loopback

@@ -254,11 +254,12 @@ async def test_two_workers_add_up_whichever_answers_the_scrape(two_workers):
             pinned.check()
         landscape = {"network": "net-a", "profile": "landscape"}
         for pinned in (one, other):
-            page = await scrape(pinned.session)
+            # what the other worker counted reaches the scraped one within FLUSH_SECONDS
+            await scrape_until(pinned.session, lambda s: (
+                s.value("feedserver_polls_total", **landscape) == 12
+                and s.value("feedserver_http_requests_total", route=FEED, status="200") == 12))
             pinned.check()
-            assert page.value("feedserver_polls_total", **landscape) == 12
-            assert page.value("feedserver_http_requests_total", route=FEED, status="200") == 12
-            # what the other worker has seen reaches the scraped one within SAMPLE_SECONDS
+            # and what it has seen within 5 s (the samples)
             await scrape_until(pinned.session,
                                lambda s: s.value("feedserver_screens", **landscape) == 2)
             pinned.check()
