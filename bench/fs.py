@@ -6,6 +6,7 @@ The server is the real `feedserver serve --config FILE --listen 127.0.0.1:PORT`,
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import sys
@@ -17,6 +18,7 @@ from pathlib import Path
 import aiohttp
 import yaml
 from PIL import Image, ImageDraw
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench import sizes
 from bench.procs import free_port, started, wait_for_text
@@ -25,6 +27,9 @@ NETWORK = "bench"
 START_TIMEOUT = 120.0  # seconds; workers start side by side on a machine that may be busy
 KEY = "bench-network-key"
 TOKEN = "bench-publisher-token"
+ADMIN_TOKEN = "bench-admin-token"  # reads /metrics
+FEED_ROUTE = "/v1/feeds/{network}/{profile}"
+FLUSH_WAIT = 1.2  # seconds: workers add their tallies to the shared metrics every second
 
 
 def config(data_dir: Path, port: int, profiles: int, formats: tuple[str, ...]) -> dict:
@@ -49,7 +54,8 @@ def config(data_dir: Path, port: int, profiles: int, formats: tuple[str, ...]) -
             "offline_grace_seconds": 900,
             "default_contact": {"phone": "0800-6070", "url": "https://www.politie.nl/amberalert"},
         },
-        "staff": [{"name": "bench-publisher", "role": "publisher", "token": TOKEN}],
+        "staff": [{"name": "bench-publisher", "role": "publisher", "token": TOKEN},
+                  {"name": "bench-admin", "role": "admin", "token": ADMIN_TOKEN}],
         "networks": [
             {
                 "id": NETWORK,
@@ -129,6 +135,29 @@ class FeedServer:
 
     def feed_url(self, profile: str = "p000", suffix: str = "") -> str:
         return self.url(f"/v1/feeds/{NETWORK}/{profile}{suffix}?key={KEY}")
+
+    async def feed_answers(self, status: int) -> int:
+        """How many GETs of a feed document the server (all its workers) answered with
+        `status`, read from /metrics once every worker has added its tally (two readings
+        FLUSH_WAIT apart agree)."""
+        last = None
+        for _ in range(10):
+            async with self.session.get(self.url("/metrics"), headers={
+                    "Authorization": f"Bearer {ADMIN_TOKEN}"}) as response:
+                if response.status != 200:
+                    raise FeedServerError(f"/metrics answered {response.status}")
+                text = await response.text()
+            count = sum(sample.value for family in text_string_to_metric_families(text)
+                        for sample in family.samples
+                        if sample.name == "feedserver_http_requests_total"
+                        and sample.labels.get("route") == FEED_ROUTE
+                        and sample.labels.get("method") == "GET"
+                        and sample.labels.get("status") == str(status))
+            if count == last:
+                return int(count)
+            last = count
+            await asyncio.sleep(FLUSH_WAIT)
+        raise FeedServerError("the feed's answer counts in /metrics never settled")
 
     async def _call(self, method: str, path: str, **kwargs) -> dict:
         headers = {"Authorization": f"Bearer {TOKEN}", **kwargs.pop("headers", {})}
