@@ -11,6 +11,7 @@ aiohttp's runner with its signal handling (SIGINT and SIGTERM end the serving wi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -42,7 +43,8 @@ def run(app: web.Application, host: str, port: int, *, reuse_port: bool,
         try:
             if not main.done():  # the runner's cleanup, with every other task still running
                 main.cancel()
-                loop.run_until_complete(asyncio.gather(main, return_exceptions=True))
+                with contextlib.suppress(asyncio.CancelledError):  # its errors are raised
+                    loop.run_until_complete(main)
         finally:
             _cancel_the_rest(loop)
             loop.run_until_complete(loop.shutdown_asyncgens())

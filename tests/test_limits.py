@@ -5,6 +5,7 @@ console sign-ins per address. Time is the app's clock, moved by the test."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 import yaml
@@ -20,6 +21,8 @@ from feedserver.app import create_app
 from feedserver.appkeys import RECEIPTS
 from feedserver.config import ConfigError
 from feedserver.limits.allowance import Allowance
+from feedserver.limits.requests import seconds_of
+from feedserver.timeutil import utcnow
 
 FEED = "/v1/feeds/net-a/landscape"
 SCREEN = "203.0.113.7"  # a screen on the internet, as nginx forwards it
@@ -248,3 +251,12 @@ def test_limits_config_is_refused_with_the_place(make_config, limits, message):
     with pytest.raises(ConfigError) as refused:
         make_config(limits=limits)
     assert str(refused.value).startswith(message)
+
+
+def test_the_real_clock_of_the_limits_is_not_moved_by_wall_clock_steps():
+    """NTP may step the wall clock back by minutes: allowances measured on it would leave
+    every screen that polled recently over its limit (429) until the clock caught up. Only
+    time that passes counts: the monotonic clock."""
+    assert seconds_of(utcnow) is time.monotonic
+    later = FakeClock()
+    assert seconds_of(later)() == later().timestamp()  # tests move their own clock

@@ -18,11 +18,13 @@ headers, the poll and the answer counted in the metrics. Access cannot drift: a 
 limit is taken on both paths. What is not remembered goes the normal way: a first poll, any
 error (nothing is remembered before access and the query are checked), HEAD, a request with a
 cookie (a console session may stand for the credentials), a poll over the rate limit (so that
-its 429 has the normal shape).
+its 429 has the normal shape), and a poll whose lean answer failed unexpectedly (the route's
+error handling gives the contract's error if the route fails too).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import NamedTuple
 
@@ -47,6 +49,8 @@ POLL_HEADERS = {**CACHING, **NO_SNIFFING}
 # Distinct (URL, credentials) pairs remembered per process: one per screen (its screen id is in
 # its URL). When full, the oldest are forgotten and take the normal path once more.
 MAX_KNOWN_POLLS = 32_768
+
+log = logging.getLogger(__name__)
 
 RequestHandler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
 
@@ -130,6 +134,9 @@ class KnownPolls:
                 limits.check(request)  # as the route's access wrapper does
                 response = self.answer(request, poll)
             except ApiError:  # over the rate limit: the route answers it in the usual shape
+                return await route_request(request)
+            except Exception:  # a surprise: the route answers, or gives the contract's error
+                log.exception("the lean poll path failed on %s; the route answers", request.path)
                 return await route_request(request)
             metrics.count(poll.route, response.status)
             return response

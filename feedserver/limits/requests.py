@@ -27,9 +27,11 @@ Rule = tuple[str, Allowance | None]  # the key an address counts under, its allo
 
 
 def seconds_of(clock: Clock) -> Callable[[], float]:
-    """The clock as seconds: `time.time` for the real clock (an aware datetime costs a few
-    microseconds more on every request), the injected clock's time in tests."""
-    return time.time if clock is utcnow else lambda: clock().timestamp()
+    """The clock as seconds: `time.monotonic` for the real clock (an aware datetime costs a
+    few microseconds more on every request, and the wall clock may be stepped back by NTP,
+    which would leave every recent address over its allowance), the injected clock's time in
+    tests."""
+    return time.monotonic if clock is utcnow else lambda: clock().timestamp()
 
 
 class RequestLimits:

@@ -174,8 +174,13 @@ class Metrics:
         after aiohttp's own. Flushed at every scrape of this process and, with workers, every
         `FLUSH_SECONDS` (another worker's scrape reads the files)."""
         tally, self._tally = self._tally, {}
-        for child, count in tally.items():
-            child.inc(count)
+        try:
+            for child, count in list(tally.items()):
+                child.inc(count)
+                del tally[child]
+        finally:  # what could not be added (a full disk under the shared files) waits
+            for child, count in tally.items():
+                self._tally[child] = self._tally.get(child, 0) + count
 
     def rendered(self, fmt: str, seconds: float) -> None:
         self.render_seconds.labels(fmt).observe(seconds)
@@ -351,10 +356,12 @@ class Metrics:
         async with running(self._sample_forever(), "metrics-sampler") if self.shared_dir \
                 else contextlib.nullcontext():
             runner = await self._listen()
-            yield
-            if runner is not None:
-                await runner.cleanup()
-        self.flush()
+            try:
+                yield
+                if runner is not None:
+                    await runner.cleanup()
+            finally:
+                self.flush()
 
     async def _listen(self) -> web.AppRunner | None:
         """`metrics.listen`: `/metrics` alone, without a token (config allows only loopback
