@@ -88,9 +88,10 @@ class KnownPolls:
         if request.method != "GET" or "Cookie" in request.headers:
             return
         known = self._known
-        if len(known) >= self.limit:
+        key = (request.raw_path, request.headers.get("Authorization"))
+        if key not in known and len(known) >= self.limit:
             del known[next(iter(known))]
-        known[(request.raw_path, request.headers.get("Authorization"))] = poll
+        known[key] = poll
 
     def forget_all(self, config: object = None) -> None:
         """After a config reload: every poll takes the normal route (and its checks) again."""
