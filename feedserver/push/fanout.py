@@ -12,7 +12,6 @@ Keepalives go out in slices, so the whole crowd is never written to in the same 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import socket
@@ -82,12 +81,24 @@ def snapshot_message(seq: int, document: bytes, etag: str, signatures: Signature
 
 _COMMENT = b": keepalive\n\n"
 KEEPALIVE = Outgoing((http_chunk(_COMMENT), _COMMENT, WEBSOCKET_PING), None)
+END = (b"0\r\n\r\n", b"", b"")  # what ends a stream, per kind: the last chunk, or the close
+
+
+class Admission:
+    """The open streams of one key (`limits.streams_per_key`), shared by its clients."""
+
+    __slots__ = ("key_id", "open")
+
+    def __init__(self, key_id: bytes) -> None:
+        self.key_id = key_id
+        self.open = 0
 
 
 class Group:
-    __slots__ = ("clients", "network", "place", "profile")
+    __slots__ = ("clients", "hub", "network", "place", "profile")
 
-    def __init__(self, network: Network, profile: Profile, place: Place) -> None:
+    def __init__(self, hub: Hub, network: Network, profile: Profile, place: Place) -> None:
+        self.hub = hub
         self.network = network
         self.profile = profile
         self.place = place
@@ -118,14 +129,19 @@ class Group:
         return stalled, named
 
 
-class Client:
-    """A connected screen: its transport, and until it has caught up, what waits for it."""
+class Client(asyncio.Protocol):
+    """A connected screen: its transport, and until it has caught up, what waits for it.
 
-    __slots__ = ("done", "farewell", "group", "kind", "limit", "pending", "pending_limit",
-                 "screen", "slot", "transport")
+    A live SSE stream needs nothing of aiohttp any more (the hub writes to its transport), so
+    its connection is handed over to the client itself as its protocol (`hand_over`): aiohttp's
+    request, response, parser and the two tasks that held them go, about 8 KB a connection.
+    """
+
+    __slots__ = ("admission", "farewell", "gone", "group", "kind", "limit", "pending",
+                 "pending_limit", "screen", "slot", "transport")
 
     def __init__(self, group: Group, screen: str | None, transport: asyncio.Transport,
-                 kind: int, slot: int, settings: PushSettings) -> None:
+                 kind: int, slot: int, settings: PushSettings, admission: Admission) -> None:
         self.group = group
         self.screen = screen
         self.transport = transport
@@ -134,14 +150,15 @@ class Client:
         self.limit = settings.send_buffer_bytes
         self.pending_limit = settings.queue_limit
         self.pending: list[Outgoing] | None = []
-        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.gone = False  # left the hub: a catch-up under way stops
+        self.admission = admission  # counts it among its key's open streams until it leaves
         # How a WebSocket says goodbye at shutdown (its close handshake, given the reconnect
         # hint); an SSE client is told by the hub itself.
         self.farewell: Callable[[str], Awaitable[object]] | None = None
 
     def send(self, message: Outgoing) -> bool:
         """Write (or hold, while catching up); False when the client cannot keep up."""
-        if self.done.done():
+        if self.gone:
             return False
         if self.pending is not None:
             return self.hold(message)
@@ -172,7 +189,7 @@ class Client:
         """
         transport = self.transport
         for message in opening:
-            if transport.is_closing() or self.done.done():
+            if transport.is_closing() or self.gone:
                 return False
             transport.write(message.frames[self.kind])
             if transport.get_write_buffer_size() > self.limit:
@@ -181,16 +198,29 @@ class Client:
                         await drain()
                 except (ConnectionError, TimeoutError):
                     return False
-        if transport.is_closing() or self.done.done():
+        if transport.is_closing() or self.gone:
             return False
         held, self.pending = self.pending or [], None
         return all(self._write(message) for message in held)
 
+    def end(self) -> None:
+        """End a live SSE stream properly (its last chunk) and close the connection once the
+        rest is written; the hub has nothing more for it."""
+        self.transport.write(END[self.kind])
+        self.transport.close()
+
     def drop(self) -> None:
         """Disconnect now: abort rather than close, since a stalled peer never drains."""
-        if not self.done.done():
-            self.done.set_result(None)
+        self.gone = True
         self.transport.abort()
+
+    # As the protocol of a handed-over SSE connection: a screen only listens; whatever it
+    # sends is ignored, and its connection's end is its leaving.
+    def data_received(self, data: bytes) -> None:
+        pass
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.group.hub.leave(self)
 
 
 class Hub:
@@ -213,25 +243,25 @@ class Hub:
         self.closed = False
         self.streams_per_key = streams_per_key
         self.retry_after = retry_after  # a refused screen polls meanwhile
-        self._streams: dict[bytes, int] = {}
+        self._streams: dict[bytes, Admission] = {}
 
-    @contextlib.contextmanager
-    def admitted(self, key_id: bytes) -> Iterator[None]:
-        """One more open stream for this key while the block runs; past `streams_per_key`,
-        429 with Retry-After before the stream opens (the answer is still plain JSON)."""
-        open_now = self._streams.get(key_id, 0)
-        if open_now >= self.streams_per_key:
+    def admit(self, key_id: bytes) -> Admission:
+        """One more open stream for this key, until `release` (the client's leaving); past
+        `streams_per_key`, 429 with Retry-After before the stream opens (still plain JSON)."""
+        admission = self._streams.get(key_id)
+        if admission is None:
+            admission = self._streams[key_id] = Admission(key_id)
+        if admission.open >= self.streams_per_key:
             raise rate_limited("limits.streams_per_key",
-                               f"{open_now} streams are open with this key", self.retry_after)
-        self._streams[key_id] = open_now + 1
-        try:
-            yield
-        finally:
-            left = self._streams[key_id] - 1
-            if left:
-                self._streams[key_id] = left
-            else:
-                del self._streams[key_id]
+                               f"{admission.open} streams are open with this key",
+                               self.retry_after)
+        admission.open += 1
+        return admission
+
+    def release(self, admission: Admission) -> None:
+        admission.open -= 1
+        if not admission.open:
+            self._streams.pop(admission.key_id, None)
 
     @property
     def connected(self) -> int:
@@ -244,16 +274,17 @@ class Hub:
                 yield group.network.id, group.profile.id, client.kind, client.screen
 
     def join(self, network: Network, profile: Profile, place: Place, screen: str | None,
-             transport: asyncio.Transport, kind: int) -> Client:
-        """Register a client; from now on it is sent every event after `self.last_seq`."""
+             transport: asyncio.Transport, kind: int, admission: Admission) -> Client:
+        """Register an admitted client; from now on it is sent every event after
+        `self.last_seq`, and its leaving releases its admission."""
         key = (network.id, profile.id, place)
         group = self._groups.get(key)
         if group is None:
-            group = self._groups[key] = Group(network, profile, place)
+            group = self._groups[key] = Group(self, network, profile, place)
         self._bound_buffers(transport)
         self._joined += 1
         client = Client(group, screen, transport, kind, self._joined % KEEPALIVE_SLICES,
-                        self.settings)
+                        self.settings, admission)
         group.clients.add(client)
         return client
 
@@ -266,10 +297,13 @@ class Hub:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.settings.send_buffer_bytes)
 
     def leave(self, client: Client) -> None:
-        if not client.done.done():
-            client.done.set_result(None)
+        """The client is gone (once, however often it is called)."""
+        client.gone = True
         group = client.group
-        group.clients.discard(client)
+        if client not in group.clients:
+            return
+        group.clients.remove(client)
+        self.release(client.admission)
         if not group.clients:
             self._groups.pop((group.network.id, group.profile.id, group.place), None)
 
@@ -370,7 +404,9 @@ class Hub:
                     self._goodbyes.add(goodbye)
                     goodbye.add_done_callback(self._goodbyes.discard)
                 elif client.send(Outgoing.plain(b"retry: %d\n\n" % delay_ms)):
-                    self.leave(client)  # the handler returns and the stream ends properly
+                    if client.pending is None:
+                        client.end()  # a live stream was handed over: the hub ends it
+                    self.leave(client)  # (one still catching up stops and is cut off)
                 else:
                     self._drop([client])
 

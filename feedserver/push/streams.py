@@ -1,4 +1,5 @@
-"""What SSE and WebSocket connections share: who is asking, and where they left off."""
+"""What SSE and WebSocket connections share: who is asking, and where they left off; and how a
+live SSE stream leaves aiohttp for the hub."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ from feedserver.errors import ApiError, FieldError
 from feedserver.feeds.views import screen_profile
 from feedserver.geo.reach import Place, screen_place
 from feedserver.http import screen_facts
-from feedserver.push.fanout import Client
+from feedserver.push.fanout import Admission, Client
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StreamRequest:
     network: Network
     profile: Profile
@@ -61,10 +62,23 @@ def stream_request(request: web.Request) -> StreamRequest:
                          screen_place(profile, facts.at, facts.region), since, request[KEY_ID])
 
 
-def join(request: web.Request, asked: StreamRequest, kind: int) -> Client:
+def join(request: web.Request, asked: StreamRequest, kind: int, admission: Admission
+         ) -> Client:
     """The prepared stream joins the hub. A stream never goes back to waiting for another
     request on its connection, so aiohttp's keep-alive timer (one per connection, about 600
     bytes) is stopped: the hub's keepalives find a dead peer instead."""
     request.protocol.keep_alive(False)
     return request.app[HUB].join(asked.network, asked.profile, asked.place, asked.screen,
-                                 request.transport, kind)
+                                 request.transport, kind, admission)
+
+
+def hand_over(request: web.Request, client: Client) -> None:
+    """A live SSE stream leaves aiohttp: its connection's protocol becomes the hub's client,
+    and aiohttp is told the connection is gone (after it lets go of the transport, which it
+    would otherwise close), so its request, parser and the tasks that held them are freed.
+    The handler then returns; aiohttp's end of the response finds no connection to write to
+    and stops there. From now on the client learns of the connection's end itself."""
+    protocol = request.protocol
+    request.transport.set_protocol(client)
+    protocol.transport = None
+    protocol.connection_lost(None)

@@ -17,17 +17,22 @@ from feedserver.push.streams import join, stream_request
 async def websocket(request: web.Request) -> web.WebSocketResponse:
     asked = stream_request(request)
     hub = request.app[HUB]
-    with hub.admitted(asked.key_id):
+    admission = hub.admit(asked.key_id)
+    try:
         ws = web.WebSocketResponse(compress=False, max_msg_size=4096)
         await ws.prepare(request)
-        client = join(request, asked, WS)
-        client.farewell = lambda reason: ws.close(code=WSCloseCode.SERVICE_RESTART,
-                                                  message=reason.encode())
-        try:
-            opening = await hub.opening(client, asked.since)
-            if await hub.go_live(client, opening, request.writer.drain):
-                async for _message in ws:
-                    pass  # screens only listen
-        finally:
-            hub.leave(client)
+    except BaseException:
+        hub.release(admission)
+        raise
+    client = join(request, asked, WS, admission)
+    client.farewell = lambda reason: ws.close(code=WSCloseCode.SERVICE_RESTART,
+                                              message=reason.encode())
+    try:
+        # the opening is no local of this frame: it would stay for the stream's life
+        if await hub.go_live(client, await hub.opening(client, asked.since),
+                             request.writer.drain):
+            async for _message in ws:
+                pass  # screens only listen
+    finally:
+        hub.leave(client)
     return ws

@@ -21,9 +21,11 @@ def make_app(tmp_path, storage: str) -> Callable[..., web.Application]:
     """The app with quick webhook retries; keyword arguments change its PushSettings."""
     def make(webhook_url: str | None = None, alerts: dict | None = None,
              webhooks: dict | None = None, public_url: str = "http://127.0.0.1:8080",
-             clock: Clock = utcnow, **push) -> web.Application:
+             clock: Clock = utcnow, limits: dict | None = None, **push) -> web.Application:
         data = {**push_config_data(tmp_path, webhook_url, alerts, public_url), "storage": storage}
         data["push"] = push
+        if limits:
+            data["limits"] = limits
         data["webhooks"] = {"backoff_seconds": 0.05, "backoff_max_seconds": 0.2,
                             **(webhooks or {})}
         return create_app(parse_config(data), clock=clock)
