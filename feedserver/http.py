@@ -142,9 +142,9 @@ def etag_matches(request: web.Request, etag: str) -> bool:
     header = request.headers.get("If-None-Match")
     if header is None:
         return False
-    if header == etag:
-        return True
-    return header.strip() == "*" or etag in (t.strip() for t in header.split(","))
+    # If-None-Match compares weakly (RFC 9110 13.1.2): the quoted tag anywhere in the list,
+    # with or without W/, matches; a quoted tag cannot hide inside another (no '"' within)
+    return etag in header or header.strip() == "*"
 
 
 def json_response(data: dict, status: int = 200, headers: dict | None = None) -> web.Response:

@@ -82,3 +82,16 @@ async def test_every_console_page_allows_only_its_own_scripts(client):
         assert policy["script-src"] == "'self'" and policy["default-src"] == "'none'"
         assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
         assert "<script>" not in await response.text()
+
+
+async def test_if_none_match_takes_a_list_and_weak_tags(client):
+    """Players and proxies may send several ETags, or the weak form: each way, the one the
+    feed has now means 304; others, or a tag that merely shares a prefix, do not."""
+    feed = await client.get(f"/v1/feeds/net-a/landscape?key={KEY_A}")
+    etag = feed.headers["ETag"]
+    for header, status in ((f'"0000", {etag}', 304), (f"W/{etag}", 304), ("*", 304),
+                           (f'"0000", W/{etag}, "1111"', 304), (etag[:-2] + '"', 200),
+                           ('"0000", "1111"', 200)):
+        answer = await client.get(f"/v1/feeds/net-a/landscape?key={KEY_A}",
+                                  headers={"If-None-Match": header})
+        assert answer.status == status, header
