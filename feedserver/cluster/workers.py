@@ -65,9 +65,11 @@ class Supervisor:
         except ValueError as exc:  # ConfigError, with the place named
             log.error("config reload refused, the running config stays in force: %s", exc)
             return
-        for child, _ in self.children.values():
-            if child.poll() is None:
-                child.send_signal(signal.SIGHUP)
+        alive = [child for child, _ in self.children.values() if child.poll() is None]
+        for child in alive:
+            child.send_signal(signal.SIGHUP)
+        log.info("config reload: the file is valid; passed on to workers (pids %s)",
+                 ", ".join(str(child.pid) for child in alive))
 
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self._stop)
