@@ -19,7 +19,12 @@ from aiohttp import web
 from feedserver.access_log import PathOnlyAccessLogger
 from feedserver.app import create_app
 from feedserver.appkeys import CONFIG
-from feedserver.cluster.workers import Supervisor, end_with_supervisor, worker_command
+from feedserver.cluster.workers import (
+    Supervisor,
+    end_with_supervisor,
+    prepare_store,
+    worker_command,
+)
 from feedserver.config import LOG_FORMATS, MAX_WORKERS, Config, ConfigError, load_config
 from feedserver.lifecycle import NotRunning, pid_file, reload_on_sighup, running_pid
 from feedserver.liveconfig import reload
@@ -102,6 +107,10 @@ def serve(args: argparse.Namespace) -> int:
     if workers > 1 and not args.worker:
         with pid_file(config.data_dir):
             prepare_host(config.data_dir)  # before the workers start: they inherit where to count
+            try:
+                prepare_store(config)
+            except (SchemaTooNew, StoreUnavailable) as exc:
+                return _storage_failed(exc)
             command = worker_command(args.config, config.server.listen, args.log_format)
             return Supervisor(command, workers, config.server.shutdown_grace_seconds, load,
                               worker_gone).run()
@@ -134,9 +143,13 @@ def serve(args: argparse.Namespace) -> int:
                     keepalive_timeout=config.limits.header_timeout_seconds,
                     **access_log, print=_announce)
     except (SchemaTooNew, StoreUnavailable) as exc:
-        print(f"storage: {exc}", file=sys.stderr)
-        return 2
+        return _storage_failed(exc)
     return 0
+
+
+def _storage_failed(exc: Exception) -> int:
+    print(f"storage: {exc}", file=sys.stderr)
+    return 2
 
 
 def _announce(text: str) -> None:

@@ -9,6 +9,7 @@ on, so `feedserver serve --workers N` stops like a single process does.
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import logging
 import signal
@@ -17,6 +18,9 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from types import FrameType
+
+from feedserver.config import Config
+from feedserver.store import make_store
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +115,21 @@ class Supervisor:
                 code = child.wait()
             clean = clean and code == 0
         return clean
+
+
+def prepare_store(config: Config) -> None:
+    """Open the store once before any worker starts, which brings its schema up to date: the
+    workers find it ready (none races another to create a new SQLite file; on either store the
+    migrations run from here), and a store the server cannot use (written by a newer
+    feedserver, unreachable) stops it once with the reason, rather than failing every worker
+    at its start until the supervisor gives up. Raises SchemaTooNew or StoreUnavailable."""
+
+    async def open_and_close() -> None:
+        store = make_store(config.storage, config.sqlite_path)
+        await store.open()
+        await store.close()
+
+    asyncio.run(open_and_close())
 
 
 def end_with_supervisor() -> None:
