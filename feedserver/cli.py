@@ -19,9 +19,20 @@ from feedserver import serving
 from feedserver.access_log import PathOnlyAccessLogger
 from feedserver.app import create_app
 from feedserver.appkeys import CONFIG
-from feedserver.cluster.workers import Supervisor, end_with_supervisor, worker_command
+from feedserver.cluster.workers import (
+    Supervisor,
+    end_with_supervisor,
+    prepare_store,
+    worker_command,
+)
 from feedserver.config import LOG_FORMATS, MAX_WORKERS, Config, ConfigError, load_config
-from feedserver.lifecycle import NotRunning, pid_file, reload_on_sighup, running_pid
+from feedserver.lifecycle import (
+    NotRunning,
+    ReloadRequests,
+    pid_file,
+    reload_on_sighup,
+    running_pid,
+)
 from feedserver.liveconfig import reload
 from feedserver.logs import setup_logging
 from feedserver.ops.cli import add_ops_commands
@@ -86,8 +97,7 @@ def _is_loopback(host: str) -> bool:
 
 
 def serve(args: argparse.Namespace) -> int:
-    # SIGHUP means "reload" here, never "hang up": ignored until the server can reload
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    reloads = ReloadRequests()  # SIGHUP: noted from here on, done when the server can
     config = _load(args.config)
     where = _check_layouts()
     if args.listen:
@@ -102,9 +112,13 @@ def serve(args: argparse.Namespace) -> int:
     if workers > 1 and not args.worker:
         with pid_file(config.data_dir):
             prepare_host(config.data_dir)  # before the workers start: they inherit where to count
+            try:
+                prepare_store(config)
+            except (SchemaTooNew, StoreUnavailable) as exc:
+                return _storage_failed(exc)
             command = worker_command(args.config, config.server.listen, args.log_format)
             return Supervisor(command, workers, config.server.shutdown_grace_seconds, load,
-                              worker_gone).run()
+                              reloads.take, worker_gone).run()
     if args.worker:
         end_with_supervisor()
     logging.getLogger("feedserver").info(where)
@@ -119,7 +133,7 @@ def serve(args: argparse.Namespace) -> int:
     access_log = {"access_log_class": PathOnlyAccessLogger} if config.server.access_log \
         else {"access_log": None}
     app = create_app(config)
-    app.on_startup.append(reload_on_sighup(lambda app: reload(app[CONFIG], load)))
+    app.on_startup.append(reload_on_sighup(lambda app: reload(app[CONFIG], load), reloads))
     app.on_shutdown.insert(0, _stop_once)
     if not args.worker:
         app.cleanup_ctx.insert(0, _pid_file_ctx)
@@ -133,9 +147,13 @@ def serve(args: argparse.Namespace) -> int:
                     shutdown_timeout=config.server.shutdown_grace_seconds,
                     keepalive_timeout=config.limits.header_timeout_seconds, **access_log)
     except (SchemaTooNew, StoreUnavailable) as exc:
-        print(f"storage: {exc}", file=sys.stderr)
-        return 2
+        return _storage_failed(exc)
     return 0
+
+
+def _storage_failed(exc: Exception) -> int:
+    print(f"storage: {exc}", file=sys.stderr)
+    return 2
 
 
 def _announce(text: str) -> None:

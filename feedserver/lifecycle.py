@@ -18,6 +18,7 @@ import os
 import signal
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from types import FrameType
 
 from aiohttp import web
 
@@ -89,11 +90,37 @@ def running_pid(data_dir: Path) -> int:
     return pid
 
 
-def reload_on_sighup(reload: Callable[[web.Application], None]) -> Callable[
-        [web.Application], Awaitable[None]]:
-    """An on_startup hook: from now on SIGHUP calls `reload(app)` (in the event loop)."""
+class ReloadRequests:
+    """SIGHUP means "reload", never "hang up": from the start of `serve` each one is noted here
+    until something can reload (the supervisor's loop takes them; a server's event loop takes
+    over SIGHUP once it runs, and the ones that came while it started with it). A worker is
+    started with SIGHUP blocked, so one passed on before this exists waits in the kernel
+    instead of ending it; it is delivered, and noted, here."""
+
+    def __init__(self) -> None:
+        self._asked = False
+        # a handler, not a mask: any thread may be handed the signal (numpy's start threads of
+        # their own before this), and Python runs the handler in the main thread
+        signal.signal(signal.SIGHUP, self._note)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})
+
+    def _note(self, signum: int, frame: FrameType | None) -> None:
+        self._asked = True
+
+    def take(self) -> bool:
+        """Whether a reload was asked for since the last call."""
+        asked, self._asked = self._asked, False
+        return asked
+
+
+def reload_on_sighup(reload: Callable[[web.Application], None],
+                     requests: ReloadRequests) -> Callable[[web.Application], Awaitable[None]]:
+    """An on_startup hook: from now on SIGHUP calls `reload(app)` (in the event loop), and a
+    reload asked for while the server started is done now."""
 
     async def install(app: web.Application) -> None:
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload, app)
+        if requests.take():
+            reload(app)
 
     return install

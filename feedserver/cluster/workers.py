@@ -4,11 +4,14 @@ Each worker is `feedserver serve` itself, started again with the same config and
 with SO_REUSEPORT, so the kernel spreads connections over them. They share nothing but the
 store, the data directory and the port: each follows the event log, one leads (see
 `feedserver.cluster`). The supervisor restarts a worker that dies and passes SIGTERM/SIGINT
-on, so `feedserver serve --workers N` stops like a single process does.
+on, so `feedserver serve --workers N` stops like a single process does. It passes SIGHUP (a
+reload) on as well, to workers still starting too: each is started with SIGHUP blocked, so it
+waits in the kernel until the worker can take it (`feedserver.lifecycle.ReloadRequests`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import logging
 import signal
@@ -18,8 +21,12 @@ import time
 from collections.abc import Callable, Sequence
 from types import FrameType
 
+from feedserver.config import Config
+from feedserver.store import make_store
+
 log = logging.getLogger(__name__)
 
+POLL_SECONDS = 0.2  # how often the supervisor looks for a worker that exited or a reload
 RESTART_DELAY_SECONDS = 1.0
 # A worker that dies this soon after starting, this many times in a row, will not come up
 # (a bad config, a port taken by another program): give up rather than spin.
@@ -34,11 +41,13 @@ PR_SET_PDEATHSIG = 1
 
 class Supervisor:
     def __init__(self, command: Sequence[str], workers: int, grace_seconds: float,
-                 load: Callable[[], object],
+                 load: Callable[[], object], reload_asked: Callable[[], bool],
                  on_exit: Callable[[int], None] = lambda pid: None) -> None:
-        """`on_exit` hears the pid of each worker that exited (its metrics are tidied)."""
+        """`reload_asked()` says whether SIGHUP came since it was last asked; `on_exit` hears
+        the pid of each worker that exited (its metrics are tidied)."""
         self.command = list(command)
         self.load = load
+        self.reload_asked = reload_asked
         self.on_exit = on_exit
         self.workers = workers
         self.stop_timeout = grace_seconds + STOP_MARGIN_SECONDS
@@ -47,7 +56,13 @@ class Supervisor:
         self.early_deaths = 0
 
     def _spawn(self, slot: int) -> None:
-        child = subprocess.Popen(self.command)
+        # the worker inherits the mask: a SIGHUP passed on before it can take one waits
+        # instead of ending it (the default), however early it comes
+        unblocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+        try:
+            child = subprocess.Popen(self.command)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, unblocked)
         self.children[slot] = (child, time.monotonic())
         log.info("worker %d started (pid %d)", slot, child.pid)
 
@@ -57,26 +72,30 @@ class Supervisor:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
 
-    def _reload(self, signum: int, frame: FrameType | None) -> None:
+    def _reload(self) -> None:
         """SIGHUP: check the config file once here, then have every worker take it (each
-        applies it to itself, or refuses a change that needs a restart, and logs it)."""
+        applies it to itself, or refuses a change that needs a restart, and logs it; one still
+        starting does so once it is ready)."""
         try:
             self.load()
         except ValueError as exc:  # ConfigError, with the place named
             log.error("config reload refused, the running config stays in force: %s", exc)
             return
-        for child, _ in self.children.values():
-            if child.poll() is None:
-                child.send_signal(signal.SIGHUP)
+        alive = [child for child, _ in self.children.values() if child.poll() is None]
+        for child in alive:
+            child.send_signal(signal.SIGHUP)
+        log.info("config reload: the file is valid; passed on to workers (pids %s)",
+                 ", ".join(str(child.pid) for child in alive))
 
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
-        signal.signal(signal.SIGHUP, self._reload)
         for slot in range(self.workers):
             self._spawn(slot)
         while not self.stopping:
-            time.sleep(0.2)
+            time.sleep(POLL_SECONDS)
+            if self.reload_asked():
+                self._reload()
             for slot, (child, started) in list(self.children.items()):
                 code = child.poll()
                 if code is None or self.stopping:
@@ -109,6 +128,21 @@ class Supervisor:
                 code = child.wait()
             clean = clean and code == 0
         return clean
+
+
+def prepare_store(config: Config) -> None:
+    """Open the store once before any worker starts, which brings its schema up to date: the
+    workers find it ready (none races another to create a new SQLite file; on either store the
+    migrations run from here), and a store the server cannot use (written by a newer
+    feedserver, unreachable) stops it once with the reason, rather than failing every worker
+    at its start until the supervisor gives up. Raises SchemaTooNew or StoreUnavailable."""
+
+    async def open_and_close() -> None:
+        store = make_store(config.storage, config.sqlite_path)
+        await store.open()
+        await store.close()
+
+    asyncio.run(open_and_close())
 
 
 def end_with_supervisor() -> None:

@@ -15,6 +15,7 @@ import os
 import queue
 import re
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
@@ -57,17 +58,35 @@ def _sqlite_sql(sql: str) -> str:
 
 def _connect(path: Path, busy_timeout_ms: int, *, reader: bool) -> sqlite3.Connection:
     # isolation_level=None: transactions are begun and ended explicitly, never implicitly
-    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                 timeout=busy_timeout_ms / 1000)
+    if not reader:
+        _use_wal(connection, time.monotonic() + busy_timeout_ms / 1000)
     # secure_delete: deleted and overwritten rows are zeroed, not left in free pages
-    pragmas = ["synchronous=FULL", "foreign_keys=ON", f"busy_timeout={busy_timeout_ms}",
-               "secure_delete=ON"]
+    pragmas = ["synchronous=FULL", "foreign_keys=ON", "secure_delete=ON"]
     if reader:
         pragmas.append("query_only=ON")
-    else:
-        pragmas.insert(0, "journal_mode=WAL")
     for pragma in pragmas:
         connection.execute(f"PRAGMA {pragma}")
     return connection
+
+
+def _use_wal(connection: sqlite3.Connection, deadline: float) -> None:
+    """Put a new file in WAL mode (a file already in it stays so, with no lock needed).
+
+    Switching needs the file to itself, and SQLite does not wait for that when another
+    connection is writing: it answers "database is locked" at once, whatever busy_timeout
+    says (two processes opening a new file together: one switches and migrates, the other
+    failed). So wait for the other's write lock the way that does wait, and switch then."""
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+        connection.execute("BEGIN IMMEDIATE")  # waits up to busy_timeout, then raises
+        connection.execute("ROLLBACK")
 
 
 class _Writer:
@@ -142,8 +161,9 @@ class SQLiteDatabase:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
         loop = asyncio.get_running_loop()
-        self._writer = _Writer(await loop.run_in_executor(
-            None, lambda: _connect(self.path, self.busy_timeout_ms, reader=False)))
+        with _unavailable_as_such():
+            self._writer = _Writer(await loop.run_in_executor(
+                None, lambda: _connect(self.path, self.busy_timeout_ms, reader=False)))
         try:
             await self._migrate()
             self._reader_threads = ThreadPoolExecutor(self.reader_count,
