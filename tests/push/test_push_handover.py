@@ -10,6 +10,8 @@ import json
 
 from aiohttp import WSCloseCode, WSMsgType
 from support.push import KEY, Staff, feed_path, open_sse
+from wsproto.connection import Connection, ConnectionType
+from wsproto.events import Ping, Pong
 
 from feedserver.appkeys import HUB
 
@@ -123,6 +125,26 @@ async def test_a_websocket_that_breaks_the_protocol_is_closed_with_1002(aiohttp_
     await ws.send_frame(b"x", WSMsgType.CONTINUATION)  # continues no message
     assert (await _next(ws, WSMsgType.CLOSE)).data == WSCloseCode.PROTOCOL_ERROR
     await _until(lambda: hub.connected == 0)
+
+
+async def test_what_a_screen_sends_with_its_handshake_is_answered(client):
+    """Frames that come before the stream is live (here in the same packet as the request)
+    are read like any other, not left behind with aiohttp at the hand-over."""
+    screen = Connection(ConnectionType.CLIENT)
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    writer.write(f"GET {feed_path('hall', '/ws')}?key={KEY} HTTP/1.1\r\nHost: screen\r\n"
+                 "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                 "Sec-WebSocket-Key: c2NyZWVuLWtleS0wMDAwMQ==\r\n\r\n".encode()
+                 + screen.send(Ping(b"early")))
+    async with asyncio.timeout(5):
+        head = await reader.readuntil(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 101 ")
+        pongs: list[Pong] = []
+        while not pongs:
+            screen.receive_data(await reader.read(65536))
+            pongs = [event for event in screen.events() if isinstance(event, Pong)]
+    assert pongs[0].payload == b"early"
+    writer.close()
 
 
 async def test_a_request_that_is_no_websocket_handshake_gets_a_json_400(client):
