@@ -24,6 +24,7 @@ from feedserver.errors import rate_limited
 from feedserver.feeds.document import FeedCache
 from feedserver.feeds.receipts import ReceiptBook
 from feedserver.geo.reach import Place
+from feedserver.push import frames
 from feedserver.push.envelopes import (
     WEBSOCKET_PING,
     envelope,
@@ -132,13 +133,15 @@ class Group:
 class Client(asyncio.Protocol):
     """A connected screen: its transport, and until it has caught up, what waits for it.
 
-    A live SSE stream needs nothing of aiohttp any more (the hub writes to its transport), so
-    its connection is handed over to the client itself as its protocol (`hand_over`): aiohttp's
-    request, response, parser and the two tasks that held them go, about 8 KB a connection.
+    A live stream needs nothing of aiohttp any more (the hub writes to its transport), so its
+    connection is handed over to the client itself as its protocol (`streams.hand_over`):
+    aiohttp's request, response, parser and the two tasks that held them go, about 8 KB a
+    connection. What a WebSocket screen sends is read here (`frames.Reader`: pings and the
+    closing handshake); nothing an SSE screen sends matters.
     """
 
-    __slots__ = ("admission", "farewell", "gone", "group", "kind", "limit", "pending",
-                 "pending_limit", "screen", "slot", "transport")
+    __slots__ = ("admission", "gone", "group", "kind", "limit", "pending", "pending_limit",
+                 "reader", "screen", "slot", "transport")
 
     def __init__(self, group: Group, screen: str | None, transport: asyncio.Transport,
                  kind: int, slot: int, settings: PushSettings, admission: Admission) -> None:
@@ -152,9 +155,7 @@ class Client(asyncio.Protocol):
         self.pending: list[Outgoing] | None = []
         self.gone = False  # left the hub: a catch-up under way stops
         self.admission = admission  # counts it among its key's open streams until it leaves
-        # How a WebSocket says goodbye at shutdown (its close handshake, given the reconnect
-        # hint); an SSE client is told by the hub itself.
-        self.farewell: Callable[[str], Awaitable[object]] | None = None
+        self.reader: frames.Reader | None = None  # a WebSocket's, from the first bytes it sends
 
     def send(self, message: Outgoing) -> bool:
         """Write (or hold, while catching up); False when the client cannot keep up."""
@@ -203,21 +204,46 @@ class Client(asyncio.Protocol):
         held, self.pending = self.pending or [], None
         return all(self._write(message) for message in held)
 
-    def end(self) -> None:
-        """End a live SSE stream properly (its last chunk) and close the connection once the
-        rest is written; the hub has nothing more for it."""
-        self.transport.write(END[self.kind])
-        self.transport.close()
+    def part(self, delay_ms: int) -> bool:
+        """The goodbye of a graceful stop to a live client: come back in `delay_ms`. SSE gets
+        `retry:` and the stream's proper end, a WebSocket a close frame 1012 (service restart)
+        naming the delay; the connection is closed once that is written. False (nothing
+        written) when the client cannot take it."""
+        transport = self.transport
+        if transport.is_closing() or transport.get_write_buffer_size() > self.limit:
+            return False
+        if self.kind == WS:
+            transport.write(self._reader().close(frames.SERVICE_RESTART,
+                                                 f"service restart; reconnect in {delay_ms} ms"))
+        else:
+            transport.write(Outgoing.plain(b"retry: %d\n\n" % delay_ms).frames[self.kind]
+                            + END[self.kind])
+        transport.close()
+        return True
 
     def drop(self) -> None:
         """Disconnect now: abort rather than close, since a stalled peer never drains."""
         self.gone = True
         self.transport.abort()
 
-    # As the protocol of a handed-over SSE connection: a screen only listens; whatever it
-    # sends is ignored, and its connection's end is its leaving.
+    def _reader(self) -> frames.Reader:
+        if self.reader is None:
+            self.reader = frames.Reader()
+        return self.reader
+
+    # As the protocol of a handed-over connection: a screen only listens, and its
+    # connection's end is its leaving.
     def data_received(self, data: bytes) -> None:
-        pass
+        if self.kind != WS:
+            return
+        reply, ending = self._reader().answer(data)
+        transport = self.transport
+        if ending:
+            transport.write(reply)
+            transport.close()
+        elif reply and transport.get_write_buffer_size() <= self.limit:
+            # (one that pings without reading gets no pong: the hub finds it stalled)
+            transport.write(reply)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.group.hub.leave(self)
@@ -239,7 +265,6 @@ class Hub:
         self.dropped = 0
         self._joined = 0
         self._groups: dict[tuple[str, str, Place], Group] = {}
-        self._goodbyes: set[asyncio.Future[object]] = set()  # WebSocket closing handshakes
         self.closed = False
         self.streams_per_key = streams_per_key
         self.retry_after = retry_after  # a refused screen polls meanwhile
@@ -389,24 +414,16 @@ class Hub:
     def say_goodbye(self) -> None:
         """At a graceful shutdown: every screen is told to come back, each after its own delay
         within `reconnect_spread_seconds`, so thousands of screens do not return in the same
-        second. SSE gets a `retry:` field and the end of its stream; a WebSocket a close frame
-        1012 (service restart) naming the delay. They reconnect with Last-Event-ID and miss
-        nothing. A client that cannot take the words (a full buffer) is cut off; it reconnects
-        all the same."""
+        second (`Client.part`). They reconnect with Last-Event-ID and miss nothing. A client
+        that cannot take the words (a full buffer), or is still catching up, is cut off; it
+        reconnects all the same."""
         self.closed = True
         spread = self.settings.reconnect_spread_seconds
         for group in list(self._groups.values()):
             for client in list(group.clients):
                 delay_ms = round(random.uniform(1.0, max(1.0, spread)) * 1000)
-                if client.farewell is not None:
-                    goodbye = asyncio.ensure_future(
-                        client.farewell(f"service restart; reconnect in {delay_ms} ms"))
-                    self._goodbyes.add(goodbye)
-                    goodbye.add_done_callback(self._goodbyes.discard)
-                elif client.send(Outgoing.plain(b"retry: %d\n\n" % delay_ms)):
-                    if client.pending is None:
-                        client.end()  # a live stream was handed over: the hub ends it
-                    self.leave(client)  # (one still catching up stops and is cut off)
+                if client.pending is None and client.part(delay_ms):
+                    self.leave(client)
                 else:
                     self._drop([client])
 

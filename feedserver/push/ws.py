@@ -1,38 +1,60 @@
 """WebSocket: `GET /v1/feeds/{network}/{profile}/ws`, the same snapshot and envelopes as SSE.
 
-The hub writes ready-made text frames to the connection like it does for SSE; the handler
-only reads, so that pings and the closing handshake are answered. No per-message compression:
-it would cost a zlib context per connection and a compression per client.
+The hub writes ready-made text frames to the connection like it does for SSE. aiohttp checks
+the opening handshake; the 101 is a plain response rather than a WebSocketResponse, whose
+reader, writer and the request's tasks (about 14 KB) would stay for the stream's life. From the
+101 on, what the screen sends goes to its `Client` (pings and the closing handshake are
+answered there with wsproto, `frames`), and once caught up the connection is handed over to
+the hub like an SSE stream (`streams.hand_over`). No per-message compression: it would cost
+a zlib context per connection and a compression per client.
 """
 
 from __future__ import annotations
 
-from aiohttp import WSCloseCode, web
+from aiohttp import web
 
 from feedserver.appkeys import HUB
-from feedserver.push.fanout import WS
-from feedserver.push.streams import join, stream_request
+from feedserver.push import frames
+from feedserver.push.fanout import WS, Client
+from feedserver.push.streams import hand_over, join, stream_request
 
 
-async def websocket(request: web.Request) -> web.WebSocketResponse:
+class _ToClient:
+    """Stands in for aiohttp's WebSocket reader until the hand-over (`set_parser`): what the
+    screen sends meanwhile, and what aiohttp read past the handshake, go to its client."""
+
+    __slots__ = ("client",)
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def feed_data(self, data: bytes) -> tuple[bool, bytes]:
+        self.client.data_received(data)
+        return False, b""
+
+    def feed_eof(self) -> None:
+        """The hand-over, or a connection lost while catching up, which the catch-up sees."""
+
+
+async def websocket(request: web.Request) -> web.StreamResponse:
     asked = stream_request(request)
+    headers = frames.accept_headers(request)
     hub = request.app[HUB]
     admission = hub.admit(asked.key_id)
     try:
-        ws = web.WebSocketResponse(compress=False, max_msg_size=4096)
-        await ws.prepare(request)
+        response = web.StreamResponse(status=101, headers=headers)
+        await response.prepare(request)
     except BaseException:
         hub.release(admission)
         raise
     client = join(request, asked, WS, admission)
-    client.farewell = lambda reason: ws.close(code=WSCloseCode.SERVICE_RESTART,
-                                              message=reason.encode())
+    request.protocol.set_parser(_ToClient(client))  # type: ignore[arg-type]
     try:
-        # the opening is no local of this frame: it would stay for the stream's life
-        if await hub.go_live(client, await hub.opening(client, asked.since),
-                             request.writer.drain):
-            async for _message in ws:
-                pass  # screens only listen
-    finally:
+        opening = await hub.opening(client, asked.since)
+        live = await hub.go_live(client, opening, request.writer.drain)
+    except BaseException:
         hub.leave(client)
-    return ws
+        raise
+    if live:  # else the hub has let it go
+        hand_over(request, client)
+    return response
