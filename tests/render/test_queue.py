@@ -78,3 +78,35 @@ async def test_a_profiles_other_formats_share_one_call_after_every_primary(tmp_p
         alone = render_creative(alert, photos, job.size, "auto", ("nl",), job.fmt)
         assert futures[job.fmt + str(job.size)].result() == alone
         assert (tmp_path / f"{job.digest}.creative").read_bytes().endswith(alone.body)
+
+
+class InFlight(Executor):
+    """A real process pool that notes the most calls it held at once."""
+
+    def __init__(self, pool: Executor) -> None:
+        self.pool, self.held, self.most = pool, 0, 0
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.held += 1
+        self.most = max(self.most, self.held)
+        future = self.pool.submit(fn, *args, **kwargs)
+        future.add_done_callback(lambda f: setattr(self, "held", self.held - 1))
+        return future
+
+
+async def test_a_worker_finds_its_next_job_waiting_in_the_pool(tmp_path):
+    """A worker that finishes a render starts the next at once, without waiting for the
+    server's event loop to hand it one; yet no more than one job per worker waits, so that a
+    new alert's primary creatives still overtake an older backlog."""
+    alert, photos = samples.shown(), samples.photos()
+    with ProcessPoolExecutor(max_workers=1) as processes:
+        pool = InFlight(processes)
+        queue = RenderQueue(pool, 1, lambda j, f: None, str(tmp_path), lambda digest: True)
+        futures = [queue.submit(Job(f"job-{i}", alert, (640 + i, 360), "auto", ("nl",), "jpg",
+                                    f"canvas-{i}"), photos, PRIMARY) for i in range(4)]
+        queue.start()
+        try:
+            await asyncio.wait_for(asyncio.gather(*futures), 120)
+        finally:
+            await queue.stop()
+    assert pool.most == 2
