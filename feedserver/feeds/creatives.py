@@ -44,7 +44,6 @@ class RenderService:
         self.live, self.store, self.pool, self.clock = live, store, pool, clock
         config = live.current
         self._creatives: dict[str, Creative] = {}
-        # as many jobs in the pool at once as it has workers
         # Creatives served to screens are rendered once per host for all its workers.
         self.shared_dir = config.data_dir / "renders"
         self._queue = RenderQueue(pool, pool.workers, self._rendered, str(self.shared_dir),
