@@ -35,6 +35,7 @@ from feedserver.timeutil import Clock
 log = logging.getLogger(__name__)
 MAX_TIMER_SECONDS = 60.0  # look again at least this often (the wall clock may jump)
 PREVIEW_CACHE = 64  # creatives of drafts and previews kept, most recent first
+JOBS_KEPT = 50_000  # named creatives remembered (a few hundred bytes each)
 
 
 class RenderService:
@@ -43,7 +44,6 @@ class RenderService:
         self.live, self.store, self.pool, self.clock = live, store, pool, clock
         config = live.current
         self._creatives: dict[str, Creative] = {}
-        # as many jobs in the pool at once as it has workers
         # Creatives served to screens are rendered once per host for all its workers.
         self.shared_dir = config.data_dir / "renders"
         self._queue = RenderQueue(pool, pool.workers, self._rendered, str(self.shared_dir),
@@ -54,6 +54,7 @@ class RenderService:
         self._previews: OrderedDict[str, Creative] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
         self._contents: dict[tuple[str, int, str], tuple[str, Shown]] = {}
+        self._jobs: dict[tuple[str, tuple[int, int], str, tuple[str, ...], str], Job] = {}
         self._timer: asyncio.TimerHandle | None = None
 
     @property
@@ -77,17 +78,25 @@ class RenderService:
         return self._contents[key]
 
     def job(self, alert: Alert, profile: Profile, fmt: str) -> Job:
+        """The creative of the alert for the profile in a format, named once: every feed
+        document, publish answer and current creative names it again (two digests each)."""
         content, part = self._content(alert)
         size, layout, languages = profile.size, profile.layout, profile.languages
-        return Job(
-            creative_digest(content, size, layout, languages, fmt),
-            part,
-            size,
-            layout,
-            languages,
-            fmt,
-            canvas_digest(content, size, layout, languages),
-        )
+        key = (content, size, layout, languages, fmt)
+        job = self._jobs.get(key)
+        if job is None:
+            if len(self._jobs) >= JOBS_KEPT:
+                self._jobs.clear()
+            job = self._jobs[key] = Job(
+                creative_digest(content, size, layout, languages, fmt),
+                part,
+                size,
+                layout,
+                languages,
+                fmt,
+                canvas_digest(content, size, layout, languages),
+            )
+        return job
 
     def url(self, digest: str, fmt: str) -> str:
         return f"{self.config.server.public_url.rstrip('/')}/v1/renders/{digest}.{EXTENSIONS[fmt]}"

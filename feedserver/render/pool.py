@@ -99,11 +99,13 @@ class WorkerPool(Executor):
                 inner = executor.submit(fn, *args, **kwargs)
                 break
             except BrokenProcessPool:  # it broke before this job came: not the job's fault
+                if self._closed:  # and no new one comes
+                    raise
                 self._replace(executor)
 
         def done(inner: Future) -> None:
             if isinstance(inner.exception() if not inner.cancelled() else None,
-                          BrokenProcessPool):
+                          BrokenProcessPool) and not self._closed:
                 self._replace(executor)
                 if tries > 1:
                     self._submit(outer, fn, args, kwargs, tries - 1)

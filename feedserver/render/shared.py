@@ -1,20 +1,28 @@
 """Creatives shared by the processes of one host: rendered once, read by every worker.
 
 A creative is named by its digest, so a file `<digest>.creative` in the shared directory is
-the creative whoever made it. A pool worker about to render one takes an exclusive flock on
-`<digest>.lock` first: another process rendering the same creative holds it, so this one waits
-and then reads the file instead of rendering again. The file is written under a temporary name
-and renamed, so a reader never sees half of it; the kernel drops a dead renderer's lock.
+the creative whoever made it. A pool worker about to render one takes an exclusive lock on a
+byte of the directory's `locks` file first (the byte a hash of the digest names: no file is
+created per creative, which costs this filesystem more than writing the creative): another
+process rendering the same creative holds it, so this one waits and then finds the file
+instead of rendering again. The file is written under a temporary name and renamed, so a
+reader never sees half of it; the kernel drops a dead renderer's lock.
+
+The server reads a creative from its file rather than from the pool's result pipe: a pipe
+carries 64 KiB at a time, and the worker waits on each piece until the server's busy event
+loop lets the pool's thread read it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from feedserver.alerts.model import Shown
@@ -23,22 +31,36 @@ from .creative import Creative, render_creatives
 from .photos import PhotoData
 
 SUFFIX = ".creative"
-LOCK_SUFFIX = ".lock"
+LOCKS = "locks"  # the file whose bytes are the creatives' locks
 HEADER = 4  # bytes: the length of the JSON header, big-endian
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A pool call's answer: the creatives, None for each one that is in the shared directory
+    (`read` it there), and the seconds spent rendering them (not waiting for a lock or a
+    worker), None if another process had rendered them."""
+
+    creatives: list[Creative | None]
+    seconds: float | None
 
 
 def _path(directory: str, digest: str) -> Path:
     return Path(directory) / (digest + SUFFIX)
 
 
-def _read(path: Path) -> Creative | None:
+def _lock_byte(digest: str) -> int:
+    return int.from_bytes(hashlib.blake2b(digest.encode(), digest_size=7).digest(), "big")
+
+
+def read(directory: str, digest: str) -> Creative | None:
+    """The creative from the shared directory, or None if it is not (or no longer) there."""
     try:
-        data = path.read_bytes()
+        with open(_path(directory, digest), "rb") as file:
+            meta = json.loads(file.read(int.from_bytes(file.read(HEADER), "big")))
+            return Creative(file.read(), meta["content_type"], meta["report"])
     except FileNotFoundError:
         return None
-    size = int.from_bytes(data[:HEADER], "big")
-    meta = json.loads(data[HEADER:HEADER + size])
-    return Creative(data[HEADER + size:], meta["content_type"], meta["report"])
 
 
 def _write(path: Path, creative: Creative) -> None:
@@ -53,52 +75,53 @@ def _write(path: Path, creative: Creative) -> None:
 
 def render_stored(directory: str | None, digests: tuple[str, ...], alert: Shown,
                   photos: dict[str, PhotoData], size: tuple[int, int], layout: str,
-                  languages: tuple[str, ...], fmts: tuple[str, ...]) -> list[Creative]:
-    """In a pool worker: the creatives (one per digest and format, all of one size) from the
-    shared directory, those missing rendered into it from one canvas.
+                  languages: tuple[str, ...], fmts: tuple[str, ...]) -> Rendered:
+    """In a pool worker: the creatives (one per digest and format, all of one size) made sure
+    of in the shared directory, those missing rendered into it from one canvas.
 
     Without a directory (a preview of a draft, which stays private), just render. The locks
-    are taken in digest order, so two processes rendering overlapping sets cannot deadlock.
+    are taken in one order, so two processes rendering overlapping sets cannot deadlock.
     """
+    started = time.perf_counter()
     if directory is None:
-        return render_creatives(alert, photos, size, layout, languages, fmts)
+        made = render_creatives(alert, photos, size, layout, languages, fmts)
+        return Rendered(list(made), time.perf_counter() - started)
     paths = [_path(directory, digest) for digest in digests]
-    found = [_read(path) for path in paths]
-    if all(found):
-        return found
+    missing = [i for i, path in enumerate(paths) if not path.exists()]
+    if not missing:
+        return Rendered([None] * len(paths), None)
     os.makedirs(directory, mode=0o700, exist_ok=True)
-    with contextlib.ExitStack() as locks:
-        for i in sorted(range(len(paths)), key=digests.__getitem__):
-            if found[i] is None:
-                lock = os.open(paths[i].with_suffix(LOCK_SUFFIX), os.O_RDWR | os.O_CREAT, 0o600)
-                locks.callback(os.close, lock)
-                fcntl.flock(lock, fcntl.LOCK_EX)  # waits while another process renders it
-                found[i] = _read(paths[i])
-        missing = [i for i, creative in enumerate(found) if creative is None]
+    locks = os.open(Path(directory) / LOCKS, os.O_RDWR | os.O_CREAT, 0o600)
+    try:  # closing the file releases this process's locks on it
+        for byte in sorted({_lock_byte(digests[i]) for i in missing}):
+            fcntl.lockf(locks, fcntl.LOCK_EX, 1, byte)  # waits while another process renders
+        missing = [i for i in missing if not paths[i].exists()]
+        started = time.perf_counter()
         if missing:
             made = render_creatives(alert, photos, size, layout, languages,
                                     tuple(fmts[i] for i in missing))
             for i, creative in zip(missing, made, strict=True):
                 _write(paths[i], creative)
-                found[i] = creative
-    return found
+    finally:
+        os.close(locks)
+    return Rendered([None] * len(paths), time.perf_counter() - started if missing else None)
 
 
 def forget(directory: Path, digests: Iterable[str]) -> None:
     """Remove creatives no longer shown (they show children's photos)."""
     for digest in digests:
-        for suffix in (SUFFIX, LOCK_SUFFIX):
-            with contextlib.suppress(FileNotFoundError):
-                (directory / (digest + suffix)).unlink()
+        with contextlib.suppress(FileNotFoundError):
+            (directory / (digest + SUFFIX)).unlink()
 
 
 def prune(directory: Path, keep: set[str], older_than_seconds: float) -> None:
-    """Remove what no shown alert needs (left by a crash), sparing files just written."""
+    """Remove what no shown alert needs (left by a crash, or lock files of older versions),
+    sparing files just written."""
     if not directory.is_dir():
         return
     cutoff = time.time() - older_than_seconds
+    wanted = {digest + SUFFIX for digest in keep} | {LOCKS}
     for path in directory.iterdir():
-        digest = path.name.split(".")[0] if not path.name.startswith(".") else ""
         with contextlib.suppress(FileNotFoundError):
-            if digest not in keep and path.stat().st_mtime < cutoff:
+            if path.name not in wanted and path.stat().st_mtime < cutoff:
                 path.unlink()

@@ -9,6 +9,8 @@ import contextlib
 import io
 import os
 import signal
+import time
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,7 @@ from feedserver.access_log import PathOnlyAccessLogger
 from feedserver.app import create_app
 from feedserver.appkeys import POOL, RENDERER
 from feedserver.config import parse_config
+from feedserver.render.pool import WorkerPool
 
 
 @pytest.fixture
@@ -183,3 +186,27 @@ async def test_a_preview_past_the_worker_memory_limit_is_503_and_the_pool_goes_o
     assert "worker_memory_mb" in (await response.json())["error"]["message"]
     assert (await client.get("/healthz")).status == 200
     assert (await upload(client, samples.portrait_photo())).status == 201
+
+
+def die_once_told(path: str) -> None:
+    """In a worker: wait (bounded) until `path` exists, then die as an OOM kill would."""
+    deadline = time.monotonic() + 30
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+async def test_a_worker_dying_as_the_pool_shuts_down_fails_its_job_instead_of_hanging(tmp_path):
+    """Seen as a bench run that never ended: the job was submitted again, forever, to the
+    broken process pool that a closed pool no longer replaces."""
+    pool = WorkerPool(1, None)
+    await pool.start()
+    told = tmp_path / "die"
+    job = asyncio.wrap_future(pool.submit(die_once_told, str(told)))
+    pool.shutdown(wait=False)
+    told.touch()
+    with pytest.raises(BrokenProcessPool):
+        async with asyncio.timeout(30):
+            await job
+    with pytest.raises(BrokenProcessPool):
+        pool.submit(os.getpid)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from pathlib import Path
 
 from support import samples
 
-from feedserver.render import render_creative
+from feedserver.render import render_creative, shared
 from feedserver.render.queue import PRIMARY, REST, URGENT, Job, RenderQueue
 
 
@@ -78,3 +79,73 @@ async def test_a_profiles_other_formats_share_one_call_after_every_primary(tmp_p
         alone = render_creative(alert, photos, job.size, "auto", ("nl",), job.fmt)
         assert futures[job.fmt + str(job.size)].result() == alone
         assert (tmp_path / f"{job.digest}.creative").read_bytes().endswith(alone.body)
+
+
+class InFlight(Executor):
+    """A real process pool that notes the most calls it held at once."""
+
+    def __init__(self, pool: Executor) -> None:
+        self.pool, self.held, self.most = pool, 0, 0
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.held += 1
+        self.most = max(self.most, self.held)
+        future = self.pool.submit(fn, *args, **kwargs)
+        future.add_done_callback(lambda f: setattr(self, "held", self.held - 1))
+        return future
+
+
+async def test_a_worker_finds_its_next_job_waiting_in_the_pool(tmp_path):
+    """A worker that finishes a render starts the next at once, without waiting for the
+    server's event loop to hand it one; yet no more than one job per worker waits, so that a
+    new alert's primary creatives still overtake an older backlog."""
+    alert, photos = samples.shown(), samples.photos()
+    with ProcessPoolExecutor(max_workers=1) as processes:
+        pool = InFlight(processes)
+        queue = RenderQueue(pool, 1, lambda j, f: None, str(tmp_path), lambda digest: True)
+        futures = [queue.submit(Job(f"job-{i}", alert, (640 + i, 360), "auto", ("nl",), "jpg",
+                                    f"canvas-{i}"), photos, PRIMARY) for i in range(4)]
+        queue.start()
+        try:
+            await asyncio.wait_for(asyncio.gather(*futures), 120)
+        finally:
+            await queue.stop()
+    assert pool.most == 2
+
+
+class ForgetsAsItAnswers(Executor):
+    """A real process pool; as its first call answers, another process of the host forgets
+    the creatives it rendered into the shared directory (their alert changed there)."""
+
+    def __init__(self, pool: Executor) -> None:
+        self.pool, self.directories = pool, []
+
+    def submit(self, fn, /, *args, **kwargs):
+        directory, digests = args[0], args[1]
+        self.directories.append(directory)
+        answer: Future = Future()
+
+        def forget(done: Future) -> None:
+            if len(self.directories) == 1:
+                shared.forget(Path(directory), digests)
+            answer.set_result(done.result())
+
+        self.pool.submit(fn, *args, **kwargs).add_done_callback(forget)
+        return answer
+
+
+async def test_a_creative_forgotten_before_it_is_read_is_rendered_again_for_this_process(
+        tmp_path):
+    alert, photos = samples.shown(), samples.photos()
+    with ProcessPoolExecutor(max_workers=1) as processes:
+        pool = ForgetsAsItAnswers(processes)
+        queue = RenderQueue(pool, 1, lambda j, f: None, str(tmp_path), lambda digest: True)
+        future = queue.submit(Job("gone", alert, (640, 360), "auto", ("nl",), "jpg", "gone"),
+                              photos, PRIMARY)
+        queue.start()
+        try:
+            creative = await asyncio.wait_for(future, 120)
+        finally:
+            await queue.stop()
+    assert creative == render_creative(alert, photos, (640, 360), "auto", ("nl",), "jpg")
+    assert pool.directories == [str(tmp_path), None]  # the second time privately
