@@ -170,11 +170,19 @@ async def section(steps: Sequence[int], publishes: int) -> list[Row]:
 
 async def workers_section(wanted: int, publishes: int) -> list[Row]:
     """`wanted` idle clients on 2 workers each (as many as the open-file limit of a process
-    lets 2 workers hold), feedserver beside nchan."""
+    lets 2 workers hold), feedserver beside nchan; where that limit keeps 2 workers from
+    holding them all, all of them again on as many workers as it takes."""
     limit = nofile_limit()
-    clients = min(wanted, WORKERS * (limit - SERVER_FILES_SPARE))
-    note = "" if clients == wanted else (
-        f"{wanted:,} wanted: {limit:,} open files per process here (hard limit; raising it"
-        " needs CAP_SYS_RESOURCE)")
+    per_worker = limit - SERVER_FILES_SPARE
+    clients = min(wanted, WORKERS * per_worker)
+    if clients == wanted:
+        ours, nchan = await compare((clients,), publishes, WORKERS)
+        return rows(ours, nchan, publishes, WORKERS)
+    held = (f"{limit:,} open files per process here (hard limit; raising it needs"
+            " CAP_SYS_RESOURCE)")
     ours, nchan = await compare((clients,), publishes, WORKERS)
-    return rows(ours, nchan, publishes, WORKERS, note)
+    result = rows(ours, nchan, publishes, WORKERS, f"{wanted:,} wanted: {held}")
+    needed = -(-wanted // per_worker)
+    ours, nchan = await compare((wanted,), publishes, needed)
+    return result + rows(ours, nchan, publishes, needed,
+                         f"{needed} workers, as 2 cannot hold them: {held}")
