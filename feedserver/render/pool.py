@@ -15,6 +15,7 @@ import logging
 import multiprocessing
 import os
 import resource
+import select
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, InvalidStateError, ProcessPoolExecutor
@@ -30,16 +31,19 @@ T = TypeVar("T")
 PRELOAD = ["feedserver.render.creative", "feedserver.photos", "feedserver.interop.cap_in",
            "feedserver.interop.national"]
 TRIES = 2  # a job lost with a dead worker runs once more
+WATCH_STACK_BYTES = 64 * 1024  # the owner-watching thread's (it counts against the heap cap)
 
 
 class WorkerLost(RuntimeError):
     """The job's worker died on every try: the job itself kills workers."""
 
 
-def start_worker(limit_bytes: int | None, warm: Callable[[], None] | None) -> None:
-    """Worker initializer: cap the worker's heap (RLIMIT_DATA counts malloc and anonymous
-    mmap, not shared libraries), so an allocation past it raises MemoryError in that job;
-    then warm it, so that its first job costs no more than the next."""
+def start_worker(owner: int, limit_bytes: int | None, warm: Callable[[], None] | None) -> None:
+    """Worker initializer: end with the pool's owner; cap the worker's heap (RLIMIT_DATA
+    counts malloc and anonymous mmap, not shared libraries), so an allocation past it raises
+    MemoryError in that job; then warm it, so that its first job costs no more than the
+    next."""
+    end_with(owner)
     if limit_bytes:
         resource.setrlimit(resource.RLIMIT_DATA, (limit_bytes, limit_bytes))
     if warm is not None:
@@ -47,6 +51,29 @@ def start_worker(limit_bytes: int | None, warm: Callable[[], None] | None) -> No
             warm()
         except Exception:  # a worker that could not warm (a tight memory limit) starts cold
             log.exception("worker pool: warming a new worker failed; it starts cold")
+
+
+def end_with(owner: int) -> None:
+    """The worker ends when the process that owns its pool does, however that ends. A server
+    killed by SIGKILL (the OOM killer, a supervisor past its patience) must not leave render
+    workers running for good, holding memory and the photos of the children they drew. They
+    do not notice by themselves: each holds its own call queue's write end and the fork
+    server's lifeline, so neither they nor the fork server ever read an end. A thread with a
+    small stack waits on a pidfd of the owner."""
+    try:
+        owner_fd = os.pidfd_open(owner)
+    except ProcessLookupError:  # gone already
+        os._exit(1)
+
+    def watch() -> None:
+        select.select([owner_fd], [], [])  # readable once the owner has exited
+        os._exit(1)
+
+    before = threading.stack_size(WATCH_STACK_BYTES)
+    try:
+        threading.Thread(target=watch, name="owner-watch", daemon=True).start()
+    finally:
+        threading.stack_size(before)
 
 
 def _settle(outer: Future, inner: Future) -> None:
@@ -84,7 +111,7 @@ class WorkerPool(Executor):
     def _new_executor(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(max_workers=self.workers, mp_context=self._context,
                                    initializer=start_worker,
-                                   initargs=(self.memory_limit_bytes, self.warm))
+                                   initargs=(os.getpid(), self.memory_limit_bytes, self.warm))
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
         outer: Future[T] = Future()

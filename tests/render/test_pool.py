@@ -9,6 +9,7 @@ import contextlib
 import io
 import os
 import signal
+import sys
 import time
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -210,3 +211,35 @@ async def test_a_worker_dying_as_the_pool_shuts_down_fails_its_job_instead_of_ha
             await job
     with pytest.raises(BrokenProcessPool):
         pool.submit(os.getpid)
+
+
+OWNER_SCRIPT = """
+import os, signal
+from feedserver.render.pool import WorkerPool
+
+if __name__ == "__main__":
+    pool = WorkerPool(2, None)
+    workers = set()
+    while len(workers) < 2:  # each worker answers with its pid
+        workers |= {future.result() for future in [pool.submit(os.getpid) for _ in range(8)]}
+    print(*sorted(workers), flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer would end a server
+"""
+
+
+async def test_render_workers_end_when_their_server_is_killed(tmp_path):
+    """A SIGKILLed server's render workers must not live on: they hold memory and the photos
+    of the children they drew, and a supervisor restarting an OOM-killed worker would pile
+    them up. (They did live on: each holds its own call queue and the fork server's
+    lifeline, so nothing ever told them.)"""
+    script = tmp_path / "owner.py"
+    script.write_text(OWNER_SCRIPT)
+    printed = tmp_path / "workers.txt"
+    with printed.open("wb") as out:  # a file: the workers share it and may outlive the owner
+        owner = await asyncio.create_subprocess_exec(sys.executable, str(script), stdout=out)
+        assert await owner.wait() == -signal.SIGKILL
+    workers = [int(pid) for pid in printed.read_text().split()]
+    assert len(workers) == 2
+    async with asyncio.timeout(30):
+        while any(Path(f"/proc/{pid}").exists() for pid in workers):
+            await asyncio.sleep(0.05)
