@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from aiohttp import HttpVersion11, web
 
-from feedserver.appkeys import HUB
 from feedserver.push.fanout import SSE_CHUNKED, SSE_PLAIN
-from feedserver.push.streams import hand_over, join, stream_request
+from feedserver.push.streams import admitted, go_live, join, stream_request
 
 HEADERS = {
     "Content-Type": "text/event-stream",
@@ -24,25 +23,12 @@ HEADERS = {
 
 async def events(request: web.Request) -> web.StreamResponse:
     asked = stream_request(request)
-    hub = request.app[HUB]
-    admission = hub.admit(asked.key_id)
-    try:
-        response = web.StreamResponse(headers=HEADERS)
-        # HTTP/1.0 (nginx's default towards upstreams) has no chunks: the stream ends at close.
-        chunked = request.version >= HttpVersion11
-        if chunked:
-            response.enable_chunked_encoding()
-        await response.prepare(request)
-    except BaseException:
-        hub.release(admission)
-        raise
+    response = web.StreamResponse(headers=HEADERS)
+    # HTTP/1.0 (nginx's default towards upstreams) has no chunks: the stream ends at close.
+    chunked = request.version >= HttpVersion11
+    if chunked:
+        response.enable_chunked_encoding()
+    admission = await admitted(request, asked, response)
     client = join(request, asked, SSE_CHUNKED if chunked else SSE_PLAIN, admission)
-    try:
-        opening = await hub.opening(client, asked.since)
-        live = await hub.go_live(client, opening, request.writer.drain)
-    except BaseException:
-        hub.leave(client)
-        raise
-    if live:  # else the hub has let it go
-        hand_over(request, client)
+    await go_live(request, client, asked.since)
     return response

@@ -72,8 +72,36 @@ def join(request: web.Request, asked: StreamRequest, kind: int, admission: Admis
                                  request.transport, kind, admission)
 
 
+async def admitted(request: web.Request, asked: StreamRequest,
+                   response: web.StreamResponse) -> Admission:
+    """The stream counted among its key's (429 past `limits.streams_per_key`) and its
+    answer's head sent; the count is given back if sending fails."""
+    hub = request.app[HUB]
+    admission = hub.admit(asked.key_id)
+    try:
+        await response.prepare(request)
+    except BaseException:
+        hub.release(admission)
+        raise
+    return admission
+
+
+async def go_live(request: web.Request, client: Client, since: int | None) -> None:
+    """What the screen missed, then live: the connection handed over to the hub. A client
+    the hub let go during the catch-up (too slow, or the server stopping) is left to it."""
+    hub = request.app[HUB]
+    try:
+        opening = await hub.opening(client, since)
+        live = await hub.go_live(client, opening, request.writer.drain)
+    except BaseException:
+        hub.leave(client)
+        raise
+    if live:
+        hand_over(request, client)
+
+
 def hand_over(request: web.Request, client: Client) -> None:
-    """A live SSE stream leaves aiohttp: its connection's protocol becomes the hub's client,
+    """A live stream leaves aiohttp: its connection's protocol becomes the hub's client,
     and aiohttp is told the connection is gone (after it lets go of the transport, which it
     would otherwise close), so its request, parser and the tasks that held them are freed.
     The handler then returns; aiohttp's end of the response finds no connection to write to

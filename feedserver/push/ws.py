@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from feedserver.appkeys import HUB
 from feedserver.push import frames
 from feedserver.push.fanout import WS, Client
-from feedserver.push.streams import hand_over, join, stream_request
+from feedserver.push.streams import admitted, go_live, join, stream_request
 
 
 class _ToClient:
@@ -38,23 +37,9 @@ class _ToClient:
 
 async def websocket(request: web.Request) -> web.StreamResponse:
     asked = stream_request(request)
-    headers = frames.accept_headers(request)
-    hub = request.app[HUB]
-    admission = hub.admit(asked.key_id)
-    try:
-        response = web.StreamResponse(status=101, headers=headers)
-        await response.prepare(request)
-    except BaseException:
-        hub.release(admission)
-        raise
+    response = web.StreamResponse(status=101, headers=frames.accept_headers(request))
+    admission = await admitted(request, asked, response)
     client = join(request, asked, WS, admission)
     request.protocol.set_parser(_ToClient(client))  # type: ignore[arg-type]
-    try:
-        opening = await hub.opening(client, asked.since)
-        live = await hub.go_live(client, opening, request.writer.drain)
-    except BaseException:
-        hub.leave(client)
-        raise
-    if live:  # else the hub has let it go
-        hand_over(request, client)
+    await go_live(request, client, asked.since)
     return response
