@@ -85,10 +85,10 @@ class KnownPolls:
 
     def remember(self, request: web.Request, poll: Poll) -> None:
         """Called by the route once access and the query have been checked."""
-        if request.method != "GET" or "Cookie" in request.headers:
+        key = _key(request)
+        if key is None:
             return
         known = self._known
-        key = (request.raw_path, request.headers.get("Authorization"))
         if key not in known and len(known) >= self.limit:
             del known[next(iter(known))]
         known[key] = poll
@@ -98,10 +98,8 @@ class KnownPolls:
         self._known.clear()
 
     def get(self, request: web.BaseRequest) -> Poll | None:
-        headers = request.headers
-        if request.method != "GET" or "Cookie" in headers:
-            return None
-        return self._known.get((request.raw_path, headers.get("Authorization")))
+        key = _key(request)
+        return None if key is None else self._known.get(key)
 
     def answer(self, request: web.BaseRequest, poll: Poll) -> web.Response:
         """The feed document for this poll now: 304 when the screen has it, else 200, signed;
@@ -122,13 +120,10 @@ class KnownPolls:
     def ahead_of(self, route_request: RequestHandler) -> RequestHandler:
         """The server's request handler: a known poll answered here, anything else by
         `route_request` (the application's router, middlewares and route)."""
-        known, limits, metrics = self._known, self.limits, self.metrics
+        limits, metrics = self.limits, self.metrics
 
         async def handle(request: web.BaseRequest) -> web.StreamResponse:
-            headers = request.headers
-            poll = None
-            if request.method == "GET" and "Cookie" not in headers:
-                poll = known.get((request.raw_path, headers.get("Authorization")))
+            poll = self.get(request)
             if poll is None:
                 return await route_request(request)
             try:
@@ -143,3 +138,12 @@ class KnownPolls:
             return response
 
         return handle
+
+
+def _key(request: web.BaseRequest) -> tuple[str, str | None] | None:
+    """What a poll is remembered by: its path with query and its credentials; None for what
+    is never remembered (not a GET, or with a cookie, which may stand for a console session)."""
+    headers = request.headers
+    if request.method != "GET" or "Cookie" in headers:
+        return None
+    return request.raw_path, headers.get("Authorization")
